@@ -1,0 +1,275 @@
+"""Domain types and the ledger's events: frozen Pydantic models with a type and a version.
+
+An event's canonical bytes are its stored JSON text (`Event.to_json`); `decode` turns stored
+text back into the event class registered for its type, upcasting older versions on read.
+Dates are ISO text `YYYY-MM-DD`; a partial date carries `00` for an unknown month or day.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "EVENT_TYPES",
+    "SOURCE_KINDS",
+    "DeathPosted",
+    "DeathRetracted",
+    "DeathUpdated",
+    "DmfRecordLoaded",
+    "Event",
+    "IngestRejected",
+    "LinkUndone",
+    "PartialDate",
+    "PersonRegistered",
+    "Proof",
+    "ReportHeld",
+    "ReportLinked",
+    "ReportReceived",
+    "ReportUnlinked",
+    "SourceKind",
+    "decode",
+    "partial_date",
+]
+
+SourceKind = Literal["state", "funeral_home", "family", "financial", "federal_agency"]
+SOURCE_KINDS: tuple[str, ...] = ("state", "funeral_home", "family", "financial", "federal_agency")
+Proof = Literal["V", "P", ""]
+PartialDate = str  # "YYYY-MM-DD", month/day may be "00"; "" when wholly unknown
+
+_PARTIAL = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def partial_date(text: str) -> str:
+    """Check a partial ISO date (`00` month or day allowed) and return it; '' stays ''."""
+    if text == "":
+        return ""
+    if not _PARTIAL.match(text):
+        raise ValueError("not a YYYY-MM-DD date")
+    y, m, d = int(text[:4]), int(text[5:7]), int(text[8:10])
+    if y == 0:
+        raise ValueError("year 0000")
+    if m == 0 and d != 0:
+        raise ValueError("day given without month")
+    if m > 12:
+        raise ValueError("month out of range")
+    if m and d:
+        date(y, m, d)  # raises ValueError for 31 Feb and the like
+    elif d > 31:
+        raise ValueError("day out of range")
+    return text
+
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+_UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+class Event(BaseModel):
+    """Base of every ledger event. Subclasses set `type` and `version`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    type: ClassVar[str] = ""
+    version: ClassVar[int] = 1
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.type:
+            if cls.type in EVENT_TYPES:
+                raise TypeError(f"event type {cls.type} registered twice")
+            EVENT_TYPES[cls.type] = cls
+
+    def to_json(self) -> str:
+        """The canonical stored text: type and version first, then the fields in order."""
+        head = json.dumps({"type": self.type, "v": self.version}, separators=(",", ":"))
+        body = self.model_dump_json()
+        return head[:-1] + ("," + body[1:] if body != "{}" else "}")
+
+    def subject(self) -> int | None:
+        """The person this event is about, when there is one (an index column)."""
+        value = getattr(self, "person_id", None)
+        return int(value) if value is not None else None
+
+
+def upcaster(type_: str, from_version: int) -> Callable[
+    [Callable[[dict[str, Any]], dict[str, Any]]], Callable[[dict[str, Any]], dict[str, Any]]
+]:
+    """Register a function turning a stored `type_` body of `from_version` into the next."""
+
+    def register(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[
+        [dict[str, Any]], dict[str, Any]
+    ]:
+        _UPCASTERS[(type_, from_version)] = fn
+        return fn
+
+    return register
+
+
+def decode(text: str) -> Event:
+    """The event stored as `text`, upcast to its current version."""
+    raw = json.loads(text)
+    type_, version = raw.pop("type"), raw.pop("v")
+    cls = EVENT_TYPES[type_]
+    while version < cls.version:
+        raw = _UPCASTERS[(type_, version)](raw)
+        version += 1
+    return cls.model_validate(raw)
+
+
+class _Dated(Event):
+    @field_validator("dob", "dod", check_fields=False)
+    @classmethod
+    def _check_partial(cls, value: str) -> str:
+        return partial_date(value)
+
+
+# ── people ──────────────────────────────────────────────────────────────────────────────
+class PersonRegistered(_Dated):
+    """A person enters the file from a people file."""
+
+    type = "person.registered"
+    person_id: int
+    ssn: str
+    first_name: str = ""
+    middle_name: str = ""
+    last_name: str = ""
+    suffix: str = ""
+    dob: str = ""
+    sex: str = ""
+    birth_state: str = ""
+    address: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+
+
+class DmfRecordLoaded(_Dated):
+    """One record of an existing DMF full file taken over: a person and their death."""
+
+    type = "dmf.record_loaded"
+    person_id: int
+    ssn: str
+    last_name: str = ""
+    suffix: str = ""
+    first_name: str = ""
+    middle_name: str = ""
+    proof: Proof = ""
+    dod: str = ""
+    dob: str = ""
+
+
+# ── reports and links ──────────────────────────────────────────────────────────────────
+class ReportReceived(_Dated):
+    """One source's claim that someone died, exactly as received (never edited)."""
+
+    type = "report.received"
+    report_key: str  # "<source_id>/<report_id>": the idempotency key
+    source_kind: SourceKind
+    source_id: str
+    report_id: str
+    ssn: str = ""
+    ssn_flag: str = ""  # why the SSN as written is unusable ("" when it looks fine)
+    first_name: str = ""
+    middle_name: str = ""
+    last_name: str = ""
+    suffix: str = ""
+    dob: str = ""
+    dod: str = ""
+    sex: str = ""
+    death_state: str = ""
+    reported_at: str = ""
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReportLinked(Event):
+    """The decision that a report is about a person."""
+
+    type = "report.linked"
+    report_key: str
+    person_id: int
+    decided_by: str  # "rule", "model" or "reviewer:<name>"
+    model_version: str = ""
+    match_probability: float = 1.0
+    match_weight: float | None = None
+    weights: dict[str, float] = Field(default_factory=dict)
+
+
+class ReportHeld(Event):
+    """A report linkage could not settle: held for a person to review."""
+
+    type = "report.held"
+    report_key: str
+    reason: str
+    person_id: int | None = None  # the best candidate, if any
+    runner_up: int | None = None
+    model_version: str = ""
+    match_probability: float | None = None
+    weights: dict[str, float] = Field(default_factory=dict)
+    explanation: list[str] = Field(default_factory=list)
+
+
+class ReportUnlinked(Event):
+    """No person in the file matches the report (recorded, never lost)."""
+
+    type = "report.unlinked"
+    report_key: str
+    reason: str
+    model_version: str = ""
+
+
+class LinkUndone(Event):
+    """A reviewer undid a link; the model never makes it again for this report and person."""
+
+    type = "link.undone"
+    report_key: str
+    person_id: int
+    reviewer: str
+    reason: str
+
+
+# ── deaths ─────────────────────────────────────────────────────────────────────────────
+class DeathPosted(_Dated):
+    """The file now believes the person died (or a report adds to that belief)."""
+
+    type = "death.posted"
+    person_id: int
+    dod: str
+    proof: Proof
+    report_key: str
+    source_kind: SourceKind
+
+
+class DeathUpdated(_Dated):
+    """The date or the verification level of a death changed."""
+
+    type = "death.updated"
+    person_id: int
+    dod: str
+    proof: Proof
+    reason: str
+    report_key: str = ""
+
+
+class DeathRetracted(Event):
+    """A death is ended: the person is not dead after all (or not known to be)."""
+
+    type = "death.retracted"
+    person_id: int
+    reason: str
+    evidence: list[str] = Field(default_factory=list)
+    decided_by: str = ""
+    report_keys: list[str] = Field(default_factory=list)
+
+
+# ── ingest bookkeeping ─────────────────────────────────────────────────────────────────
+class IngestRejected(Event):
+    """Records of an ingested file set aside (quarantine): where and why, never values."""
+
+    type = "ingest.rejected"
+    file: str
+    source_id: str
+    problems: list[dict[str, Any]]
