@@ -100,9 +100,7 @@ class RecordError(InputError):
         record_id: str | None = None,
         **context: Any,
     ) -> None:
-        super().__init__(
-            message, file=file, line=line, record_id=record_id, field=field, **context
-        )
+        super().__init__(message, file=file, line=line, record_id=record_id, field=field, **context)
 
     @property
     def line(self) -> int | None:
@@ -131,9 +129,7 @@ class FileRejected(InputError):
     def __init__(self, problems: Sequence[RecordError], *, file: str | None = None) -> None:
         self.problems = list(problems)
         n = len(self.problems)
-        super().__init__(
-            f"{n} bad record{'s' if n != 1 else ''}; nothing was written", file=file
-        )
+        super().__init__(f"{n} bad record{'s' if n != 1 else ''}; nothing was written", file=file)
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()

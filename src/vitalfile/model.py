@@ -18,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 __all__ = [
     "EVENT_TYPES",
     "SOURCE_KINDS",
+    "DeathCorroborated",
     "DeathPosted",
     "DeathRetracted",
     "DeathUpdated",
+    "DeliveryMade",
     "DmfRecordLoaded",
     "Event",
     "IngestRejected",
@@ -95,14 +97,16 @@ class Event(BaseModel):
         return int(value) if value is not None else None
 
 
-def upcaster(type_: str, from_version: int) -> Callable[
+def upcaster(
+    type_: str, from_version: int
+) -> Callable[
     [Callable[[dict[str, Any]], dict[str, Any]]], Callable[[dict[str, Any]], dict[str, Any]]
 ]:
     """Register a function turning a stored `type_` body of `from_version` into the next."""
 
-    def register(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[
-        [dict[str, Any]], dict[str, Any]
-    ]:
+    def register(
+        fn: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
         _UPCASTERS[(type_, from_version)] = fn
         return fn
 
@@ -243,6 +247,15 @@ class DeathPosted(_Dated):
     source_kind: SourceKind
 
 
+class DeathCorroborated(Event):
+    """Another report about a death already on file (adds to it; no second death)."""
+
+    type = "death.corroborated"
+    person_id: int
+    report_key: str
+    source_kind: SourceKind
+
+
 class DeathUpdated(_Dated):
     """The date or the verification level of a death changed."""
 
@@ -263,6 +276,29 @@ class DeathRetracted(Event):
     evidence: list[str] = Field(default_factory=list)
     decided_by: str = ""
     report_keys: list[str] = Field(default_factory=list)
+
+
+# ── what leaves the file ───────────────────────────────────────────────────────────────
+class DeliveryMade(Event):
+    """A file sent out: to whom, what kind, and up to which event it reflects the file.
+
+    The records it held are a function of the file as of `upto_seq` and the recipient's
+    rules, so the delivery event needs no list of them to be replayed.
+    """
+
+    type = "delivery.made"
+    delivery_id: str
+    recipient: str  # "" for the keeper's own unrestricted extract
+    kind: Literal["full", "update"]
+    format: str
+    since_seq: int
+    upto_seq: int
+    records: int
+    adds: int = 0
+    changes: int = 0
+    deletes: int = 0
+    sha256: str = ""
+    made_at: str = ""
 
 
 # ── ingest bookkeeping ─────────────────────────────────────────────────────────────────

@@ -1,0 +1,227 @@
+"""The initial load of an existing DMF full file, set-wise inside DuckDB.
+
+Ten million records cannot go through a Python call each: the file is read, checked and
+turned into `dmf.record_loaded` events by SQL (the same field rules as `sources.dmf`,
+cross-checked by a test), hashed per commit from Arrow buffers, and the master-file rows
+are written by SQL from the same staged rows — exactly what replaying the events gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vitalfile.errors import FileRejected, RecordError, UsageError
+from vitalfile.ledger.duckdb import DuckDBStore
+from vitalfile.ledger.store import Store
+from vitalfile.sources.dmf import LAYOUT, MIN_YEAR
+
+__all__ = ["LoadResult", "load_dmf_full", "stage_dmf_sql"]
+
+MAX_LISTED_PROBLEMS = 1000
+
+
+@dataclass
+class LoadResult:
+    records: int
+    commits: int
+    first_person_id: int
+
+
+def _col(name: str) -> str:
+    for field, start, length in LAYOUT:
+        if field == name:
+            return f"substr(line, {start}, {length})"
+    raise KeyError(name)
+
+
+def _iso(raw: str) -> str:
+    """SQL: MMDDYYYY → YYYY-MM-DD; blank or zeros → ''."""
+    return (
+        f"CASE WHEN {raw} IN ('        ', '00000000') THEN '' "
+        f"ELSE substr({raw}, 5, 4) || '-' || substr({raw}, 1, 2) || '-' || substr({raw}, 3, 2) END"
+    )
+
+
+def stage_dmf_sql(path: Path) -> str:
+    """SQL selecting one staged row per line: rid, line_no, the fields, and `line`."""
+    src = (
+        f"read_csv('{str(path).replace(chr(39), chr(39) * 2)}', columns={{'line': 'VARCHAR'}}, "
+        "header=false, delim=chr(1), quote='', escape='', auto_detect=false, "
+        "strict_mode=false, null_padding=false)"
+    )
+    names = ("last_name", "suffix", "first_name", "middle_name")
+    return (
+        "SELECT rid, rid + 1 AS line_no, line, "
+        f"{_col('action')} AS action, {_col('ssn')} AS ssn, "
+        + ", ".join(f"rtrim({_col(n)}) AS {n}" for n in names)
+        + f", {_col('proof')} AS proof_raw, {_col('dod')} AS dod_raw, {_col('dob')} AS dob_raw, "
+        f"{_col('filler')} AS filler, "
+        f"{_iso(_col('dod'))} AS dod, {_iso(_col('dob'))} AS dob "
+        f"FROM (SELECT (row_number() OVER ()) - 1 AS rid, coalesce(line, '') AS line FROM {src})"
+    )
+
+
+def _date_ok(raw: str, iso: str) -> str:
+    """SQL true when a staged date is blank, zeros, or a real (partial) date ≥ MIN_YEAR."""
+    y, m, d = (
+        f"TRY_CAST(substr({raw}, 5, 4) AS INTEGER)",
+        f"TRY_CAST(substr({raw}, 1, 2) AS INTEGER)",
+        f"TRY_CAST(substr({raw}, 3, 2) AS INTEGER)",
+    )
+    return (
+        f"({raw} IN ('        ', '00000000') OR (regexp_full_match({raw}, '[0-9]{{8}}') "
+        f"AND {y} >= {MIN_YEAR} AND {m} <= 12 AND NOT ({m} = 0 AND {d} <> 0) "
+        f"AND ({m} = 0 OR {d} = 0 OR TRY_CAST({iso} AS DATE) IS NOT NULL) AND {d} <= 31))"
+    )
+
+
+_NAME_RE = "([A-Z\\-''.][A-Z \\-''.]*)?"
+_CHECKS: tuple[tuple[str, str, str], ...] = (
+    ("record", "length(line) = 100", "record is not 100 characters long"),
+    ("action", "action = ' '", "action code is not blank in a full file"),
+    ("ssn", "regexp_full_match(ssn, '[0-9]{9}')", "SSN is not 9 digits"),
+    (
+        "ssn",
+        "NOT (substr(ssn, 1, 3) IN ('000', '666') OR substr(ssn, 1, 1) = '9' "
+        "OR substr(ssn, 4, 2) = '00' OR substr(ssn, 6, 4) = '0000' "
+        "OR ssn IN ('078051120', '219099999'))",
+        "SSN is never issued",
+    ),
+    ("last_name", f"regexp_full_match(last_name, '{_NAME_RE}')", "last name has bad characters"),
+    ("suffix", f"regexp_full_match(suffix, '{_NAME_RE}')", "name suffix has bad characters"),
+    ("first_name", f"regexp_full_match(first_name, '{_NAME_RE}')", "first name has bad characters"),
+    (
+        "middle_name",
+        f"regexp_full_match(middle_name, '{_NAME_RE}')",
+        "middle name has bad characters",
+    ),
+    ("proof", "proof_raw IN (' ', 'V', 'P')", "proof code is not blank, V or P"),
+    ("dod", _date_ok("dod_raw", "dod"), "date of death is not a valid MMDDYYYY date"),
+    ("dob", _date_ok("dob_raw", "dob"), "date of birth is not a valid MMDDYYYY date"),
+    (
+        "dod",
+        "dod = '' OR dob = '' OR substr(dod, 1, 4) > substr(dob, 1, 4) OR ("
+        "substr(dod, 1, 4) = substr(dob, 1, 4) AND (substr(dod, 6, 2) = '00' OR "
+        "substr(dob, 6, 2) = '00' OR substr(dod, 6, 2) > substr(dob, 6, 2) OR ("
+        "substr(dod, 6, 2) = substr(dob, 6, 2) AND (substr(dod, 9, 2) = '00' OR "
+        "substr(dob, 9, 2) = '00' OR substr(dod, 9, 2) >= substr(dob, 9, 2)))))",
+        "date of death is before date of birth",
+    ),
+    ("filler", "filler = repeat(' ', 19)", "columns 82-100 are not blank"),
+)
+
+
+def _body_sql(base_pid: int) -> str:
+    """SQL rendering the canonical JSON of DmfRecordLoaded (names are JSON-safe by check)."""
+
+    def s(name: str, expr: str | None = None) -> str:
+        return f"'\"{name}\":\"' || {expr or name} || '\"'"
+
+    proof = "CASE WHEN proof_raw = ' ' THEN '' ELSE proof_raw END"
+    parts = [
+        f'\'{{"type":"dmf.record_loaded","v":1,"person_id":\' || CAST(rid + {base_pid} AS VARCHAR)',
+        s("ssn"),
+        s("last_name"),
+        s("suffix"),
+        s("first_name"),
+        s("middle_name"),
+        s("proof", proof),
+        s("dod"),
+        s("dob") + " || '}'",
+    ]
+    return " || ',' || ".join(parts)
+
+
+def load_dmf_full(
+    store: Store,
+    path: Path,
+    *,
+    commit_size: int = 1_000_000,
+    progress: Callable[[str, int], None] | None = None,
+) -> LoadResult:
+    """Load a DMF full file: every record a person with a death; all or nothing."""
+    if not isinstance(store, DuckDBStore):
+        raise UsageError("the bulk DMF load runs on the DuckDB store; load there, then copy")
+    if not path.exists():
+        raise UsageError("no such file", file=path.name)
+    with store.transaction() as tx:
+        tx.execute(f"CREATE OR REPLACE TEMP TABLE __dmf_stage AS {stage_dmf_sql(path)}")
+        n = int(tx.fetchall("SELECT count(*) FROM __dmf_stage")[0][0])
+        if progress:
+            progress("read", n)
+        problems = _problems(store, path)
+        if problems:
+            raise FileRejected(problems, file=path.name)
+        dup = tx.fetchall(
+            "SELECT min(line_no) FROM __dmf_stage GROUP BY ssn HAVING count(*) > 1 "
+            "UNION ALL SELECT s.line_no FROM __dmf_stage s SEMI JOIN persons p ON s.ssn = p.ssn "
+            "ORDER BY 1 LIMIT 1000"
+        )
+        if dup:
+            raise FileRejected(
+                [
+                    RecordError(
+                        "SSN appears twice (in the file or already on file)",
+                        line=int(r[0]),
+                        field="ssn",
+                        file=path.name,
+                    )
+                    for r in dup
+                ],
+                file=path.name,
+            )
+        base = int(tx.fetchall("SELECT coalesce(max(person_id), 0) + 1 FROM persons")[0][0])
+        tx.execute(
+            "CREATE OR REPLACE TEMP TABLE __dmf_events AS "
+            f"SELECT rid, rid + {base} AS subject, {_body_sql(base)} AS body FROM __dmf_stage "
+            "ORDER BY rid"
+        )
+        if progress:
+            progress("render", n)
+
+        def on_chunk(t: object, lo: int, hi: int, first_seq: int) -> None:
+            cond = f"rid >= {lo} AND rid < {hi}"
+            tx.execute(
+                "INSERT INTO persons SELECT rid + ? AS person_id, ssn, first_name, middle_name,"
+                " last_name, suffix, dob, '', '', '', '', '', '', ? + rid - ? "
+                f"FROM __dmf_stage WHERE {cond} ORDER BY rid",
+                [base, first_seq, lo],
+            )
+            tx.execute(
+                "INSERT INTO deaths SELECT rid + ?, dod, "
+                "CASE WHEN proof_raw = ' ' THEN '' ELSE proof_raw END, 'dmf', '', false, 1, "
+                f"'current', ? + rid - ? FROM __dmf_stage WHERE {cond} ORDER BY rid",
+                [base, first_seq, lo],
+            )
+
+        infos = store.append_staged(
+            "__dmf_events",
+            n,
+            event_type="dmf.record_loaded",
+            note=f"initial load {path.name}",
+            chunk=commit_size,
+            on_chunk=on_chunk,
+            progress=(lambda k: progress("commit", k)) if progress else None,
+        )
+        tx.execute("DROP TABLE __dmf_events")
+        tx.execute("DROP TABLE __dmf_stage")
+    return LoadResult(records=n, commits=len(infos), first_person_id=base)
+
+
+def _problems(store: Store, path: Path) -> list[RecordError]:
+    """Every failed check, first problem per line, up to MAX_LISTED_PROBLEMS lines."""
+    cases = " ".join(
+        f"WHEN NOT coalesce({cond}, false) THEN '{field}|{msg}'" for field, cond, msg in _CHECKS
+    )
+    rows = store.query(
+        f"SELECT line_no, problem FROM (SELECT line_no, CASE {cases} ELSE NULL END AS problem "
+        f"FROM __dmf_stage) WHERE problem IS NOT NULL ORDER BY line_no "
+        f"LIMIT {MAX_LISTED_PROBLEMS}"
+    )
+    out = []
+    for line_no, problem in rows:
+        field, msg = str(problem).split("|", 1)
+        out.append(RecordError(msg, line=int(line_no), field=field, file=path.name))
+    return out

@@ -1,0 +1,205 @@
+"""Commands for the file itself: synth, people load, load, ingest, status, extract, demo."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vitalfile.bulk import load_dmf_full
+from vitalfile.cli.common import app, err_console, open_db, out_console, progress_bar, settings
+from vitalfile.distribute import extract_full, extract_update
+from vitalfile.errors import NotFound, UsageError
+from vitalfile.ingest import ingest_file
+from vitalfile.master import find_person_ids, status_of
+from vitalfile.model import SOURCE_KINDS
+from vitalfile.people import load_people_file
+from vitalfile.ssn import parse as parse_ssn
+
+people_app = typer.Typer(help="The people on file.", no_args_is_help=True)
+extract_app = typer.Typer(help="Files for recipients (DMF layout).", no_args_is_help=True)
+app.add_typer(people_app, name="people")
+app.add_typer(extract_app, name="extract")
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="folder for people.csv, reports.csv, truth.csv")],
+    people: Annotated[int, typer.Option(help="people in the population")] = 200_000,
+    months: Annotated[int, typer.Option(help="months of deaths and reports")] = 2,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same files)")] = 1,
+) -> None:
+    """Make a synthetic population, death reports with realistic errors, and their truth."""
+    from vitalfile.synth import write_synth
+
+    if people < 1 or months < 1:
+        raise UsageError("--people and --months must be at least 1")
+    counts = write_synth(out, people=people, months=months, seed=seed)
+    out_console.print_json(json.dumps(counts, default=str))
+
+
+@people_app.command("load")
+def people_load(file: Annotated[Path, typer.Argument(help="canonical people CSV")]) -> None:
+    """Register the people of a canonical people CSV (refused whole on any bad record)."""
+    _exists(file)
+    with open_db() as store, progress_bar("people", None) as advance:
+        result = load_people_file(store, file, progress=advance)
+    out_console.print(
+        f"registered {result.registered:,} people ({result.already_on_file:,} already on file)"
+    )
+
+
+@app.command()
+def load(
+    file: Annotated[Path, typer.Argument(help="an existing DMF full file")],
+) -> None:
+    """Initial load of a DMF full file: each record a person and a death (V/P kept)."""
+    _exists(file)
+    with open_db() as store, progress_bar("load", None) as advance:
+        result = load_dmf_full(
+            store,
+            file,
+            commit_size=settings().commit_size,
+            progress=lambda step, n: advance(n) if step == "commit" else None,
+        )
+    out_console.print(f"loaded {result.records:,} records in {result.commits} commits")
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="death reports: DMF layout or canonical CSV")],
+    source_kind: Annotated[
+        str, typer.Option(help=f"one of {', '.join(SOURCE_KINDS)} (a CSV column wins)")
+    ] = "state",
+    source_id: Annotated[str, typer.Option(help="who sent it (a CSV column wins)")] = "",
+    quarantine: Annotated[
+        bool, typer.Option(help="write the good records, set the bad ones aside")
+    ] = False,
+    rejects: Annotated[Path | None, typer.Option(help="where --quarantine writes rejects")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the counts as JSON")] = False,
+) -> None:
+    """Take in death reports: screen, link, post deaths; all or nothing."""
+    _exists(file)
+    with open_db() as store, progress_bar("ingest", None) as advance:
+        result = ingest_file(
+            store,
+            file,
+            source_kind=source_kind,
+            source_id=source_id or file.stem,
+            quarantine=quarantine,
+            rejects_path=rejects,
+            progress=advance,
+        )
+    if as_json:
+        out_console.print_json(json.dumps(result.as_dict()))
+    else:
+        out_console.print(
+            f"received {result.received:,} (duplicates {result.duplicates:,}, rejected "
+            f"{result.rejected:,}): linked {result.linked:,}, held {result.held:,}, unlinked "
+            f"{result.unlinked:,}; deaths posted V {result.posted_v:,} P {result.posted_p:,}"
+        )
+
+
+def parse_as_of(text: str) -> str:
+    """An ISO time (any offset; naive means UTC) in the ledger's stored form."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError("--as-of is not an ISO date or date-time", field="as_of") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@app.command()
+def status(
+    ssn: Annotated[str, typer.Option(help="the person's SSN")],
+    as_of: Annotated[str | None, typer.Option(help="ISO time: the file as it was then")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """A person's vital status now, or as of a past time."""
+    digits = parse_ssn(ssn, field="ssn")
+    with open_db() as store:
+        upto: int | None = None
+        if as_of is not None:
+            commit = store.commit_at(parse_as_of(as_of))
+            upto = commit.last_seq if commit else 0
+        ids = find_person_ids(store, digits)
+        states = [status_of(store, pid, upto_seq=upto) for pid in ids]
+        states = [s for s in states if s.person is not None]
+    if not states:
+        raise NotFound("no person with this SSN on file" + (" at that time" if as_of else ""))
+    out: list[dict[str, Any]] = []
+    for s in states:
+        d = s.death
+        alive = d is None or d.status != "current"
+        out.append(
+            {
+                "person_id": s.person_id,
+                "status": "alive" if alive else "deceased",
+                "date_of_death": None if alive or d is None else d.dod,
+                "verification": None if alive or d is None else d.proof,
+                "reports": [] if d is None or alive else d.report_keys,
+                "sources": [] if d is None or alive else d.sources,
+                "retracted": d is not None and d.status == "retracted",
+                "as_of": as_of,
+            }
+        )
+    if as_json:
+        out_console.print_json(json.dumps(out if len(out) > 1 else out[0]))
+        return
+    for o in out:
+        line = f"person {o['person_id']}: {o['status']}"
+        if o["status"] == "deceased":
+            line += f", died {o['date_of_death']} ({o['verification'] or 'no proof code'})"
+            line += f", {len(o['reports'])} report(s)"
+        out_console.print(line)
+
+
+@extract_app.command("full")
+def extract_full_cmd(
+    out: Annotated[Path, typer.Option(help="the file to write")],
+) -> None:
+    """Every current death, DMF layout, sorted by SSN (recorded as a delivery)."""
+    with open_db() as store, progress_bar("extract", None) as advance:
+        result = extract_full(store, out, progress=advance)
+    out_console.print(f"wrote {result.records:,} records to {out}")
+
+
+@extract_app.command("update")
+def extract_update_cmd(
+    out: Annotated[Path, typer.Option(help="the file to write")],
+    since_seq: Annotated[
+        int | None, typer.Option(help="changes after this event (default: last delivery)")
+    ] = None,
+) -> None:
+    """Adds, changes and deletes since the last delivery (A/C/D in column 1)."""
+    with open_db() as store:
+        result = extract_update(store, out, since_seq=since_seq)
+    out_console.print(
+        f"wrote {result.records:,} records to {out}: {result.adds} A, {result.changes} C, "
+        f"{result.deletes} D"
+    )
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option("--dir", help="folder the demo works in")] = Path(
+        "vitalfile-demo"
+    ),
+    people: Annotated[int, typer.Option(help="people in the population")] = 200_000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+) -> None:
+    """The whole path on synthetic data: population, reports, linking, files, verification."""
+    from vitalfile.demo import run_demo
+
+    summary = run_demo(workdir, people=people, seed=seed, console=err_console)
+    out_console.print(summary.table())
+
+
+def _exists(path: Path) -> None:
+    if not path.exists():
+        raise UsageError("no such file", file=str(path))

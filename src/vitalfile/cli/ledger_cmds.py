@@ -1,0 +1,68 @@
+"""Commands for the ledger and the keeper's key: verify, checkpoint, keys init."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vitalfile.cli.common import app, open_db, out_console, settings
+from vitalfile.errors import ChainBroken
+from vitalfile.ledger.checkpoint import (
+    init_key,
+    load_private_key,
+    read_checkpoint,
+)
+from vitalfile.ledger.verify import checkpoint_now, verify_ledger
+
+ledger_app = typer.Typer(help="The append-only ledger.", no_args_is_help=True)
+keys_app = typer.Typer(help="The keeper's signing key.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(keys_app, name="keys")
+
+
+@ledger_app.command("verify")
+def verify_cmd(
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="a signed checkpoint the ledger must still extend")
+    ] = None,
+) -> None:
+    """Recompute the hash chain; exit 1 naming the first commit that does not match."""
+    cp = read_checkpoint(checkpoint) if checkpoint else None
+    with open_db() as store:
+        report = verify_ledger(store, cp, settings().key_path if cp else None)
+    if not report.ok:
+        raise ChainBroken(report.problems[0])
+    rate = report.events / report.seconds if report.seconds else 0.0
+    head = report.head
+    out_console.print(
+        f"ok: {report.commits:,} commits, {report.events:,} events "
+        f"({rate:,.0f} events/s); head commit {head.commit_no if head else 0} "
+        f"{head.hash[:16] if head else ''}" + (" extends the checkpoint" if cp else "")
+    )
+
+
+@ledger_app.command("checkpoint")
+def checkpoint_cmd(
+    out: Annotated[Path | None, typer.Option(help="write it here (default: print)")] = None,
+) -> None:
+    """Sign the chain head with the keeper's key: a checkpoint to hold outside."""
+    key = load_private_key(settings().key_path)
+    with open_db() as store:
+        cp = checkpoint_now(store, key)
+    if out:
+        out.write_text(cp.to_json())
+        out_console.print(f"checkpoint of commit {cp.commit_no} written to {out}")
+    else:
+        print(cp.to_json(), end="")
+
+
+@keys_app.command("init")
+def keys_init(
+    force: Annotated[bool, typer.Option(help="replace an existing key")] = False,
+) -> None:
+    """Make the keeper's Ed25519 signing key (private PEM, and .pub beside it)."""
+    path = settings().key_path
+    key_id = init_key(path, overwrite=force)
+    out_console.print(f"key {key_id} written to {path} (public key {path}.pub)")

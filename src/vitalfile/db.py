@@ -1,0 +1,23 @@
+"""Opening a store: the caller names the database, this wires the standard projections."""
+
+from __future__ import annotations
+
+from vitalfile.distribute import DeliveriesProjection
+from vitalfile.errors import ConfigError
+from vitalfile.ledger.duckdb import DuckDBStore
+from vitalfile.ledger.store import Projection, Store
+from vitalfile.master import MasterProjection
+
+__all__ = ["open_store", "standard_projections"]
+
+
+def standard_projections() -> list[Projection]:
+    """Every projection the file keeps, in the order they are applied."""
+    return [MasterProjection(), DeliveriesProjection()]
+
+
+def open_store(url: str) -> Store:
+    """A store for `url`: a DuckDB path (or ':memory:'); PostgreSQL URLs come later."""
+    if url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("the PostgreSQL backend is not available in this build")
+    return DuckDBStore(url, standard_projections())

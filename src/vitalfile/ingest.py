@@ -1,0 +1,310 @@
+"""Taking in death reports: read → screen → link → decide → one all-or-nothing append.
+
+A report is identified by (source id, report id): sending the same file twice records
+nothing new. A file with a bad record is refused whole unless `quarantine` is asked for,
+which appends the good records and an `ingest.rejected` event, and writes a rejects file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from vitalfile.errors import FileRejected, RecordError, UsageError
+from vitalfile.ledger.store import Store
+from vitalfile.link.base import Linker
+from vitalfile.link.rule import RuleLinker
+from vitalfile.master import load_people
+from vitalfile.model import SOURCE_KINDS, Event, IngestRejected, ReportReceived
+from vitalfile.post import decide_report
+from vitalfile.screen import screen
+from vitalfile.sources import csv as csv_source
+from vitalfile.sources import dmf as dmf_source
+from vitalfile.ssn import never_issued_reason
+
+__all__ = [
+    "IngestResult",
+    "detect_format",
+    "ingest_file",
+    "ingest_reports",
+    "read_report_file",
+    "write_rejects",
+]
+
+
+@dataclass
+class IngestResult:
+    received: int = 0
+    duplicates: int = 0
+    linked: int = 0
+    held: int = 0
+    unlinked: int = 0
+    posted_v: int = 0
+    posted_p: int = 0
+    corroborated: int = 0
+    upgraded: int = 0
+    rejected: int = 0
+    commits: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def detect_format(path: Path) -> str:
+    """'dmf' or 'csv' (canonical reports), by content, not by name."""
+    with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
+        first = fh.readline().rstrip("\r\n")
+    if first.startswith("report_id,") or first.startswith("ssn,"):
+        return "csv"
+    if len(first) == 100:
+        return "dmf"
+    if first.lstrip().startswith("{"):
+        return "vrdr"
+    raise UsageError(
+        "unrecognised file format (expected DMF fixed-width or canonical CSV)", file=path.name
+    )
+
+
+def _key(source_id: str, report_id: str) -> str:
+    return f"{source_id}/{report_id}"
+
+
+def read_report_file(
+    path: Path, *, source_kind: str, source_id: str
+) -> tuple[list[ReportReceived], list[RecordError]]:
+    """Every report in the file, and every per-record problem (nothing is dropped silently)."""
+    if source_kind not in SOURCE_KINDS:
+        raise UsageError(f"unknown source kind; use one of {', '.join(SOURCE_KINDS)}")
+    fmt = detect_format(path)
+    reports: list[ReportReceived] = []
+    errors: list[RecordError] = []
+    seen: set[str] = set()
+
+    def keep(r: ReportReceived, line: int) -> None:
+        if r.report_key in seen:
+            errors.append(
+                RecordError("report id appears twice in the file", line=line, field="report_id")
+            )
+        else:
+            seen.add(r.report_key)
+            reports.append(r)
+
+    if fmt == "csv":
+        for i, item in enumerate(
+            csv_source.read_reports(
+                path, default_source_kind=source_kind, default_source_id=source_id
+            ),
+            start=2,
+        ):
+            if isinstance(item, RecordError):
+                errors.append(item)
+                continue
+            try:
+                r = ReportReceived(
+                    report_key=_key(item.source_id, item.report_id),
+                    source_kind=item.source_kind,
+                    source_id=item.source_id,
+                    report_id=item.report_id,
+                    ssn=item.ssn,
+                    ssn_flag=item.ssn_flag,
+                    first_name=item.first_name,
+                    middle_name=item.middle_name,
+                    last_name=item.last_name,
+                    suffix=item.suffix,
+                    dob=item.dob,
+                    dod=item.dod,
+                    sex=item.sex,
+                    death_state=item.death_state,
+                    reported_at=item.reported_at,
+                )
+            except ValueError:
+                errors.append(RecordError("record does not fit the report model", line=i))
+                continue
+            keep(r, i)
+    elif fmt == "dmf":
+        with path.open("r", encoding="utf-8", newline="") as fh:
+            lines = fh.read().splitlines()
+        for i, line in enumerate(lines, start=1):
+            parsed = _parse_dmf_report(line, i)
+            if isinstance(parsed, RecordError):
+                errors.append(parsed)
+                continue
+            rec, flag = parsed
+            rid = hashlib.sha256(lines[i - 1].encode()).hexdigest()[:20]
+            r = ReportReceived(
+                report_key=_key(source_id, rid),
+                source_kind=source_kind,
+                source_id=source_id,
+                report_id=rid,
+                ssn=rec.ssn,
+                ssn_flag=flag,
+                first_name=rec.first_name,
+                middle_name=rec.middle_name,
+                last_name=rec.last_name,
+                suffix=rec.suffix,
+                dob=rec.dob,
+                dod=rec.dod,
+                extra={"dmf_proof": rec.proof} if rec.proof else {},
+            )
+            keep(r, i)
+    else:
+        raise UsageError("VRDR bundles are read by the state-records ingest", file=path.name)
+    return reports, [e.in_file(path.name) for e in errors]
+
+
+_PLACEHOLDER_SSN = "123456789"
+
+
+def _parse_dmf_report(line: str, line_no: int) -> tuple[dmf_source.DmfRecord, str] | RecordError:
+    """A death report in DMF layout; a never-issued SSN is kept and flagged, not refused."""
+    flag = ""
+    try:
+        rec = dmf_source.parse_line(line, line_no)
+    except RecordError as exc:
+        digits = line[1:10]
+        reason = never_issued_reason(digits) if digits.isdigit() and len(digits) == 9 else None
+        if exc.field != "ssn" or reason is None:
+            return exc
+        try:
+            rec = dmf_source.parse_line(line[:1] + _PLACEHOLDER_SSN + line[10:], line_no)
+        except RecordError as other:
+            return other
+        rec = dataclasses.replace(rec, ssn=digits)
+        flag = reason
+    if rec.action not in ("", "A"):
+        return RecordError(
+            "a death report carries a blank or A action code", line=line_no, field="action"
+        )
+    return rec, flag
+
+
+def ingest_reports(
+    store: Store,
+    reports: Sequence[ReportReceived],
+    *,
+    linker: Linker | None = None,
+    today: date | None = None,
+    note: str = "",
+    extra_events: Sequence[Event] = (),
+    commit_size: int = 100_000,
+    progress: Callable[[int], None] | None = None,
+) -> IngestResult:
+    """Link and decide `reports` and append everything in one transaction."""
+    linker = linker or RuleLinker()
+    today = today or date.today()
+    result = IngestResult()
+    with store.transaction():
+        known = _known_keys(store, [r.report_key for r in reports])
+        new = [r for r in reports if r.report_key not in known]
+        result.duplicates = len(reports) - len(new)
+        result.received = len(new)
+        links = {lr.report_key: lr for lr in linker.link(store, new)} if new else {}
+        people = load_people(
+            store, [lr.person_id for lr in links.values() if lr.person_id is not None]
+        )
+        events: list[Event] = list(extra_events)
+        from vitalfile.master import PersonState, evolve_person
+
+        for r in new:
+            link = links[r.report_key]
+            person = (
+                people.setdefault(link.person_id, PersonState(link.person_id))
+                if link.person_id is not None
+                else None
+            )
+            decided = decide_report(r, link, person, screen(r, today))
+            events.append(r)
+            events.extend(decided)
+            for e in decided:
+                _count(result, e)
+                if person is not None and e.type.startswith("death."):
+                    evolve_person(person, 0, e)
+        for lo in range(0, len(events), commit_size):
+            chunk = events[lo : lo + commit_size]
+            info = store.append(chunk, note=note)
+            if info is not None:
+                result.commits.append(info.commit_no)
+            if progress is not None:
+                progress(sum(1 for e in chunk if isinstance(e, ReportReceived)))
+    return result
+
+
+def _count(result: IngestResult, e: Event) -> None:
+    t = e.type
+    if t == "report.linked":
+        result.linked += 1
+    elif t == "report.held":
+        result.held += 1
+    elif t == "report.unlinked":
+        result.unlinked += 1
+    elif t == "death.posted":
+        if getattr(e, "proof", "") == "V":
+            result.posted_v += 1
+        else:
+            result.posted_p += 1
+    elif t == "death.corroborated":
+        result.corroborated += 1
+    elif t == "death.updated":
+        result.upgraded += 1
+
+
+def _known_keys(store: Store, keys: Sequence[str]) -> set[str]:
+    if not keys:
+        return set()
+    table = store.query_arrow(
+        "SELECT report_key FROM reports WHERE report_key IN (SELECT unnest(?::VARCHAR[]))",
+        [list(keys)],
+    )
+    return set(table.column(0).to_pylist())
+
+
+def write_rejects(path: Path, problems: Iterable[RecordError]) -> None:
+    """One line per rejected record: line, field, why (never the record's values)."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("line,field,reason\n")
+        for p in problems:
+            fh.write(f"{p.line or ''},{p.field or ''},{p.message.replace(',', ';')}\n")
+
+
+def ingest_file(
+    store: Store,
+    path: Path,
+    *,
+    source_kind: str,
+    source_id: str,
+    quarantine: bool = False,
+    rejects_path: Path | None = None,
+    linker: Linker | None = None,
+    today: date | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> IngestResult:
+    """Read, check and ingest one reports file; refuse it whole on any bad record."""
+    reports, errors = read_report_file(path, source_kind=source_kind, source_id=source_id)
+    if errors and not quarantine:
+        raise FileRejected(errors, file=path.name)
+    extra: list[Event] = []
+    if errors:
+        extra.append(
+            IngestRejected(
+                file=path.name,
+                source_id=source_id,
+                problems=[{"line": e.line, "field": e.field, "reason": e.message} for e in errors],
+            )
+        )
+        write_rejects(rejects_path or path.with_suffix(path.suffix + ".rejects.csv"), errors)
+    result = ingest_reports(
+        store,
+        reports,
+        linker=linker,
+        today=today,
+        note=f"ingest {path.name}",
+        extra_events=extra,
+        progress=progress,
+    )
+    result.rejected = len(errors)
+    return result

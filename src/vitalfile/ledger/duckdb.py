@@ -1,0 +1,428 @@
+"""The embedded DuckDB store: the ledger tables, the append transaction, chain verification.
+
+All DuckDB SQL of the ledger lives here. Events are inserted and hashed as Arrow batches;
+`verify` streams the events table in storage order and hashes whole buffers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from vitalfile.errors import AppendConflict, StorageError
+from vitalfile.ledger.chain import (
+    GENESIS,
+    CommitHeader,
+    commit_hash,
+    digest_texts,
+    update_with_strings,
+)
+from vitalfile.ledger.store import (
+    CommitInfo,
+    Projection,
+    Store,
+    StoredEvent,
+    VerifyReport,
+    utc_now_text,
+)
+from vitalfile.model import Event, decode
+
+__all__ = ["DuckDBStore"]
+
+LEDGER_DDL = [
+    """CREATE TABLE IF NOT EXISTS ledger_commits (
+        commit_no BIGINT PRIMARY KEY, first_seq BIGINT NOT NULL, n_events BIGINT NOT NULL,
+        committed_at VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL, hash VARCHAR NOT NULL,
+        note VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ledger_events (
+        seq BIGINT NOT NULL, commit_no BIGINT NOT NULL, type VARCHAR NOT NULL,
+        subject BIGINT, body VARCHAR NOT NULL)""",
+]
+
+_COMMIT_COLS = "commit_no, first_seq, n_events, committed_at, prev_hash, hash, note"
+
+
+def _commit(row: tuple[Any, ...]) -> CommitInfo:
+    return CommitInfo(
+        commit_no=int(row[0]),
+        first_seq=int(row[1]),
+        n_events=int(row[2]),
+        committed_at=str(row[3]),
+        prev_hash=str(row[4]),
+        hash=str(row[5]),
+        note=str(row[6]),
+    )
+
+
+class _DuckTx:
+    """The projections' view of the open transaction."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._n = 0
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        try:
+            self.con.execute(sql, list(params))
+        except duckdb.Error as exc:
+            raise StorageError(f"statement failed: {type(exc).__name__}", sql=sql) from exc
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.con.execute(sql, list(params)).fetchall()
+        except duckdb.Error as exc:
+            raise StorageError(f"query failed: {type(exc).__name__}", sql=sql) from exc
+
+    def _view(self, data: pa.Table) -> str:
+        self._n += 1
+        name = f"__vf_arrow_{self._n}"
+        self.con.register(name, data)
+        return name
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        if data.num_rows == 0:
+            return
+        view = self._view(data)
+        try:
+            self.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+        finally:
+            self.con.unregister(view)
+
+    def delete_in(self, table: str, column: str, values: Sequence[Any]) -> None:
+        if not values:
+            return
+        view = self._view(pa.table({"v": pa.array(list(values))}))
+        try:
+            self.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT v FROM {view})")
+        finally:
+            self.con.unregister(view)
+
+
+class DuckDBStore(Store):
+    """A ledger in one DuckDB file (or in memory with path ':memory:')."""
+
+    def __init__(self, path: str | Path, projections: Sequence[Projection] = ()) -> None:
+        self.url = str(path)
+        self.projections = list(projections)
+        try:
+            self.con = duckdb.connect(self.url)
+        except duckdb.Error as exc:
+            raise StorageError(f"cannot open the database: {type(exc).__name__}") from exc
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.tx = _DuckTx(self.con)
+        for sql in LEDGER_DDL:
+            self.con.execute(sql)
+        for p in self.projections:
+            for sql in p.ddl():
+                self.con.execute(sql)
+
+    # ── transactions ──────────────────────────────────────────────────────────────────
+    @contextmanager
+    def transaction(self) -> Iterator[_DuckTx]:
+        with self._lock:
+            outer = self._depth == 0
+            if outer:
+                self.con.execute("BEGIN TRANSACTION")
+            self._depth += 1
+            try:
+                yield self.tx
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self.con.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                try:
+                    self.con.execute("COMMIT")
+                except duckdb.Error as exc:
+                    raise StorageError(f"commit failed: {type(exc).__name__}") from exc
+
+    # ── the one way in ────────────────────────────────────────────────────────────────
+    def append(
+        self,
+        events: Sequence[Event],
+        *,
+        note: str = "",
+        expected_head: int | None = None,
+    ) -> CommitInfo | None:
+        if not events:
+            return None
+        with self.transaction() as tx:
+            head = self.head()
+            head_no = head.commit_no if head else 0
+            if expected_head is not None and expected_head != head_no:
+                raise AppendConflict(
+                    "the ledger moved since the decision was made; decide again",
+                    commit=head_no,
+                )
+            first_seq = head.last_seq + 1 if head else 1
+            bodies = [e.to_json() for e in events]
+            header = CommitHeader(
+                commit_no=head_no + 1,
+                first_seq=first_seq,
+                n_events=len(events),
+                committed_at=utc_now_text(),
+                prev_hash=head.hash if head else GENESIS,
+            )
+            info = self._write_commit(header, digest_texts(bodies), note)
+            rows = pa.table(
+                {
+                    "seq": pa.array(range(first_seq, first_seq + len(events)), pa.int64()),
+                    "commit_no": pa.array([header.commit_no] * len(events), pa.int64()),
+                    "type": pa.array([e.type for e in events], pa.string()),
+                    "subject": pa.array([e.subject() for e in events], pa.int64()),
+                    "body": pa.array(bodies, pa.string()),
+                }
+            )
+            tx.insert_arrow("ledger_events", rows)
+            self._apply(list(zip(range(first_seq, first_seq + len(events)), events, strict=True)))
+            return info
+
+    def append_staged(
+        self,
+        stage: str,
+        n_rows: int,
+        *,
+        event_type: str,
+        note: str = "",
+        chunk: int = 1_000_000,
+        on_chunk: Callable[[_DuckTx, int, int, int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[CommitInfo]:
+        """Bulk path: events already rendered in table `stage(rid, subject, body)`.
+
+        `rid` runs 0..n_rows-1 in event order. Events go in commits of up to `chunk`, all in
+        one transaction; `on_chunk(tx, lo, hi, first_seq)` updates the projections for rows
+        lo <= rid < hi by SQL (it must give what replaying those events would).
+        """
+        infos: list[CommitInfo] = []
+        with self.transaction() as tx:
+            for lo in range(0, n_rows, chunk):
+                hi = min(n_rows, lo + chunk)
+                head = self.head()
+                first_seq = head.last_seq + 1 if head else 1
+                h = hashlib.sha256()
+                reader = self.con.sql(
+                    f"SELECT body FROM {stage} WHERE rid >= {lo} AND rid < {hi} ORDER BY rid"
+                ).to_arrow_reader(1 << 18)
+                for batch in reader:
+                    update_with_strings(h, batch.column(0))
+                header = CommitHeader(
+                    commit_no=(head.commit_no if head else 0) + 1,
+                    first_seq=first_seq,
+                    n_events=hi - lo,
+                    committed_at=utc_now_text(),
+                    prev_hash=head.hash if head else GENESIS,
+                )
+                tx.execute(
+                    "INSERT INTO ledger_events SELECT ? + rid - ?, ?, ?, subject, body "
+                    f"FROM {stage} WHERE rid >= ? AND rid < ? ORDER BY rid",
+                    [first_seq, lo, header.commit_no, event_type, lo, hi],
+                )
+                infos.append(self._write_commit(header, h.hexdigest(), note))
+                if on_chunk is not None:
+                    on_chunk(tx, lo, hi, first_seq)
+                if progress is not None:
+                    progress(hi - lo)
+        return infos
+
+    def _write_commit(self, header: CommitHeader, digest: str, note: str) -> CommitInfo:
+        info = CommitInfo(
+            commit_no=header.commit_no,
+            first_seq=header.first_seq,
+            n_events=header.n_events,
+            committed_at=header.committed_at,
+            prev_hash=header.prev_hash,
+            hash=commit_hash(header, digest),
+            note=note,
+        )
+        self.tx.execute(
+            f"INSERT INTO ledger_commits ({_COMMIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                info.commit_no,
+                info.first_seq,
+                info.n_events,
+                info.committed_at,
+                info.prev_hash,
+                info.hash,
+                info.note,
+            ],
+        )
+        return info
+
+    def _apply(self, events: list[tuple[int, Event]]) -> None:
+        for p in self.projections:
+            mine = [(s, e) for s, e in events if p.handles(e.type)]
+            if mine:
+                p.apply(self.tx, mine)
+
+    # ── reading ───────────────────────────────────────────────────────────────────────
+    def head(self) -> CommitInfo | None:
+        rows = self.tx.fetchall(
+            f"SELECT {_COMMIT_COLS} FROM ledger_commits ORDER BY commit_no DESC LIMIT 1"
+        )
+        return _commit(rows[0]) if rows else None
+
+    def commits(self) -> list[CommitInfo]:
+        rows = self.tx.fetchall(f"SELECT {_COMMIT_COLS} FROM ledger_commits ORDER BY commit_no")
+        return [_commit(r) for r in rows]
+
+    def commit_at(self, when: str) -> CommitInfo | None:
+        rows = self.tx.fetchall(
+            f"SELECT {_COMMIT_COLS} FROM ledger_commits WHERE committed_at <= ? "
+            "ORDER BY commit_no DESC LIMIT 1",
+            [when],
+        )
+        return _commit(rows[0]) if rows else None
+
+    def iter_events(
+        self,
+        *,
+        after_seq: int = 0,
+        upto_seq: int | None = None,
+        subject: int | None = None,
+        types: Sequence[str] | None = None,
+        batch: int = 50_000,
+    ) -> Iterator[StoredEvent]:
+        where = ["seq > ?"]
+        params: list[Any] = [after_seq]
+        if upto_seq is not None:
+            where.append("seq <= ?")
+            params.append(upto_seq)
+        if subject is not None:
+            where.append("subject = ?")
+            params.append(subject)
+        if types:
+            where.append(f"type IN ({', '.join('?' for _ in types)})")
+            params.extend(types)
+        cond = " AND ".join(where)
+        last = after_seq
+        while True:
+            # page by sequence number: a fully fetched page leaves the connection free
+            rows = self.tx.fetchall(
+                f"SELECT seq, commit_no, body FROM ledger_events WHERE {cond} "
+                f"ORDER BY seq LIMIT {int(batch)}",
+                [last, *params[1:]],
+            )
+            for seq, commit_no, body in rows:
+                yield StoredEvent(int(seq), int(commit_no), decode(body))
+            if len(rows) < batch:
+                return
+            last = int(rows[-1][0])
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.tx.fetchall(sql, params)
+
+    def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        try:
+            return self.con.sql(sql, params=list(params) if params else None).to_arrow_table()
+        except duckdb.Error as exc:
+            raise StorageError(f"query failed: {type(exc).__name__}", sql=sql) from exc
+
+    # ── verification ──────────────────────────────────────────────────────────────────
+    def verify(self) -> VerifyReport:
+        started = time.perf_counter()
+        report = VerifyReport()
+        commits = self.commits()
+        idx = 0  # current commit
+        pos = 0  # events of it consumed
+        h = hashlib.sha256()
+        prev_hash = GENESIS
+        expected_seq = 1
+        problem: str | None = None
+
+        def close_commit(c: CommitInfo) -> str | None:
+            header = CommitHeader(c.commit_no, c.first_seq, c.n_events, c.committed_at, prev_hash)
+            if c.prev_hash != prev_hash:
+                return f"commit {c.commit_no}: does not follow the commit before it"
+            if commit_hash(header, h.hexdigest()) != c.hash:
+                return f"commit {c.commit_no}: its events do not match its hash"
+            return None
+
+        def check_header(c: CommitInfo, number: int) -> str | None:
+            if c.commit_no != number:
+                return f"commit {number}: missing (next stored is {c.commit_no})"
+            if c.first_seq != expected_seq:
+                return f"commit {c.commit_no}: events out of sequence"
+            return None
+
+        if commits:
+            problem = check_header(commits[0], 1)
+        reader = self.con.sql("SELECT seq, commit_no, body FROM ledger_events").to_arrow_reader(
+            1 << 19
+        )
+        for batch in reader if problem is None else ():
+            seqs = batch.column(0).to_numpy()
+            nos = batch.column(1).to_numpy()
+            bodies = batch.column(2)
+            start = 0
+            while start < batch.num_rows and problem is None:
+                if idx >= len(commits):
+                    problem = (
+                        f"commit {commits[-1].commit_no + 1 if commits else 1}: "
+                        "events stored outside any commit"
+                    )
+                    break
+                c = commits[idx]
+                take = min(c.n_events - pos, batch.num_rows - start)
+                sl = slice(start, start + take)
+                want = np.arange(expected_seq, expected_seq + take)
+                if not (np.array_equal(seqs[sl], want) and (nos[sl] == c.commit_no).all()):
+                    problem = f"commit {c.commit_no}: events missing, inserted or reordered"
+                    break
+                update_with_strings(h, bodies.slice(start, take))
+                expected_seq += take
+                pos += take
+                start += take
+                report.events += take
+                if pos == c.n_events:
+                    problem = close_commit(c)
+                    if problem is None:
+                        prev_hash = c.hash
+                        report.commits += 1
+                        report.head = c
+                        idx += 1
+                        pos = 0
+                        h = hashlib.sha256()
+                        if idx < len(commits):
+                            problem = check_header(commits[idx], c.commit_no + 1)
+            if problem is not None:
+                break
+        if problem is None and idx < len(commits):
+            c = commits[idx]
+            problem = f"commit {c.commit_no}: events missing, inserted or reordered"
+        if problem is not None:
+            report.problems.append(problem)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # ── projections ───────────────────────────────────────────────────────────────────
+    def rebuild(self, *, upto_seq: int | None = None, into_schema: str | None = None) -> None:
+        with self.transaction() as tx:
+            for p in self.projections:
+                for table in p.tables():
+                    tx.execute(f"DROP TABLE IF EXISTS {table}")
+                for sql in p.ddl():
+                    tx.execute(sql)
+            batch: list[tuple[int, Event]] = []
+            for se in self.iter_events(upto_seq=upto_seq):
+                batch.append((se.seq, se.event))
+                if len(batch) >= 50_000:
+                    self._apply(batch)
+                    batch = []
+            if batch:
+                self._apply(batch)
+
+    def close(self) -> None:
+        self.con.close()

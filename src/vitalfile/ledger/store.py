@@ -1,0 +1,157 @@
+"""The storage interface: the one way in (`append`), reading events, verifying the chain.
+
+Every backend (DuckDB now, PostgreSQL later) implements `Store`; all SQL lives behind it.
+Projections are plugged in by the caller (`open_store` wires the standard ones) and are
+applied in the same transaction as the events that change them.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from vitalfile.model import Event
+
+__all__ = [
+    "CommitInfo",
+    "Projection",
+    "Store",
+    "StoredEvent",
+    "Tx",
+    "VerifyReport",
+    "utc_now_text",
+]
+
+
+def utc_now_text() -> str:
+    """Commit time as stored: ISO UTC with microseconds."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    commit_no: int
+    first_seq: int
+    n_events: int
+    committed_at: str
+    prev_hash: str
+    hash: str
+    note: str = ""
+
+    @property
+    def last_seq(self) -> int:
+        return self.first_seq + self.n_events - 1
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    commit_no: int
+    event: Event
+
+
+@dataclass
+class VerifyReport:
+    commits: int = 0
+    events: int = 0
+    head: CommitInfo | None = None
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class Tx(Protocol):
+    """What a projection may do inside the append transaction."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None: ...
+
+    def delete_in(self, table: str, column: str, values: Sequence[Any]) -> None: ...
+
+
+class Projection(Protocol):
+    """A table (or tables) derived from events; rebuildable from the events alone."""
+
+    name: str
+
+    def ddl(self) -> list[str]: ...
+
+    def tables(self) -> list[str]: ...
+
+    def handles(self, event_type: str) -> bool: ...
+
+    def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None: ...
+
+
+class Store(abc.ABC):
+    """A ledger and its projections in one database."""
+
+    url: str
+    projections: list[Projection]
+
+    @abc.abstractmethod
+    def append(
+        self,
+        events: Sequence[Event],
+        *,
+        note: str = "",
+        expected_head: int | None = None,
+    ) -> CommitInfo | None:
+        """Append `events` as one commit, with their projections, all or nothing."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[Any]:
+        """One database transaction spanning several appends (all or nothing)."""
+
+    @abc.abstractmethod
+    def head(self) -> CommitInfo | None: ...
+
+    @abc.abstractmethod
+    def commit_at(self, when: str) -> CommitInfo | None:
+        """The last commit made at or before the ISO time `when`."""
+
+    @abc.abstractmethod
+    def iter_events(
+        self,
+        *,
+        after_seq: int = 0,
+        upto_seq: int | None = None,
+        subject: int | None = None,
+        types: Sequence[str] | None = None,
+        batch: int = 50_000,
+    ) -> Iterator[StoredEvent]: ...
+
+    @abc.abstractmethod
+    def verify(self) -> VerifyReport: ...
+
+    @abc.abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A read-only query over projections (portable SQL, `?` placeholders)."""
+
+    @abc.abstractmethod
+    def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table: ...
+
+    @abc.abstractmethod
+    def rebuild(self, *, upto_seq: int | None = None, into_schema: str | None = None) -> None:
+        """Drop and replay every projection from the events alone."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

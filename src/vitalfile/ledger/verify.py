@@ -1,0 +1,53 @@
+"""Verifying the ledger: the hash chain, and that it still extends a signed checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from vitalfile.errors import LedgerError
+from vitalfile.ledger.checkpoint import (
+    Checkpoint,
+    load_public_key,
+    make_checkpoint,
+    verify_signature,
+)
+from vitalfile.ledger.store import Store, VerifyReport, utc_now_text
+
+__all__ = ["checkpoint_now", "extends", "verify_ledger"]
+
+
+def extends(store: Store, report: VerifyReport, cp: Checkpoint) -> str | None:
+    """Why the verified ledger does not extend `cp`, or None when it does."""
+    if report.head is None or report.head.commit_no < cp.commit_no:
+        return f"commit {cp.commit_no}: the checkpointed commit is no longer in the ledger"
+    rows = store.query("SELECT hash FROM ledger_commits WHERE commit_no = ?", [cp.commit_no])
+    if not rows or rows[0][0] != cp.hash:
+        return f"commit {cp.commit_no}: the ledger no longer holds the checkpointed head"
+    return None
+
+
+def verify_ledger(
+    store: Store, checkpoint: Checkpoint | None = None, key_path: Path | None = None
+) -> VerifyReport:
+    """The chain checked; with a checkpoint, its signature and that the ledger extends it."""
+    report = store.verify()
+    if report.ok and checkpoint is not None:
+        if key_path is None:
+            raise LedgerError("a checkpoint needs the keeper's public key to check it")
+        verify_signature(checkpoint, load_public_key(key_path))
+        problem = extends(store, report, checkpoint)
+        if problem:
+            report.problems.append(problem)
+    return report
+
+
+def checkpoint_now(store: Store, key: Ed25519PrivateKey) -> Checkpoint:
+    """A signed checkpoint of the current head (verifying the chain first)."""
+    report = store.verify()
+    if not report.ok:
+        raise LedgerError(report.problems[0])
+    if report.head is None:
+        raise LedgerError("the ledger is empty: nothing to checkpoint")
+    return make_checkpoint(report.head, key, utc_now_text())

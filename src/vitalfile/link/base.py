@@ -1,0 +1,38 @@
+"""The linker interface and the outcome it gives for one report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from vitalfile.ledger.store import Store
+from vitalfile.model import ReportReceived
+
+__all__ = ["LinkResult", "Linker", "Outcome", "ReportIn"]
+
+Outcome = Literal["linked", "held", "unlinked"]
+ReportIn = ReportReceived
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    report_key: str
+    outcome: Outcome
+    reason: str = ""
+    person_id: int | None = None
+    runner_up: int | None = None
+    probability: float | None = None
+    match_weight: float | None = None
+    decided_by: str = "rule"
+    model_version: str = ""
+    weights: dict[str, float] = field(default_factory=dict)
+    explanation: tuple[str, ...] = ()
+
+
+class Linker(Protocol):
+    """Finds the person each report is about, reading the master file through `store`."""
+
+    version: str
+
+    def link(self, store: Store, reports: Sequence[ReportReceived]) -> list[LinkResult]: ...

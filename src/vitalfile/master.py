@@ -1,0 +1,428 @@
+"""The master file: current vital status of every person, and the same as of any commit.
+
+`evolve` is the one place where events change a person's state; the projection tables
+(`persons`, `deaths`, `reports`, `link_vetoes`) are that state saved, and `status_of` replays
+a person's events up to a past commit with the same `evolve`. No rule runs here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from vitalfile.ledger.store import Store, Tx
+from vitalfile.model import (
+    DeathCorroborated,
+    DeathPosted,
+    DeathRetracted,
+    DeathUpdated,
+    DmfRecordLoaded,
+    Event,
+    LinkUndone,
+    PersonRegistered,
+    ReportHeld,
+    ReportLinked,
+    ReportReceived,
+    ReportUnlinked,
+)
+
+__all__ = [
+    "PERSON_COLUMNS",
+    "Death",
+    "MasterProjection",
+    "PersonState",
+    "ReportState",
+    "evolve_person",
+    "evolve_report",
+    "find_person_ids",
+    "load_people",
+    "status_of",
+]
+
+PERSON_COLUMNS = (
+    "ssn",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "dob",
+    "sex",
+    "birth_state",
+    "address",
+    "city",
+    "state",
+    "zip",
+)
+_DMF_PERSON = ("ssn", "last_name", "suffix", "first_name", "middle_name", "dob")
+REPORT_COLUMNS = (
+    "source_kind",
+    "source_id",
+    "report_id",
+    "ssn",
+    "ssn_flag",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "suffix",
+    "dob",
+    "dod",
+    "sex",
+    "death_state",
+    "reported_at",
+)
+
+
+@dataclass
+class Death:
+    dod: str
+    proof: str
+    sources: list[str]
+    report_keys: list[str]
+    version: int
+    status: str  # "current" or "retracted"
+    changed_seq: int
+
+    @property
+    def state_only(self) -> bool:
+        """Known only from state reports (so only benefit-paying agencies may get it)."""
+        return bool(self.sources) and all(s == "state" for s in self.sources)
+
+
+@dataclass
+class PersonState:
+    person_id: int
+    person: dict[str, str] | None = None
+    registered_seq: int = 0
+    death: Death | None = None
+
+
+@dataclass
+class ReportState:
+    report_key: str
+    fields: dict[str, str] = field(default_factory=dict)
+    received_seq: int = 0
+    status: str = "received"  # received | linked | held | unlinked | undone
+    person_id: int | None = None
+    decided_by: str = ""
+    match_probability: float | None = None
+    reason: str = ""
+    vetoes: list[int] = field(default_factory=list)
+
+
+def _add(items: list[str], item: str) -> list[str]:
+    return items if item in items else [*items, item]
+
+
+def evolve_person(state: PersonState, seq: int, event: Event) -> PersonState:
+    """Apply one event to a person's state (no checks: decisions were made before)."""
+    if isinstance(event, PersonRegistered):
+        state.person = {c: getattr(event, c) for c in PERSON_COLUMNS}
+        state.registered_seq = seq
+    elif isinstance(event, DmfRecordLoaded):
+        state.person = {c: "" for c in PERSON_COLUMNS}
+        state.person.update({c: getattr(event, c) for c in _DMF_PERSON})
+        state.registered_seq = seq
+        state.death = Death(event.dod, event.proof, ["dmf"], [], 1, "current", seq)
+    elif isinstance(event, DeathPosted):
+        version = state.death.version + 1 if state.death else 1
+        state.death = Death(
+            event.dod,
+            event.proof,
+            [event.source_kind],
+            [event.report_key],
+            version,
+            "current",
+            seq,
+        )
+    elif isinstance(event, DeathCorroborated) and state.death is not None:
+        state.death.sources = _add(state.death.sources, event.source_kind)
+        state.death.report_keys = _add(state.death.report_keys, event.report_key)
+    elif isinstance(event, DeathUpdated) and state.death is not None:
+        state.death.dod, state.death.proof = event.dod, event.proof
+        if event.report_key:
+            state.death.report_keys = _add(state.death.report_keys, event.report_key)
+        state.death.version += 1
+        state.death.changed_seq = seq
+    elif isinstance(event, DeathRetracted) and state.death is not None:
+        state.death.status = "retracted"
+        state.death.version += 1
+        state.death.changed_seq = seq
+    return state
+
+
+def evolve_report(state: ReportState, seq: int, event: Event) -> ReportState:
+    """Apply one event to a report's state."""
+    if isinstance(event, ReportReceived):
+        state.fields = {c: getattr(event, c) for c in REPORT_COLUMNS}
+        state.received_seq = seq
+    elif isinstance(event, ReportLinked):
+        state.status, state.person_id = "linked", event.person_id
+        state.decided_by, state.match_probability = event.decided_by, event.match_probability
+        state.reason = ""
+    elif isinstance(event, ReportHeld):
+        state.status, state.person_id = "held", event.person_id
+        state.decided_by, state.match_probability = "model", event.match_probability
+        state.reason = event.reason
+    elif isinstance(event, ReportUnlinked):
+        state.status, state.person_id, state.reason = "unlinked", None, event.reason
+        state.decided_by, state.match_probability = "", None
+    elif isinstance(event, LinkUndone):
+        state.status, state.person_id = "undone", None
+        state.decided_by, state.reason = f"reviewer:{event.reviewer}", event.reason
+        state.vetoes = sorted({*state.vetoes, event.person_id})
+    return state
+
+
+_PERSON_TYPES = frozenset(
+    {
+        PersonRegistered.type,
+        DmfRecordLoaded.type,
+        DeathPosted.type,
+        DeathCorroborated.type,
+        DeathUpdated.type,
+        DeathRetracted.type,
+    }
+)
+_REPORT_TYPES = frozenset(
+    {
+        ReportReceived.type,
+        ReportLinked.type,
+        ReportHeld.type,
+        ReportUnlinked.type,
+        LinkUndone.type,
+    }
+)
+
+_S = "VARCHAR NOT NULL"
+PERSONS_DDL = (
+    "CREATE TABLE IF NOT EXISTS persons (person_id BIGINT NOT NULL, "
+    + ", ".join(f"{c} {_S}" for c in PERSON_COLUMNS)
+    + ", registered_seq BIGINT NOT NULL)"
+)
+DEATHS_DDL = """CREATE TABLE IF NOT EXISTS deaths (
+    person_id BIGINT NOT NULL, dod VARCHAR NOT NULL, proof VARCHAR NOT NULL,
+    sources VARCHAR NOT NULL, report_keys VARCHAR NOT NULL, state_only BOOLEAN NOT NULL,
+    version INTEGER NOT NULL, status VARCHAR NOT NULL, changed_seq BIGINT NOT NULL)"""
+REPORTS_DDL = (
+    "CREATE TABLE IF NOT EXISTS reports (report_key VARCHAR PRIMARY KEY, "
+    + ", ".join(f"{c} {_S}" for c in REPORT_COLUMNS)
+    + ", received_seq BIGINT NOT NULL, status VARCHAR NOT NULL, person_id BIGINT,"
+    " decided_by VARCHAR NOT NULL, match_probability DOUBLE, reason VARCHAR NOT NULL,"
+    " vetoes VARCHAR NOT NULL)"
+)
+
+_DEATH_COLS = (
+    "person_id",
+    "dod",
+    "proof",
+    "sources",
+    "report_keys",
+    "state_only",
+    "version",
+    "status",
+    "changed_seq",
+)
+
+
+def _join(items: Sequence[str]) -> str:
+    return ",".join(items)
+
+
+def _split(text: str) -> list[str]:
+    return text.split(",") if text else []
+
+
+class MasterProjection:
+    """Saves `evolve_person` / `evolve_report` state into the master-file tables."""
+
+    name = "master"
+
+    def ddl(self) -> list[str]:
+        return [PERSONS_DDL, DEATHS_DDL, REPORTS_DDL]
+
+    def tables(self) -> list[str]:
+        return ["persons", "deaths", "reports"]
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in _PERSON_TYPES or event_type in _REPORT_TYPES
+
+    def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
+        person_events = [(s, e) for s, e in events if e.type in _PERSON_TYPES]
+        report_events = [(s, e) for s, e in events if e.type in _REPORT_TYPES]
+        if person_events:
+            self._apply_people(tx, person_events)
+        if report_events:
+            self._apply_reports(tx, report_events)
+
+    # people and deaths
+    def _apply_people(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
+        ids = sorted({int(getattr(e, "person_id")) for _, e in events})  # noqa: B009
+        states = _load_people(tx, ids)
+        for seq, event in events:
+            pid = int(getattr(event, "person_id"))  # noqa: B009
+            st = states.setdefault(pid, PersonState(pid))
+            evolve_person(st, seq, event)
+        tx.delete_in("persons", "person_id", ids)
+        tx.delete_in("deaths", "person_id", ids)
+        people = [s for s in states.values() if s.person is not None]
+        tx.insert_arrow(
+            "persons",
+            pa.table(
+                {
+                    "person_id": pa.array([s.person_id for s in people], pa.int64()),
+                    **{
+                        c: pa.array([s.person[c] for s in people if s.person], pa.string())
+                        for c in PERSON_COLUMNS
+                    },
+                    "registered_seq": pa.array([s.registered_seq for s in people], pa.int64()),
+                }
+            ),
+        )
+        dead = [(s.person_id, s.death) for s in states.values() if s.death is not None]
+        tx.insert_arrow("deaths", _deaths_table(dead))
+
+    def _apply_reports(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
+        keys = sorted({str(getattr(e, "report_key")) for _, e in events})  # noqa: B009
+        states = _load_reports(tx, keys)
+        for seq, event in events:
+            key = str(getattr(event, "report_key"))  # noqa: B009
+            evolve_report(states.setdefault(key, ReportState(key)), seq, event)
+        tx.delete_in("reports", "report_key", keys)
+        rs = list(states.values())
+        tx.insert_arrow(
+            "reports",
+            pa.table(
+                {
+                    "report_key": pa.array([r.report_key for r in rs], pa.string()),
+                    **{
+                        c: pa.array([r.fields.get(c, "") for r in rs], pa.string())
+                        for c in REPORT_COLUMNS
+                    },
+                    "received_seq": pa.array([r.received_seq for r in rs], pa.int64()),
+                    "status": pa.array([r.status for r in rs], pa.string()),
+                    "person_id": pa.array([r.person_id for r in rs], pa.int64()),
+                    "decided_by": pa.array([r.decided_by for r in rs], pa.string()),
+                    "match_probability": pa.array([r.match_probability for r in rs], pa.float64()),
+                    "reason": pa.array([r.reason for r in rs], pa.string()),
+                    "vetoes": pa.array([_join([str(v) for v in r.vetoes]) for r in rs]),
+                }
+            ),
+        )
+
+
+def _deaths_table(dead: Sequence[tuple[int, Death]]) -> pa.Table:
+    return pa.table(
+        {
+            "person_id": pa.array([p for p, _ in dead], pa.int64()),
+            "dod": pa.array([d.dod for _, d in dead], pa.string()),
+            "proof": pa.array([d.proof for _, d in dead], pa.string()),
+            "sources": pa.array([_join(d.sources) for _, d in dead], pa.string()),
+            "report_keys": pa.array([_join(d.report_keys) for _, d in dead], pa.string()),
+            "state_only": pa.array([d.state_only for _, d in dead], pa.bool_()),
+            "version": pa.array([d.version for _, d in dead], pa.int32()),
+            "status": pa.array([d.status for _, d in dead], pa.string()),
+            "changed_seq": pa.array([d.changed_seq for _, d in dead], pa.int64()),
+        }
+    )
+
+
+def _in_list(n: int) -> str:
+    return ", ".join("?" for _ in range(n))
+
+
+def _chunks(items: Sequence[Any], size: int = 5_000) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class _Fetch(Protocol):
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+class _StoreFetch:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.store.query(sql, params)
+
+
+def load_people(store: Store, ids: Sequence[int]) -> dict[int, PersonState]:
+    """The saved state of these people (absent ids are simply missing)."""
+    return _load_people(_StoreFetch(store), sorted(set(ids)))
+
+
+def _load_people(tx: _Fetch, ids: Sequence[int]) -> dict[int, PersonState]:
+    states: dict[int, PersonState] = {}
+    cols = ", ".join(PERSON_COLUMNS)
+    for part in _chunks(ids):
+        for row in tx.fetchall(
+            f"SELECT person_id, {cols}, registered_seq FROM persons "
+            f"WHERE person_id IN ({_in_list(len(part))})",
+            part,
+        ):
+            person = dict(zip(PERSON_COLUMNS, row[1:-1], strict=True))
+            states[int(row[0])] = PersonState(int(row[0]), person, int(row[-1]))
+        for row in tx.fetchall(
+            f"SELECT {', '.join(_DEATH_COLS)} FROM deaths "
+            f"WHERE person_id IN ({_in_list(len(part))})",
+            part,
+        ):
+            st = states.setdefault(int(row[0]), PersonState(int(row[0])))
+            st.death = Death(
+                dod=row[1],
+                proof=row[2],
+                sources=_split(row[3]),
+                report_keys=_split(row[4]),
+                version=int(row[6]),
+                status=row[7],
+                changed_seq=int(row[8]),
+            )
+    return states
+
+
+def _load_reports(tx: _Fetch, keys: Sequence[str]) -> dict[str, ReportState]:
+    states: dict[str, ReportState] = {}
+    cols = ", ".join(REPORT_COLUMNS)
+    for part in _chunks(keys):
+        for row in tx.fetchall(
+            f"SELECT report_key, {cols}, received_seq, status, person_id, decided_by, "
+            f"match_probability, reason, vetoes FROM reports "
+            f"WHERE report_key IN ({_in_list(len(part))})",
+            part,
+        ):
+            n = len(REPORT_COLUMNS)
+            states[row[0]] = ReportState(
+                report_key=row[0],
+                fields=dict(zip(REPORT_COLUMNS, row[1 : 1 + n], strict=True)),
+                received_seq=int(row[1 + n]),
+                status=row[2 + n],
+                person_id=None if row[3 + n] is None else int(row[3 + n]),
+                decided_by=row[4 + n],
+                match_probability=row[5 + n],
+                reason=row[6 + n],
+                vetoes=[int(v) for v in _split(row[7 + n])],
+            )
+    return states
+
+
+# ── reading the master file ───────────────────────────────────────────────────────────
+def find_person_ids(store: Store, ssn: str) -> list[int]:
+    """Every person on file (now) with this SSN."""
+    rows = store.query("SELECT person_id FROM persons WHERE ssn = ? ORDER BY person_id", [ssn])
+    return [int(r[0]) for r in rows]
+
+
+def status_of(store: Store, person_id: int, *, upto_seq: int | None = None) -> PersonState:
+    """A person's state now, or as of `upto_seq`, replayed from their events alone."""
+    state = PersonState(person_id)
+    for se in store.iter_events(subject=person_id, upto_seq=upto_seq):
+        evolve_person(state, se.seq, se.event)
+    return state
+
+
+def death_dict(death: Death | None) -> dict[str, Any] | None:
+    return dataclasses.asdict(death) if death is not None else None

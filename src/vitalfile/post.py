@@ -1,0 +1,94 @@
+"""Deciding what a linked report does to the file: post, corroborate, upgrade, or hold.
+
+`decide_report` is pure: the person's state and the report in, events out. A state report
+posts a verified (V) death; any other source a proof-not-verified (P) one. A later state
+report upgrades a P death to V (the certificate's date wins); any other report adds to the
+death already on file. It never creates a second death.
+"""
+
+from __future__ import annotations
+
+from vitalfile.link.base import LinkResult
+from vitalfile.master import PersonState
+from vitalfile.model import (
+    DeathCorroborated,
+    DeathPosted,
+    DeathUpdated,
+    Event,
+    ReportHeld,
+    ReportLinked,
+    ReportReceived,
+    ReportUnlinked,
+)
+from vitalfile.screen import Finding
+
+__all__ = ["decide_report"]
+
+
+def decide_report(
+    report: ReportReceived,
+    link: LinkResult,
+    person: PersonState | None,
+    findings: list[Finding],
+) -> list[Event]:
+    """The events one report leads to, given the linker's result and the person's state."""
+    key = report.report_key
+    holds = [f for f in findings if f.hold]
+    if link.outcome == "unlinked":
+        return [
+            ReportUnlinked(report_key=key, reason=link.reason, model_version=link.model_version)
+        ]
+    if link.outcome == "held" or holds or person is None:
+        reason = link.reason if link.outcome == "held" else "; ".join(f.message for f in holds)
+        return [
+            ReportHeld(
+                report_key=key,
+                reason=reason or "no person state",
+                person_id=link.person_id,
+                runner_up=link.runner_up,
+                model_version=link.model_version,
+                match_probability=link.probability,
+                weights=link.weights,
+                explanation=list(link.explanation),
+            )
+        ]
+    assert link.person_id is not None
+    pid = link.person_id
+    events: list[Event] = [
+        ReportLinked(
+            report_key=key,
+            person_id=pid,
+            decided_by=link.decided_by,
+            model_version=link.model_version,
+            match_probability=link.probability if link.probability is not None else 1.0,
+            match_weight=link.match_weight,
+            weights=link.weights,
+        )
+    ]
+    proof = "V" if report.source_kind == "state" else "P"
+    death = person.death
+    if death is None or death.status != "current":
+        events.append(
+            DeathPosted(
+                person_id=pid,
+                dod=report.dod,
+                proof=proof,
+                report_key=key,
+                source_kind=report.source_kind,
+            )
+        )
+    else:
+        events.append(
+            DeathCorroborated(person_id=pid, report_key=key, source_kind=report.source_kind)
+        )
+        if proof == "V" and death.proof != "V":
+            events.append(
+                DeathUpdated(
+                    person_id=pid,
+                    dod=report.dod,
+                    proof="V",
+                    report_key=key,
+                    reason="verified by a state death record",
+                )
+            )
+    return events
