@@ -1,0 +1,154 @@
+"""Benchmark: VRDR bundles read per second (with validation of the resources read) vs json.loads.
+
+Builds synthetic DeathCertificateDocument bundles with `write_document`, pads each with the
+resources a real certificate also carries (cause-of-death and other observations, family
+members, a funeral home: about 35 resources in all) that the reader indexes but does not read,
+then times `read_bundle` over N bundle texts, and plain `json.loads` over the same texts (the
+floor). Prints one JSON line.
+
+    .venv/bin/python bench/vrdr.py [--n 100000] [--distinct 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from typing import Any
+
+from vitalfile.sources.vrdr import VrdrReport, format_record_id, read_bundle, write_document
+
+_FIRST = ["Ann", "Bertil", "Carmen", "Dmitri", "Efua", "Farid", "Grace", "Hiro", "Ines", "Jon"]
+_LAST = ["Okafor", "Lindqvist", "Tremblay", "Delgado", "Nguyen", "Smith", "Kowalski", "Haddad"]
+_STATES = ["MA", "NY", "TX", "CA", "FL", "NH", "OH", "WA"]
+
+
+def _report(rng: random.Random, i: int) -> VrdrReport:
+    year = rng.randint(2020, 2026)
+    state = rng.choice(_STATES)
+    cert = f"{i % 1_000_000:06d}"
+    day = rng.choice(["00", f"{rng.randint(1, 28):02d}", f"{rng.randint(1, 28):02d}"])
+    ssn = f"{rng.randint(1, 665):03d}{rng.randint(1, 99):02d}{rng.randint(1, 9999):04d}"
+    return VrdrReport(
+        record_id=format_record_id(year, state, cert),
+        jurisdiction=state,
+        cert_no=cert,
+        death_year=year,
+        first_name=rng.choice(_FIRST),
+        middle_name=rng.choice(["", "Marie", "Lee"]),
+        last_name=rng.choice(_LAST),
+        suffix=rng.choice(["", "", "", "Jr"]),
+        aliases=(f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",) if rng.random() < 0.3 else (),
+        ssn=ssn,
+        dob=f"{rng.randint(1920, 1990)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        dod=f"{year}-{rng.randint(1, 12):02d}-{day}" if day != "00" else f"{year}-03-00",
+        sex=rng.choice(["M", "F"]),
+        death_state=state,
+        certifier=f"{rng.choice(_FIRST)} {rng.choice(_LAST)}",
+    )
+
+
+def _padding(rng: random.Random, patient_ref: str, i: int) -> list[dict[str, Any]]:
+    """Resources a real certificate carries that the reader does not read."""
+    out: list[dict[str, Any]] = []
+    for k in range(22):
+        out.append(
+            {
+                "fullUrl": f"urn:uuid:pad-{i}-{k}",
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": f"pad-{i}-{k}",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "69453-9"}]},
+                    "subject": {"reference": patient_ref},
+                    "valueCodeableConcept": {"text": rng.choice(["Cardiac arrest", "Sepsis"])},
+                    "component": [
+                        {
+                            "code": {"coding": [{"code": "lineNumber"}]},
+                            "valueInteger": k,
+                        }
+                    ],
+                },
+            }
+        )
+    for k, role in enumerate(("FTH", "MTH", "SPS")):
+        out.append(
+            {
+                "fullUrl": f"urn:uuid:rel-{i}-{k}",
+                "resource": {
+                    "resourceType": "RelatedPerson",
+                    "id": f"rel-{i}-{k}",
+                    "patient": {"reference": patient_ref},
+                    "relationship": [{"coding": [{"code": role}]}],
+                    "name": [{"family": rng.choice(_LAST), "given": [rng.choice(_FIRST)]}],
+                },
+            }
+        )
+    for k in range(4):
+        out.append(
+            {
+                "fullUrl": f"urn:uuid:org-{i}-{k}",
+                "resource": {
+                    "resourceType": "Organization",
+                    "id": f"org-{i}-{k}",
+                    "name": "Funeral Home",
+                    "address": [{"line": ["1 Main St"], "city": "Town", "state": "MA"}],
+                },
+            }
+        )
+    return out
+
+
+def build(distinct: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    texts: list[str] = []
+    for i in range(distinct):
+        doc = write_document(_report(rng, i), date_style="new", timestamp="2026-01-01T00:00:00Z")
+        patient_ref = next(
+            e["fullUrl"] for e in doc["entry"] if e["resource"]["resourceType"] == "Patient"
+        )
+        doc["entry"].extend(_padding(rng, patient_ref, i))
+        texts.append(json.dumps(doc))
+    return texts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="bundles to read")
+    parser.add_argument("--distinct", type=int, default=1000, help="distinct bundles, cycled")
+    args = parser.parse_args()
+    pool = build(args.distinct)
+    texts = [pool[i % len(pool)] for i in range(args.n)]
+    resources = len(json.loads(pool[0])["entry"])
+
+    t0 = time.perf_counter()
+    for text in texts:
+        json.loads(text)
+    floor = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    warned = 0
+    for text in texts:
+        if read_bundle(text).warnings:
+            warned += 1
+    spent = time.perf_counter() - t0
+
+    print(
+        json.dumps(
+            {
+                "bench": "vrdr.read_bundle",
+                "bundles": args.n,
+                "resources_per_bundle": resources,
+                "bytes_per_bundle": sum(map(len, pool)) // len(pool),
+                "bundles_per_s": round(args.n / spent, 1),
+                "json_loads_per_s": round(args.n / floor, 1),
+                "times_floor": round(spent / floor, 2),
+                "with_warnings": warned,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
