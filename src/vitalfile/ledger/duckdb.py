@@ -6,6 +6,7 @@ All DuckDB SQL of the ledger lives here. Events are inserted and hashed as Arrow
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -88,6 +89,11 @@ class _DuckTx:
         self.con.register(name, data)
         return name
 
+    def _drop(self, view: str) -> None:
+        # in an aborted transaction even unregistering fails; the rollback clears it anyway
+        with contextlib.suppress(duckdb.Error):
+            self.con.unregister(view)
+
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         if data.num_rows == 0:
             return
@@ -95,7 +101,7 @@ class _DuckTx:
         try:
             self.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
         finally:
-            self.con.unregister(view)
+            self._drop(view)
 
     def delete_in(self, table: str, column: str, values: Sequence[Any]) -> None:
         if not values:
@@ -104,7 +110,7 @@ class _DuckTx:
         try:
             self.execute(f"DELETE FROM {table} WHERE {column} IN (SELECT v FROM {view})")
         finally:
-            self.con.unregister(view)
+            self._drop(view)
 
 
 class DuckDBStore(Store):
@@ -332,6 +338,14 @@ class DuckDBStore(Store):
 
     # ── verification ──────────────────────────────────────────────────────────────────
     def verify(self) -> VerifyReport:
+        """Recompute the chain over a scan in storage order (fast); if that finds events out
+        of place, scan again in sequence order so the blame falls on the right commit."""
+        report = self._verify(ordered=False)
+        if not report.ok and "out of place" in report.problems[0]:
+            report = self._verify(ordered=True)
+        return report
+
+    def _verify(self, *, ordered: bool) -> VerifyReport:
         started = time.perf_counter()
         report = VerifyReport()
         commits = self.commits()
@@ -369,10 +383,9 @@ class DuckDBStore(Store):
             start = 0
             while start < batch.num_rows and problem is None:
                 if idx >= len(commits):
-                    problem = (
-                        f"commit {commits[-1].commit_no + 1 if commits else 1}: "
-                        "events stored outside any commit"
-                    )
+                    problem = f"commit {int(nos[start])}: events stored outside any commit"
+                    if not ordered:
+                        problem += " (out of place)"
                     break
                 c = commits[idx]
                 take = min(c.n_events - pos, batch.num_rows - start)
@@ -380,6 +393,8 @@ class DuckDBStore(Store):
                 want = np.arange(expected_seq, expected_seq + take)
                 if not (np.array_equal(seqs[sl], want) and (nos[sl] == c.commit_no).all()):
                     problem = f"commit {c.commit_no}: events missing, inserted or reordered"
+                    if not ordered:
+                        problem += " (out of place)"
                     break
                 update_with_strings(h, bodies.slice(start, take))
                 expected_seq += take
