@@ -1,0 +1,393 @@
+"""The fixed-width 100-character DMF record: parse, validate, format, read and write files.
+
+Owns the column layout (`LAYOUT`, also used to generate bulk-load SQL) and the field rules.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TextIO
+
+from vitalfile.errors import FileRejected, RecordError
+from vitalfile.model import partial_date
+from vitalfile.ssn import never_issued_reason
+
+__all__ = [
+    "ACTIONS",
+    "LAYOUT",
+    "MIN_YEAR",
+    "NAME_CHARACTERS",
+    "PROOFS",
+    "RECORD_LENGTH",
+    "DmfRecord",
+    "format_record",
+    "parse_line",
+    "read_dmf",
+    "write_dmf",
+]
+
+RECORD_LENGTH = 100
+# (field, first column 1-based, length); the fields of DmfRecord plus the blank "filler".
+LAYOUT: tuple[tuple[str, int, int], ...] = (
+    ("action", 1, 1),
+    ("ssn", 2, 9),
+    ("last_name", 11, 20),
+    ("suffix", 31, 4),
+    ("first_name", 35, 15),
+    ("middle_name", 50, 15),
+    ("proof", 65, 1),
+    ("dod", 66, 8),
+    ("dob", 74, 8),
+    ("filler", 82, 19),
+)
+ACTIONS: tuple[str, ...] = ("", "A", "C", "D")  # "" = blank: a full-file record
+PROOFS: tuple[str, ...] = ("", "V", "P")
+MIN_YEAR = 1850
+NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ -'.")
+
+_NAME_WIDTH = {"last_name": 20, "suffix": 4, "first_name": 15, "middle_name": 15}
+_LABEL = {
+    "last_name": "last name",
+    "suffix": "name suffix",
+    "first_name": "first name",
+    "middle_name": "middle name",
+    "dod": "date of death",
+    "dob": "date of birth",
+}
+_BLANK_DATE = " " * 8
+_ZERO_DATE = "0" * 8
+_BLANK_FILLER = " " * 19
+_DIGITS = frozenset("0123456789")
+
+
+@dataclass(frozen=True, slots=True)
+class DmfRecord:
+    """One DMF record, fields as text with the padding removed.
+
+    `action` and `proof` are "" when blank. Names are as in the file (right padding removed).
+    Dates are partial ISO text (`YYYY-MM-DD`, `00` for an unknown month or day) or "" when
+    wholly unknown. A wholly unknown date can be written two ways, blank or `00000000`;
+    `dod_zeros` / `dob_zeros` are True when it was (or is to be) written as `00000000`, so a
+    file reads and writes back byte for byte. They are ignored when the date is not "".
+    """
+
+    action: str
+    ssn: str
+    last_name: str
+    suffix: str
+    first_name: str
+    middle_name: str
+    proof: str
+    dod: str
+    dob: str
+    dod_zeros: bool = False
+    dob_zeros: bool = False
+
+
+# ── field rules (shared by parse and format) ─────────────────────────────────────────────
+def _fail(message: str, field: str, line: int | None) -> RecordError:
+    return RecordError(message, line=line, field=field)
+
+
+def _check_ssn(ssn: str, line: int | None) -> None:
+    if len(ssn) != 9 or not _DIGITS.issuperset(ssn):
+        raise _fail("SSN is not 9 digits", "ssn", line)
+    reason = never_issued_reason(ssn)
+    if reason is not None:
+        raise _fail(f"SSN cannot be valid: {reason}", "ssn", line)
+
+
+def _check_name(name: str, field: str, line: int | None) -> None:
+    """`name` without its right padding."""
+    if not name:
+        return
+    if len(name) > _NAME_WIDTH[field]:
+        raise _fail(
+            f"{_LABEL[field]} is longer than its {_NAME_WIDTH[field]}-character field",
+            field,
+            line,
+        )
+    if name[0] == " ":
+        raise _fail(f"{_LABEL[field]} is not left-justified", field, line)
+    if not NAME_CHARACTERS.issuperset(name):
+        raise _fail(
+            f"{_LABEL[field]} has characters other than upper-case letters, space, "
+            "hyphen, apostrophe and period",
+            field,
+            line,
+        )
+
+
+@lru_cache(maxsize=1 << 16)
+def _iso_problem(iso: str) -> str:
+    """'' when `iso` is an acceptable non-empty partial date, else the kind of problem."""
+    try:
+        partial_date(iso)
+    except ValueError as exc:
+        return str(exc)
+    if int(iso[:4]) < MIN_YEAR:
+        return f"year before {MIN_YEAR}"
+    return ""
+
+
+@lru_cache(maxsize=1 << 16)
+def _read_date(raw: str) -> tuple[str, bool, str]:
+    """MMDDYYYY text → (partial ISO date, written as zeros, problem or '')."""
+    if raw == _BLANK_DATE:
+        return "", False, ""
+    if raw == _ZERO_DATE:
+        return "", True, ""
+    if not _DIGITS.issuperset(raw):
+        return "", False, "is not MMDDYYYY digits (or blank)"
+    iso = f"{raw[4:]}-{raw[:2]}-{raw[2:4]}"
+    problem = _iso_problem(iso)
+    if problem:
+        return "", False, f"is not a valid date ({problem})"
+    return iso, False, ""
+
+
+def _write_date(iso: str, zeros: bool, field: str, line: int | None) -> str:
+    if iso == "":
+        return _ZERO_DATE if zeros else _BLANK_DATE
+    if len(iso) != 10 or not iso.isascii():
+        raise _fail(f"{_LABEL[field]} is not a YYYY-MM-DD date", field, line)
+    problem = _iso_problem(iso)
+    if problem:
+        raise _fail(f"{_LABEL[field]} is not a valid date ({problem})", field, line)
+    return iso[5:7] + iso[8:10] + iso[:4]
+
+
+def _definitely_before(a: str, b: str) -> bool:
+    """True when partial date `a` is surely earlier than `b` (unknown parts compare as maybe)."""
+    if a[:4] != b[:4]:
+        return a[:4] < b[:4]
+    ma, mb = a[5:7], b[5:7]
+    if ma == "00" or mb == "00":
+        return False
+    if ma != mb:
+        return ma < mb
+    da, db = a[8:], b[8:]
+    if da == "00" or db == "00":
+        return False
+    return da < db
+
+
+def _check_order(dod: str, dob: str, line: int | None) -> None:
+    if dod and dob and _definitely_before(dod, dob):
+        raise _fail("date of death is before date of birth", "dod", line)
+
+
+# ── one record ───────────────────────────────────────────────────────────────────────────
+_NAME_RE = "((?:[A-Z'.-][A-Z '.-]{%d})| {%d})"
+# The shape of a good line in one match (the fast path); semantic checks follow in Python.
+_GOOD_SHAPE = re.compile(
+    "([ ACD])([0-9]{9})"
+    + "".join(_NAME_RE % (width - 1, width) for width in _NAME_WIDTH.values())
+    + "([ VP])([0-9]{8}| {8})([0-9]{8}| {8}) {19}(?:\r?\n)?"
+)
+
+
+def parse_line(line: str, line_no: int | None = None) -> DmfRecord:
+    """The record in one 100-character line (a trailing \\n or \\r\\n is ignored).
+
+    Raises RecordError naming the line and the first bad field; never quotes the value.
+    """
+    m = _GOOD_SHAPE.fullmatch(line)
+    if m is None:
+        return _parse_slowly(line, line_no)  # finds and raises the first bad field
+    action, ssn, last_name, suffix, first_name, middle_name, proof, raw_dod, raw_dob = m.groups()
+    reason = never_issued_reason(ssn)
+    if reason is not None:
+        raise _fail(f"SSN cannot be valid: {reason}", "ssn", line_no)
+    dod, dod_zeros, problem = _read_date(raw_dod)
+    if problem:
+        raise _fail(f"date of death {problem}", "dod", line_no)
+    dob, dob_zeros, problem = _read_date(raw_dob)
+    if problem:
+        raise _fail(f"date of birth {problem}", "dob", line_no)
+    if dod and dob and _definitely_before(dod, dob):
+        raise _fail("date of death is before date of birth", "dod", line_no)
+    return DmfRecord(
+        "" if action == " " else action,
+        ssn,
+        last_name.rstrip(" "),
+        suffix.rstrip(" "),
+        first_name.rstrip(" "),
+        middle_name.rstrip(" "),
+        "" if proof == " " else proof,
+        dod,
+        dob,
+        dod_zeros,
+        dob_zeros,
+    )
+
+
+def _parse_slowly(line: str, line_no: int | None) -> DmfRecord:
+    """`parse_line` field by field, in column order, to name the first bad field."""
+    if line.endswith("\n"):
+        line = line[:-2] if line.endswith("\r\n") else line[:-1]
+    if len(line) != RECORD_LENGTH:
+        raise _fail(
+            f"record is {len(line)} characters long, expected {RECORD_LENGTH}", "record", line_no
+        )
+    action = line[0]
+    if action not in " ACD":
+        raise _fail("action code is not blank, A, C or D", "action", line_no)
+    ssn = line[1:10]
+    _check_ssn(ssn, line_no)
+    last_name = line[10:30].rstrip(" ")
+    _check_name(last_name, "last_name", line_no)
+    suffix = line[30:34].rstrip(" ")
+    _check_name(suffix, "suffix", line_no)
+    first_name = line[34:49].rstrip(" ")
+    _check_name(first_name, "first_name", line_no)
+    middle_name = line[49:64].rstrip(" ")
+    _check_name(middle_name, "middle_name", line_no)
+    proof = line[64]
+    if proof not in " VP":
+        raise _fail("proof code is not blank, V or P", "proof", line_no)
+    dod, dod_zeros, problem = _read_date(line[65:73])
+    if problem:
+        raise _fail(f"date of death {problem}", "dod", line_no)
+    dob, dob_zeros, problem = _read_date(line[73:81])
+    if problem:
+        raise _fail(f"date of birth {problem}", "dob", line_no)
+    if line[81:] != _BLANK_FILLER:
+        raise _fail("columns 82-100 are not blank", "filler", line_no)
+    _check_order(dod, dob, line_no)
+    return DmfRecord(
+        action.strip(),
+        ssn,
+        last_name,
+        suffix,
+        first_name,
+        middle_name,
+        proof.strip(),
+        dod,
+        dob,
+        dod_zeros,
+        dob_zeros,
+    )
+
+
+def format_record(rec: DmfRecord, line_no: int | None = None) -> str:
+    """The 100-character line for `rec` (no newline); names are upper-cased and padded.
+
+    Raises RecordError for anything `parse_line` would refuse (a name too long for its
+    field, bad characters, an invalid date, a never-issued SSN …).
+    """
+    if rec.action not in ACTIONS:
+        raise _fail("action code is not blank, A, C or D", "action", line_no)
+    _check_ssn(rec.ssn, line_no)
+    names = []
+    for field in ("last_name", "suffix", "first_name", "middle_name"):
+        value = str(getattr(rec, field)).upper().rstrip(" ")
+        _check_name(value, field, line_no)
+        names.append(value.ljust(_NAME_WIDTH[field]))
+    if rec.proof not in PROOFS:
+        raise _fail("proof code is not blank, V or P", "proof", line_no)
+    dod = _write_date(rec.dod, rec.dod_zeros, "dod", line_no)
+    dob = _write_date(rec.dob, rec.dob_zeros, "dob", line_no)
+    _check_order(rec.dod, rec.dob, line_no)
+    return "".join((rec.action or " ", rec.ssn, *names, rec.proof or " ", dod, dob, _BLANK_FILLER))
+
+
+# ── files ────────────────────────────────────────────────────────────────────────────────
+def _path_lines(path: str | os.PathLike[str]) -> Iterator[str]:
+    # newline="\n": split on \n only and keep \r\n as written; surrogateescape keeps one
+    # character per byte, so a non-ASCII byte fails its own field's check, not the file.
+    with open(path, encoding="ascii", errors="surrogateescape", newline="\n") as fh:
+        yield from fh
+
+
+def read_dmf(
+    source: str | os.PathLike[str] | Iterable[str], *, update: bool | None = None
+) -> Iterator[DmfRecord | RecordError]:
+    """One DmfRecord or RecordError per line of `source` (a path, or lines of text).
+
+    `update=False`: a full file, every action blank; `True`: an update file, every action
+    A, C or D; `None`: either, decided by the first good record, but never mixed.
+    Reading never stops at a bad record.
+    """
+    file: str | None = None
+    lines: Iterable[str]
+    if isinstance(source, str | os.PathLike):
+        file = os.fspath(source)
+        lines = _path_lines(source)
+    else:
+        lines = source
+    mode = update
+    for line_no, line in enumerate(lines, 1):
+        try:
+            rec = parse_line(line, line_no)
+        except RecordError as err:
+            yield err.in_file(file) if file is not None else err
+            continue
+        is_update = rec.action != ""
+        if mode is None:
+            mode = is_update
+        elif is_update != mode:
+            if update is None:
+                message = "file mixes full-file (blank) and update (A, C, D) action codes"
+            elif update:
+                message = "action code is blank in an update file (must be A, C or D)"
+            else:
+                message = "action code is not blank in a full file"
+            yield RecordError(message, line=line_no, field="action", file=file)
+            continue
+        yield rec
+
+
+@contextmanager
+def _staged(out: str | os.PathLike[str] | TextIO) -> Iterator[TextIO]:
+    """A text sink that reaches `out` only when the block ends without an error."""
+    if isinstance(out, str | os.PathLike):
+        target = Path(out)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii", newline="\n") as fh:
+                yield fh
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    else:
+        with tempfile.SpooledTemporaryFile(
+            max_size=8 << 20, mode="w+", encoding="utf-8", newline="\n"
+        ) as spool:
+            yield spool  # type: ignore[misc]
+            spool.seek(0)
+            shutil.copyfileobj(spool, out)
+
+
+def write_dmf(records: Iterable[DmfRecord], out: str | os.PathLike[str] | TextIO) -> int:
+    """Write `records` as DMF lines ending in \\n to a path or text stream; return the count.
+
+    All or nothing: if any record is refused, nothing is written and FileRejected lists
+    every refused record (`line` = its 1-based position). A path is replaced atomically
+    and, since it holds SSNs, created readable by its owner only.
+    """
+    problems: list[RecordError] = []
+    count = 0
+    with _staged(out) as sink:
+        write = sink.write
+        for count, rec in enumerate(records, 1):
+            try:
+                text = format_record(rec, count)
+            except RecordError as err:
+                problems.append(err)
+                continue
+            if not problems:
+                write(text + "\n")
+        if problems:
+            file = os.fspath(out) if isinstance(out, str | os.PathLike) else None
+            raise FileRejected(problems, file=file)
+    return count
