@@ -17,7 +17,7 @@ from vitalfile.ledger.duckdb import DuckDBStore
 from vitalfile.ledger.store import Store
 from vitalfile.sources.dmf import LAYOUT, MIN_YEAR
 
-__all__ = ["LoadResult", "load_dmf_full", "stage_dmf_sql"]
+__all__ = ["LoadResult", "check_dmf_full", "load_dmf_full", "stage_dmf_sql"]
 
 MAX_LISTED_PROBLEMS = 1000
 
@@ -208,6 +208,18 @@ def load_dmf_full(
         tx.execute("DROP TABLE __dmf_events")
         tx.execute("DROP TABLE __dmf_stage")
     return LoadResult(records=n, commits=len(infos), first_person_id=base)
+
+
+def check_dmf_full(store: Store, path: Path) -> list[RecordError]:
+    """The problems a load of `path` would refuse it for (nothing is written)."""
+    if not isinstance(store, DuckDBStore):
+        raise UsageError("the bulk DMF check runs on the DuckDB store")
+    with store.transaction() as tx:
+        tx.execute(f"CREATE OR REPLACE TEMP TABLE __dmf_stage AS {stage_dmf_sql(path)}")
+        try:
+            return _problems(store, path)
+        finally:
+            tx.execute("DROP TABLE __dmf_stage")
 
 
 def _problems(store: Store, path: Path) -> list[RecordError]:

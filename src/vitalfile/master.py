@@ -24,10 +24,12 @@ from vitalfile.model import (
     Event,
     LinkUndone,
     PersonRegistered,
+    ReportAmended,
     ReportHeld,
     ReportLinked,
     ReportReceived,
     ReportUnlinked,
+    ReportVoided,
 )
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "evolve_report",
     "find_person_ids",
     "load_people",
+    "load_reports",
     "status_of",
 ]
 
@@ -174,7 +177,18 @@ def evolve_report(state: ReportState, seq: int, event: Event) -> ReportState:
         state.status, state.person_id = "undone", None
         state.decided_by, state.reason = f"reviewer:{event.reviewer}", event.reason
         state.vetoes = sorted({*state.vetoes, event.person_id})
+    elif isinstance(event, ReportAmended):
+        # the source's new statement replaces the old one; source and report id stay
+        state.fields.update({c: getattr(event, c) for c in _AMENDED_COLUMNS})
+    elif isinstance(event, ReportVoided):
+        state.status, state.reason = "voided", event.reason or "voided by its source"
+        state.decided_by, state.match_probability = "source", None
     return state
+
+
+_AMENDED_COLUMNS = tuple(
+    c for c in REPORT_COLUMNS if c not in ("source_kind", "source_id", "report_id")
+)
 
 
 _PERSON_TYPES = frozenset(
@@ -194,6 +208,8 @@ _REPORT_TYPES = frozenset(
         ReportHeld.type,
         ReportUnlinked.type,
         LinkUndone.type,
+        ReportAmended.type,
+        ReportVoided.type,
     }
 )
 
@@ -330,82 +346,71 @@ def _deaths_table(dead: Sequence[tuple[int, Death]]) -> pa.Table:
     )
 
 
-def _in_list(n: int) -> str:
-    return ", ".join("?" for _ in range(n))
-
-
-def _chunks(items: Sequence[Any], size: int = 5_000) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 class _Fetch(Protocol):
-    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-
-class _StoreFetch:
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.store.query(sql, params)
+    def select_in(
+        self, table: str, columns: Sequence[str], column: str, values: Sequence[Any]
+    ) -> list[tuple[Any, ...]]: ...
 
 
 def load_people(store: Store, ids: Sequence[int]) -> dict[int, PersonState]:
     """The saved state of these people (absent ids are simply missing)."""
-    return _load_people(_StoreFetch(store), sorted(set(ids)))
+    return _load_people(store.reader(), sorted(set(ids)))
 
 
 def _load_people(tx: _Fetch, ids: Sequence[int]) -> dict[int, PersonState]:
     states: dict[int, PersonState] = {}
-    cols = ", ".join(PERSON_COLUMNS)
-    for part in _chunks(ids):
-        for row in tx.fetchall(
-            f"SELECT person_id, {cols}, registered_seq FROM persons "
-            f"WHERE person_id IN ({_in_list(len(part))})",
-            part,
-        ):
-            person = dict(zip(PERSON_COLUMNS, row[1:-1], strict=True))
-            states[int(row[0])] = PersonState(int(row[0]), person, int(row[-1]))
-        for row in tx.fetchall(
-            f"SELECT {', '.join(_DEATH_COLS)} FROM deaths "
-            f"WHERE person_id IN ({_in_list(len(part))})",
-            part,
-        ):
-            st = states.setdefault(int(row[0]), PersonState(int(row[0])))
-            st.death = Death(
-                dod=row[1],
-                proof=row[2],
-                sources=_split(row[3]),
-                report_keys=_split(row[4]),
-                version=int(row[6]),
-                status=row[7],
-                changed_seq=int(row[8]),
-            )
+    for row in tx.select_in(
+        "persons", ("person_id", *PERSON_COLUMNS, "registered_seq"), "person_id", ids
+    ):
+        person = dict(zip(PERSON_COLUMNS, row[1:-1], strict=True))
+        states[int(row[0])] = PersonState(int(row[0]), person, int(row[-1]))
+    for row in tx.select_in("deaths", _DEATH_COLS, "person_id", ids):
+        st = states.setdefault(int(row[0]), PersonState(int(row[0])))
+        st.death = Death(
+            dod=row[1],
+            proof=row[2],
+            sources=_split(row[3]),
+            report_keys=_split(row[4]),
+            version=int(row[6]),
+            status=row[7],
+            changed_seq=int(row[8]),
+        )
     return states
+
+
+_REPORT_STATE_COLS = (
+    "report_key",
+    *REPORT_COLUMNS,
+    "received_seq",
+    "status",
+    "person_id",
+    "decided_by",
+    "match_probability",
+    "reason",
+    "vetoes",
+)
+
+
+def load_reports(store: Store, keys: Sequence[str]) -> dict[str, ReportState]:
+    """The saved state of these reports (absent keys are simply missing)."""
+    return _load_reports(store.reader(), sorted(set(keys)))
 
 
 def _load_reports(tx: _Fetch, keys: Sequence[str]) -> dict[str, ReportState]:
     states: dict[str, ReportState] = {}
-    cols = ", ".join(REPORT_COLUMNS)
-    for part in _chunks(keys):
-        for row in tx.fetchall(
-            f"SELECT report_key, {cols}, received_seq, status, person_id, decided_by, "
-            f"match_probability, reason, vetoes FROM reports "
-            f"WHERE report_key IN ({_in_list(len(part))})",
-            part,
-        ):
-            n = len(REPORT_COLUMNS)
-            states[row[0]] = ReportState(
-                report_key=row[0],
-                fields=dict(zip(REPORT_COLUMNS, row[1 : 1 + n], strict=True)),
-                received_seq=int(row[1 + n]),
-                status=row[2 + n],
-                person_id=None if row[3 + n] is None else int(row[3 + n]),
-                decided_by=row[4 + n],
-                match_probability=row[5 + n],
-                reason=row[6 + n],
-                vetoes=[int(v) for v in _split(row[7 + n])],
-            )
+    n = len(REPORT_COLUMNS)
+    for row in tx.select_in("reports", _REPORT_STATE_COLS, "report_key", keys):
+        states[row[0]] = ReportState(
+            report_key=row[0],
+            fields=dict(zip(REPORT_COLUMNS, row[1 : 1 + n], strict=True)),
+            received_seq=int(row[1 + n]),
+            status=row[2 + n],
+            person_id=None if row[3 + n] is None else int(row[3 + n]),
+            decided_by=row[4 + n],
+            match_probability=row[5 + n],
+            reason=row[6 + n],
+            vetoes=[int(v) for v in _split(row[7 + n])],
+        )
     return states
 
 

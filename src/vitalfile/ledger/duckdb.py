@@ -103,6 +103,20 @@ class _DuckTx:
         finally:
             self._drop(view)
 
+    def select_in(
+        self, table: str, columns: Sequence[str], column: str, values: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        if not values:
+            return []
+        view = self._view(pa.table({"v": pa.array(list(values))}))
+        try:
+            return self.fetchall(
+                f"SELECT {', '.join('t.' + c for c in columns)} FROM {table} t "
+                f"JOIN {view} k ON t.{column} = k.v"
+            )
+        finally:
+            self._drop(view)
+
     def delete_in(self, table: str, column: str, values: Sequence[Any]) -> None:
         if not values:
             return
@@ -329,6 +343,9 @@ class DuckDBStore(Store):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.tx.fetchall(sql, params)
+
+    def reader(self) -> _DuckTx:
+        return self.tx
 
     def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         try:

@@ -80,6 +80,12 @@ class Tx(Protocol):
 
     def delete_in(self, table: str, column: str, values: Sequence[Any]) -> None: ...
 
+    def select_in(
+        self, table: str, columns: Sequence[str], column: str, values: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        """`columns` of the rows of `table` whose `column` is one of `values`."""
+        ...
+
 
 class Projection(Protocol):
     """A table (or tables) derived from events; rebuildable from the events alone."""
@@ -142,6 +148,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table: ...
+
+    @abc.abstractmethod
+    def reader(self) -> Tx:
+        """The transaction view, for reads through the same helpers projections use."""
 
     @abc.abstractmethod
     def rebuild(self, *, upto_seq: int | None = None, into_schema: str | None = None) -> None:

@@ -1,0 +1,537 @@
+"""The PostgreSQL store: the same ledger tables and contract as DuckDB, for a server.
+
+All PostgreSQL SQL of the ledger lives here. Several processes may append at once: every
+write transaction first locks the one row of `ledger_head`, so appends are serialised on the
+chain head (no fork, no lost event, no duplicate sequence number). Projections write their
+DDL and SQL in the portable dialect the DuckDB store speaks (`?` placeholders); this module
+translates the few differences (placeholders, `DOUBLE`, `strip_accents`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+from psycopg import sql as pgsql
+
+from vitalfile.errors import AppendConflict, StorageError
+from vitalfile.ledger.chain import GENESIS, CommitHeader, commit_hash, digest_texts
+from vitalfile.ledger.store import (
+    CommitInfo,
+    Projection,
+    Store,
+    StoredEvent,
+    VerifyReport,
+    utc_now_text,
+)
+from vitalfile.model import Event, decode
+
+__all__ = ["PostgresStore", "to_pg_ddl", "to_pg_sql"]
+
+# committed_at compares bytewise whatever the database's collation (`commit_at` needs it)
+LEDGER_DDL = [
+    """CREATE TABLE IF NOT EXISTS ledger_commits (
+        commit_no BIGINT PRIMARY KEY, first_seq BIGINT NOT NULL, n_events BIGINT NOT NULL,
+        committed_at TEXT COLLATE "C" NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
+        note TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ledger_events (
+        seq BIGINT PRIMARY KEY, commit_no BIGINT NOT NULL, type TEXT NOT NULL,
+        subject BIGINT, body TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS ledger_events_subject ON ledger_events (subject)",
+    # the lock row appends serialise on
+    "CREATE TABLE IF NOT EXISTS ledger_head (id INTEGER PRIMARY KEY CHECK (id = 1))",
+    "INSERT INTO ledger_head (id) VALUES (1) ON CONFLICT DO NOTHING",
+]
+
+# Dialect shim: DuckDB's strip_accents, as Python's NFKD-and-drop-combining-marks does it.
+STRIP_ACCENTS_DDL = r"""CREATE FUNCTION strip_accents(t TEXT) RETURNS TEXT
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT regexp_replace(normalize(t, NFKD),
+        '[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]', '', 'g')
+    $$"""
+
+# Indexes the projections' lookups need (DuckDB scans columns; a row store wants these).
+PROJECTION_INDEXES: dict[str, list[str]] = {
+    "persons": [
+        "CREATE INDEX IF NOT EXISTS persons_person_id ON persons (person_id)",
+        "CREATE INDEX IF NOT EXISTS persons_ssn ON persons (ssn)",
+    ],
+    "deaths": ["CREATE INDEX IF NOT EXISTS deaths_person_id ON deaths (person_id)"],
+    "reports": ["CREATE INDEX IF NOT EXISTS reports_report_key ON reports (report_key)"],
+}
+
+_COMMIT_COLS = "commit_no, first_seq, n_events, committed_at, prev_hash, hash, note"
+_DDL_LOCK = 0x5646_4444  # advisory lock key: one process at a time creates the tables
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?|%", re.S)
+
+
+def to_pg_sql(sql: str) -> str:
+    """Portable SQL with `?` placeholders → psycopg's `%s` (a literal `%` becomes `%%`)."""
+
+    def sub(m: re.Match[str]) -> str:
+        tok = m.group(0)
+        if tok == "?":
+            return "%s"
+        return tok.replace("%", "%%")
+
+    return _TOKENS.sub(sub, sql)
+
+
+_DOUBLE = re.compile(r"\bDOUBLE\b(?!\s+PRECISION)", re.I)
+
+
+def to_pg_ddl(sql: str) -> str:
+    """A projection's DuckDB-flavoured DDL in PostgreSQL types (`DOUBLE` is the only gap)."""
+    return _DOUBLE.sub("DOUBLE PRECISION", sql)
+
+
+def _commit(row: tuple[Any, ...]) -> CommitInfo:
+    return CommitInfo(
+        commit_no=int(row[0]),
+        first_seq=int(row[1]),
+        n_events=int(row[2]),
+        committed_at=str(row[3]),
+        prev_hash=str(row[4]),
+        hash=str(row[5]),
+        note=str(row[6]),
+    )
+
+
+_ARROW_TYPES: dict[int, pa.DataType] = {
+    16: pa.bool_(),
+    20: pa.int64(),
+    21: pa.int16(),
+    23: pa.int32(),
+    25: pa.string(),
+    1042: pa.string(),
+    1043: pa.string(),
+    19: pa.string(),
+    700: pa.float32(),
+    701: pa.float64(),
+}
+
+
+def _failed(what: str, exc: psycopg.Error, sql: str | None = None) -> StorageError:
+    # the server's message may quote values (personal data): keep the kind and SQLSTATE only
+    state = f" [{exc.sqlstate}]" if exc.sqlstate else ""
+    return StorageError(f"{what}: {type(exc).__name__}{state}", sql=sql)
+
+
+class _PgTx:
+    """The projections' view of the open transaction (or of autocommit outside one)."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        try:
+            if params:
+                self.conn.execute(to_pg_sql(sql), list(params))
+            else:
+                self.conn.execute(sql)
+        except psycopg.Error as exc:
+            raise _failed("statement failed", exc, sql) from exc
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            cur = (
+                self.conn.execute(to_pg_sql(sql), list(params))
+                if params
+                else self.conn.execute(sql)
+            )
+            return cur.fetchall() if cur.description is not None else []
+        except psycopg.Error as exc:
+            raise _failed("query failed", exc, sql) from exc
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        if data.num_rows == 0:
+            return
+        stmt = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
+            pgsql.Identifier(table),
+            pgsql.SQL(", ").join(pgsql.Identifier(c) for c in data.column_names),
+        )
+        try:
+            with self.conn.cursor() as cur, cur.copy(stmt) as copy:
+                for batch in data.to_batches(max_chunksize=100_000):
+                    columns = [c.to_pylist() for c in batch.columns]
+                    for row in zip(*columns, strict=True):
+                        copy.write_row(row)
+        except psycopg.Error as exc:
+            raise _failed("copy failed", exc, f"COPY {table}") from exc
+
+    def delete_in(self, table: str, column: str, values: Sequence[Any]) -> None:
+        if not values:
+            return
+        self.execute(f"DELETE FROM {table} WHERE {column} = ANY(?)", [list(values)])
+
+    def select_in(
+        self, table: str, columns: Sequence[str], column: str, values: Sequence[Any]
+    ) -> list[tuple[Any, ...]]:
+        if not values:
+            return []
+        return self.fetchall(
+            f"SELECT {', '.join(columns)} FROM {table} WHERE {column} = ANY(?)", [list(values)]
+        )
+
+
+class PostgresStore(Store):
+    """A ledger in a PostgreSQL database (the schema first on the connection's search_path)."""
+
+    def __init__(self, url: str, projections: Sequence[Projection] = ()) -> None:
+        self.url = url
+        self.projections = list(projections)
+        try:
+            self.conn: psycopg.Connection[Any] = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            where = _server(url)
+            raise StorageError(
+                f"cannot connect to PostgreSQL{where}: {type(exc).__name__}"
+            ) from exc
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.tx = _PgTx(self.conn)
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        # concurrent CREATE ... IF NOT EXISTS can still collide: one process at a time
+        try:
+            with self.conn.transaction():
+                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [_DDL_LOCK])
+                for stmt in LEDGER_DDL:
+                    self.conn.execute(stmt)
+                found = self.conn.execute(
+                    "SELECT 1 FROM pg_proc WHERE proname = 'strip_accents' "
+                    "AND pronamespace = current_schema()::regnamespace"
+                ).fetchall()
+                if not found:
+                    self.conn.execute(STRIP_ACCENTS_DDL)
+                for p in self.projections:
+                    self._create_projection(p)
+        except psycopg.Error as exc:
+            raise _failed("cannot create the ledger tables", exc) from exc
+
+    def _create_projection(self, p: Projection) -> None:
+        for stmt in p.ddl():
+            self.tx.execute(to_pg_ddl(stmt))
+        for table in p.tables():
+            for stmt in PROJECTION_INDEXES.get(table, []):
+                self.tx.execute(stmt)
+
+    # ── transactions ──────────────────────────────────────────────────────────────────
+    @contextmanager
+    def transaction(self) -> Iterator[_PgTx]:
+        """A write transaction: it holds the chain-head lock from its start to its end, so
+        what is decided inside it is decided against the head it is appended to."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.tx
+                finally:
+                    self._depth -= 1
+                return
+            self._depth = 1
+            try:
+                with self.conn.transaction():
+                    self._lock_head()
+                    yield self.tx
+            except psycopg.Error as exc:
+                raise _failed("commit failed", exc) from exc
+            finally:
+                self._depth = 0
+
+    def _lock_head(self) -> None:
+        self.tx.execute("SELECT id FROM ledger_head WHERE id = 1 FOR UPDATE")
+
+    def _read(self) -> AbstractContextManager[Any]:
+        """A transaction to read in (named cursors need one); the open one if any."""
+        return nullcontext() if self._depth else self.conn.transaction()
+
+    # ── the one way in ────────────────────────────────────────────────────────────────
+    def append(
+        self,
+        events: Sequence[Event],
+        *,
+        note: str = "",
+        expected_head: int | None = None,
+    ) -> CommitInfo | None:
+        if not events:
+            return None
+        with self.transaction() as tx:
+            head = self.head()
+            head_no = head.commit_no if head else 0
+            if expected_head is not None and expected_head != head_no:
+                raise AppendConflict(
+                    "the ledger moved since the decision was made; decide again",
+                    commit=head_no,
+                )
+            first_seq = head.last_seq + 1 if head else 1
+            bodies = [e.to_json() for e in events]
+            header = CommitHeader(
+                commit_no=head_no + 1,
+                first_seq=first_seq,
+                n_events=len(events),
+                committed_at=utc_now_text(),
+                prev_hash=head.hash if head else GENESIS,
+            )
+            info = CommitInfo(
+                commit_no=header.commit_no,
+                first_seq=header.first_seq,
+                n_events=header.n_events,
+                committed_at=header.committed_at,
+                prev_hash=header.prev_hash,
+                hash=commit_hash(header, digest_texts(bodies)),
+                note=note,
+            )
+            tx.execute(
+                f"INSERT INTO ledger_commits ({_COMMIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    info.commit_no,
+                    info.first_seq,
+                    info.n_events,
+                    info.committed_at,
+                    info.prev_hash,
+                    info.hash,
+                    info.note,
+                ],
+            )
+            seqs = range(first_seq, first_seq + len(events))
+            tx.insert_arrow(
+                "ledger_events",
+                pa.table(
+                    {
+                        "seq": pa.array(seqs, pa.int64()),
+                        "commit_no": pa.array([header.commit_no] * len(events), pa.int64()),
+                        "type": pa.array([e.type for e in events], pa.string()),
+                        "subject": pa.array([e.subject() for e in events], pa.int64()),
+                        "body": pa.array(bodies, pa.string()),
+                    }
+                ),
+            )
+            self._apply(list(zip(seqs, events, strict=True)))
+            return info
+
+    def _apply(self, events: list[tuple[int, Event]]) -> None:
+        for p in self.projections:
+            mine = [(s, e) for s, e in events if p.handles(e.type)]
+            if mine:
+                p.apply(self.tx, mine)
+
+    # ── reading ───────────────────────────────────────────────────────────────────────
+    def head(self) -> CommitInfo | None:
+        rows = self.tx.fetchall(
+            f"SELECT {_COMMIT_COLS} FROM ledger_commits ORDER BY commit_no DESC LIMIT 1"
+        )
+        return _commit(rows[0]) if rows else None
+
+    def commits(self) -> list[CommitInfo]:
+        rows = self.tx.fetchall(f"SELECT {_COMMIT_COLS} FROM ledger_commits ORDER BY commit_no")
+        return [_commit(r) for r in rows]
+
+    def commit_at(self, when: str) -> CommitInfo | None:
+        rows = self.tx.fetchall(
+            f"SELECT {_COMMIT_COLS} FROM ledger_commits WHERE committed_at <= ? "
+            "ORDER BY commit_no DESC LIMIT 1",
+            [when],
+        )
+        return _commit(rows[0]) if rows else None
+
+    def iter_events(
+        self,
+        *,
+        after_seq: int = 0,
+        upto_seq: int | None = None,
+        subject: int | None = None,
+        types: Sequence[str] | None = None,
+        batch: int = 50_000,
+    ) -> Iterator[StoredEvent]:
+        where = ["seq > ?"]
+        params: list[Any] = [after_seq]
+        if upto_seq is not None:
+            where.append("seq <= ?")
+            params.append(upto_seq)
+        if subject is not None:
+            where.append("subject = ?")
+            params.append(subject)
+        if types:
+            where.append("type = ANY(?)")
+            params.append(list(types))
+        cond = " AND ".join(where)
+        last = after_seq
+        while True:
+            # page by sequence number: a fully fetched page leaves the connection free
+            rows = self.tx.fetchall(
+                f"SELECT seq, commit_no, body FROM ledger_events WHERE {cond} "
+                f"ORDER BY seq LIMIT {int(batch)}",
+                [last, *params[1:]],
+            )
+            for seq, commit_no, body in rows:
+                yield StoredEvent(int(seq), int(commit_no), decode(body))
+            if len(rows) < batch:
+                return
+            last = int(rows[-1][0])
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self.tx.fetchall(sql, params)
+
+    def reader(self) -> _PgTx:
+        return self.tx
+
+    def query_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        """The result as an Arrow table, read through a server-side cursor in batches."""
+        with self._lock, self._read():
+            try:
+                with self.conn.cursor(name=f"vf_{uuid.uuid4().hex[:12]}") as cur:
+                    cur.execute(to_pg_sql(sql), list(params))
+                    assert cur.description is not None
+                    names = [d.name for d in cur.description]
+                    types = [_ARROW_TYPES.get(d.type_code) for d in cur.description]
+                    batches: list[pa.RecordBatch] = []
+                    while rows := cur.fetchmany(100_000):
+                        cols = list(zip(*rows, strict=True))
+                        batches.append(
+                            pa.record_batch(
+                                [pa.array(c, t) for c, t in zip(cols, types, strict=True)],
+                                names=names,
+                            )
+                        )
+            except psycopg.Error as exc:
+                raise _failed("query failed", exc, sql) from exc
+        if batches:
+            return pa.Table.from_batches(batches)
+        schema = pa.schema([(n, t or pa.null()) for n, t in zip(names, types, strict=True)])
+        return schema.empty_table()
+
+    # ── verification ──────────────────────────────────────────────────────────────────
+    def verify(self, *, fetch: int = 100_000) -> VerifyReport:
+        """Recompute the chain over the events in sequence order, streamed from a
+        server-side cursor in one snapshot; each fetched batch is hashed as one buffer."""
+        started = time.perf_counter()
+        with self._lock, self._read():
+            try:
+                if not self._depth:
+                    self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                with self.conn.cursor(name=f"vf_verify_{uuid.uuid4().hex[:12]}") as cur:
+                    commits = self.commits()
+                    cur.execute("SELECT seq, commit_no, body FROM ledger_events ORDER BY seq")
+                    return _verify(commits, lambda: cur.fetchmany(fetch), started)
+            except psycopg.Error as exc:
+                raise _failed("verify failed", exc) from exc
+
+    # ── projections ───────────────────────────────────────────────────────────────────
+    def rebuild(self, *, upto_seq: int | None = None, into_schema: str | None = None) -> None:
+        with self.transaction() as tx:
+            for p in self.projections:
+                for table in p.tables():
+                    tx.execute(f"DROP TABLE IF EXISTS {table}")
+                self._create_projection(p)
+            batch: list[tuple[int, Event]] = []
+            for se in self.iter_events(upto_seq=upto_seq):
+                batch.append((se.seq, se.event))
+                if len(batch) >= 50_000:
+                    self._apply(batch)
+                    batch = []
+            if batch:
+                self._apply(batch)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _server(url: str) -> str:
+    """` at host:port` from a URL (never the password), for error messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return ""
+    host, port = info.get("host"), info.get("port")
+    return f" at {host}:{port or 5432}" if host else ""
+
+
+def _verify(
+    commits: list[CommitInfo], fetch: Callable[[], list[tuple[Any, ...]]], started: float
+) -> VerifyReport:
+    """The chain check over events fetched in sequence order, batch by batch."""
+    report = VerifyReport()
+    idx = 0  # current commit
+    pos = 0  # events of it consumed
+    h = hashlib.sha256()
+    prev_hash = GENESIS
+    expected_seq = 1
+    problem: str | None = None
+
+    def close_commit(c: CommitInfo) -> str | None:
+        header = CommitHeader(c.commit_no, c.first_seq, c.n_events, c.committed_at, prev_hash)
+        if c.prev_hash != prev_hash:
+            return f"commit {c.commit_no}: does not follow the commit before it"
+        if commit_hash(header, h.hexdigest()) != c.hash:
+            return f"commit {c.commit_no}: its events do not match its hash"
+        return None
+
+    def check_header(c: CommitInfo, number: int) -> str | None:
+        if c.commit_no != number:
+            return f"commit {number}: missing (next stored is {c.commit_no})"
+        if c.first_seq != expected_seq:
+            return f"commit {c.commit_no}: events out of sequence"
+        if c.n_events < 1:
+            return f"commit {c.commit_no}: holds no events"
+        return None
+
+    if commits:
+        problem = check_header(commits[0], 1)
+    while problem is None:
+        rows = fetch()
+        if not rows:
+            break
+        seq_col, no_col, body_col = zip(*rows, strict=True)
+        seqs = np.array(seq_col, dtype=np.int64)
+        nos = np.array(no_col, dtype=np.int64)
+        n = len(rows)
+        start = 0
+        while start < n and problem is None:
+            if idx >= len(commits):
+                problem = f"commit {int(nos[start:].min())}: events stored outside any commit"
+                break
+            c = commits[idx]
+            take = min(c.n_events - pos, n - start)
+            sl = slice(start, start + take)
+            want = np.arange(expected_seq, expected_seq + take)
+            bad_no = nos[sl] != c.commit_no
+            if not np.array_equal(seqs[sl], want) or bad_no.any():
+                # an event claiming an earlier commit is that commit's tampering
+                blame = min([c.commit_no, *nos[sl][bad_no].tolist()])
+                problem = f"commit {blame}: events missing, inserted or reordered"
+                break
+            h.update("".join(body_col[start : start + take]).encode())
+            expected_seq += take
+            pos += take
+            start += take
+            report.events += take
+            if pos == c.n_events:
+                problem = close_commit(c)
+                if problem is None:
+                    prev_hash = c.hash
+                    report.commits += 1
+                    report.head = c
+                    idx += 1
+                    pos = 0
+                    h = hashlib.sha256()
+                    if idx < len(commits):
+                        problem = check_header(commits[idx], c.commit_no + 1)
+    if problem is None and idx < len(commits):
+        problem = f"commit {commits[idx].commit_no}: events missing, inserted or reordered"
+    if problem is not None:
+        report.problems.append(problem)
+    report.seconds = time.perf_counter() - started
+    return report
