@@ -30,10 +30,12 @@ __all__ = [
     "PartialDate",
     "PersonRegistered",
     "Proof",
+    "ReportAmended",
     "ReportHeld",
     "ReportLinked",
     "ReportReceived",
     "ReportUnlinked",
+    "ReportVoided",
     "SourceKind",
     "decode",
     "partial_date",
@@ -309,3 +311,36 @@ class IngestRejected(Event):
     file: str
     source_id: str
     problems: list[dict[str, Any]]
+
+
+# ── state record amendments and voids (VRDR update and void messages; issue 7) ──────────
+class ReportAmended(_Dated):
+    """A source replaced what it said before about one of its reports (a VRDR update).
+
+    Carries the report's fields as they now stand; the report's source and id are unchanged.
+    """
+
+    type = "report.amended"
+    report_key: str
+    message_id: str = ""
+    ssn: str = ""
+    ssn_flag: str = ""
+    first_name: str = ""
+    middle_name: str = ""
+    last_name: str = ""
+    suffix: str = ""
+    dob: str = ""
+    dod: str = ""
+    sex: str = ""
+    death_state: str = ""
+    reported_at: str = ""
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReportVoided(Event):
+    """A source withdrew one of its reports (a VRDR void message): it backs nothing any more."""
+
+    type = "report.voided"
+    report_key: str
+    message_id: str = ""
+    reason: str = ""
