@@ -33,8 +33,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
 _state: dict[str, object] = {}
 
 
@@ -91,7 +91,10 @@ def progress_bar(description: str, total: int | None = None) -> Iterator[Callabl
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     ]
-    with Progress(*columns, console=err_console, transient=False) as progress:
+    # only on a terminal: piped output and logs stay one line per message
+    with Progress(
+        *columns, console=err_console, transient=False, disable=not err_console.is_terminal
+    ) as progress:
         task = progress.add_task(description, total=total)
 
         def advance(n: int) -> None:

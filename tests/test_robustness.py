@@ -1,0 +1,126 @@
+"""A killed process leaves the database as before; personal data never reaches the logs."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vitalfile.db import open_store
+from vitalfile.synth import write_dmf_full, write_synth
+
+CLI = "import sys; from vitalfile.cli import main; sys.exit(main())"
+
+
+def _env(db: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VITALFILE_")}
+    env["VITALFILE_DB"] = str(db)
+    return env
+
+
+def _state(db: Path) -> tuple[object, ...]:
+    with open_store(str(db)) as store:
+        report = store.verify()
+        assert report.ok, report.problems
+        return (
+            store.head(),
+            store.query("SELECT count(*) FROM persons")[0][0],
+            store.query("SELECT count(*) FROM deaths")[0][0],
+            store.query("SELECT count(*) FROM reports")[0][0],
+        )
+
+
+def _kill_midway(args: list[str], db: Path, after: float) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, *args],
+        env=_env(db),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(after)
+    assert proc.poll() is None, "the command finished before it could be killed: make it bigger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_sigkill_during_loads_and_ingest_leaves_the_database_as_before(tmp_path: Path) -> None:
+    db = tmp_path / "k.duckdb"
+    write_synth(tmp_path / "small", people=2_000, months=1, seed=3)
+    subprocess.run(
+        [sys.executable, "-c", CLI, "people", "load", str(tmp_path / "small" / "people.csv")],
+        env=_env(db),
+        check=True,
+    )
+    before = _state(db)
+
+    # 1. a bulk DMF load of a million records
+    dmf = tmp_path / "full.dmf"
+    write_dmf_full(dmf, 1_000_000, seed=5)
+    _kill_midway(["load", str(dmf)], db, after=4.0)
+    assert _state(db) == before
+
+    # 2. a people file of 300,000
+    write_synth(tmp_path / "big", people=300_000, months=1, seed=4)
+    _kill_midway(["people", "load", str(tmp_path / "big" / "people.csv")], db, after=4.0)
+    assert _state(db) == before
+
+    # 3. an ingest of 120,000 reports
+    reports = tmp_path / "reports.csv"
+    with reports.open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(
+            "report_id,source_kind,source_id,ssn,first_name,middle_name,last_name,suffix,dob,"
+            "dod,sex,death_state,reported_at".split(",")
+        )
+        for i in range(120_000):
+            w.writerow(
+                [
+                    i,
+                    "state",
+                    "TX",
+                    f"{200000001 + i:09d}",
+                    "A",
+                    "",
+                    "B",
+                    "",
+                    "1950-01-01",
+                    "2026-01-01",
+                    "F",
+                    "TX",
+                    "",
+                ]
+            )
+    _kill_midway(["ingest", str(reports)], db, after=3.5)
+    assert _state(db) == before
+
+
+@pytest.mark.slow
+def test_demo_at_debug_logs_no_personal_data(tmp_path: Path) -> None:
+    env = _env(tmp_path / "unused.duckdb")
+    env["VITALFILE_LOG_LEVEL"] = "DEBUG"
+    r = subprocess.run(
+        [sys.executable, "-c", CLI, "demo", "--people", "3000", "--dir", str(tmp_path / "d")],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    output = r.stdout + r.stderr
+    assert "DEBUG" in output or "demo" in output
+    with (tmp_path / "d" / "synth" / "people.csv").open() as fh:
+        people = list(csv.DictReader(fh))
+    secrets = {p["ssn"] for p in people}
+    secrets |= {p["ssn"][:3] + "-" + p["ssn"][3:5] + "-" + p["ssn"][5:] for p in people}
+    secrets |= {p["last_name"] for p in people if len(p["last_name"]) >= 6}
+    secrets |= {p["address"] for p in people if p["address"]}
+    leaked = sorted(s for s in secrets if s in output)
+    assert not leaked, f"{len(leaked)} personal values in the output"
