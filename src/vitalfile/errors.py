@@ -1,6 +1,6 @@
 """The one exception tree of vitalfile; every error carries a stable code and its context.
 
-    VitalfileError                      code
+    VitalfileError                      vitalfile_error
     ├── InputError                      input         bad input from outside
     │   ├── RecordError                 record        one record: file, line, record id, field
     │   ├── FileRejected                file_rejected  a file refused whole: its RecordErrors

@@ -1,0 +1,1 @@
+"""The ledger: events appended in hash-chained commits, the storage interface, checkpoints."""
