@@ -132,3 +132,24 @@ def test_as_of_shows_the_file_as_it_was(tmp_path: Path) -> None:
     assert then.death is not None and then.death.status == "current"
     assert now.death is not None and now.death.status == "retracted"
     assert before.death is None and before.person is not None
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches=st.lists(st.lists(_event(), min_size=1, max_size=5), min_size=1, max_size=5))
+def test_the_whole_file_as_of_any_commit_equals_replay(batches: list[list[Event]]) -> None:
+    from vitalfile.master import deaths_as_of
+
+    with open_store(":memory:") as store:
+        for batch in batches:
+            store.append(batch)
+        head = store.head()
+        assert head is not None
+        for upto in range(0, head.last_seq + 1):
+            replayed = []
+            for pid in range(1, 7):
+                d = status_of(store, pid, upto_seq=upto).death
+                if d is not None and d.status == "current":
+                    replayed.append((pid, d.version, d.dod, d.proof, d.state_only))
+            table = deaths_as_of(store, upto)
+            got = list(zip(*(table.column(i).to_pylist() for i in range(5)), strict=True))
+            assert got == replayed

@@ -195,6 +195,12 @@ def load_dmf_full(
                 f"'current', ? + rid - ? FROM __dmf_stage WHERE {cond} ORDER BY rid",
                 [base, first_seq, lo],
             )
+            tx.execute(
+                "INSERT INTO death_versions SELECT rid + ?, 1, dod, "
+                "CASE WHEN proof_raw = ' ' THEN '' ELSE proof_raw END, false, 'current', "
+                f"? + rid - ?, NULL FROM __dmf_stage WHERE {cond} ORDER BY rid",
+                [base, first_seq, lo],
+            )
 
         infos = store.append_staged(
             "__dmf_events",

@@ -38,6 +38,7 @@ __all__ = [
     "MasterProjection",
     "PersonState",
     "ReportState",
+    "deaths_as_of",
     "evolve_person",
     "evolve_report",
     "find_person_ids",
@@ -129,7 +130,8 @@ def evolve_person(state: PersonState, seq: int, event: Event) -> PersonState:
         state.person = {c: "" for c in PERSON_COLUMNS}
         state.person.update({c: getattr(event, c) for c in _DMF_PERSON})
         state.registered_seq = seq
-        state.death = Death(event.dod, event.proof, ["dmf"], [], 1, "current", seq)
+        version = state.death.version + 1 if state.death else 1
+        state.death = Death(event.dod, event.proof, ["dmf"], [], version, "current", seq)
     elif isinstance(event, DeathPosted):
         version = state.death.version + 1 if state.death else 1
         state.death = Death(
@@ -142,8 +144,12 @@ def evolve_person(state: PersonState, seq: int, event: Event) -> PersonState:
             seq,
         )
     elif isinstance(event, DeathCorroborated) and state.death is not None:
+        was_state_only = state.death.state_only
         state.death.sources = _add(state.death.sources, event.source_kind)
         state.death.report_keys = _add(state.death.report_keys, event.report_key)
+        if state.death.state_only != was_state_only:  # who may receive it changed
+            state.death.version += 1
+            state.death.changed_seq = seq
     elif isinstance(event, DeathUpdated) and state.death is not None:
         state.death.dod, state.death.proof = event.dod, event.proof
         if event.report_key:
@@ -223,6 +229,10 @@ DEATHS_DDL = """CREATE TABLE IF NOT EXISTS deaths (
     person_id BIGINT NOT NULL, dod VARCHAR NOT NULL, proof VARCHAR NOT NULL,
     sources VARCHAR NOT NULL, report_keys VARCHAR NOT NULL, state_only BOOLEAN NOT NULL,
     version INTEGER NOT NULL, status VARCHAR NOT NULL, changed_seq BIGINT NOT NULL)"""
+DEATH_VERSIONS_DDL = """CREATE TABLE IF NOT EXISTS death_versions (
+    person_id BIGINT NOT NULL, version INTEGER NOT NULL, dod VARCHAR NOT NULL,
+    proof VARCHAR NOT NULL, state_only BOOLEAN NOT NULL, status VARCHAR NOT NULL,
+    from_seq BIGINT NOT NULL, to_seq BIGINT)"""
 REPORTS_DDL = (
     "CREATE TABLE IF NOT EXISTS reports (report_key VARCHAR PRIMARY KEY, "
     + ", ".join(f"{c} {_S}" for c in REPORT_COLUMNS)
@@ -258,10 +268,10 @@ class MasterProjection:
     name = "master"
 
     def ddl(self) -> list[str]:
-        return [PERSONS_DDL, DEATHS_DDL, REPORTS_DDL]
+        return [PERSONS_DDL, DEATHS_DDL, DEATH_VERSIONS_DDL, REPORTS_DDL]
 
     def tables(self) -> list[str]:
-        return ["persons", "deaths", "reports"]
+        return ["persons", "deaths", "death_versions", "reports"]
 
     def handles(self, event_type: str) -> bool:
         return event_type in _PERSON_TYPES or event_type in _REPORT_TYPES
@@ -278,10 +288,15 @@ class MasterProjection:
     def _apply_people(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
         ids = sorted({int(getattr(e, "person_id")) for _, e in events})  # noqa: B009
         states = _load_people(tx, ids)
+        versions: list[tuple[int, int, Death]] = []  # (person, from_seq, snapshot)
         for seq, event in events:
             pid = int(getattr(event, "person_id"))  # noqa: B009
             st = states.setdefault(pid, PersonState(pid))
+            before = (st.death.version, st.death.status) if st.death else None
             evolve_person(st, seq, event)
+            if st.death is not None and (st.death.version, st.death.status) != before:
+                versions.append((pid, seq, dataclasses.replace(st.death)))
+        _save_versions(tx, versions)
         tx.delete_in("persons", "person_id", ids)
         tx.delete_in("deaths", "person_id", ids)
         people = [s for s in states.values() if s.person is not None]
@@ -328,6 +343,55 @@ class MasterProjection:
                 }
             ),
         )
+
+
+_VERSION_COLS = (
+    "person_id",
+    "version",
+    "dod",
+    "proof",
+    "state_only",
+    "status",
+    "from_seq",
+    "to_seq",
+)
+
+
+def _save_versions(tx: Tx, versions: Sequence[tuple[int, int, Death]]) -> None:
+    """Close each person's open version and add the new ones (a valid-from/to history)."""
+    if not versions:
+        return
+    pids = sorted({p for p, _, _ in versions})
+    first: dict[int, int] = {}
+    for pid, seq, _ in versions:
+        first.setdefault(pid, seq)
+    rows = [
+        (*r[:7], first[int(r[0])] if r[7] is None else r[7])
+        for r in tx.select_in("death_versions", _VERSION_COLS, "person_id", pids)
+    ]
+    for i, (pid, seq, d) in enumerate(versions):
+        nxt = next((s for p, s, _ in versions[i + 1 :] if p == pid), None)
+        rows.append((pid, d.version, d.dod, d.proof, d.state_only, d.status, seq, nxt))
+    tx.delete_in("death_versions", "person_id", pids)
+    types = (
+        pa.int64(),
+        pa.int32(),
+        pa.string(),
+        pa.string(),
+        pa.bool_(),
+        pa.string(),
+        pa.int64(),
+        pa.int64(),
+    )
+    tx.insert_arrow(
+        "death_versions",
+        pa.table(
+            {
+                c: pa.array([r[k] for r in rows], t)
+                for k, (c, t) in enumerate(zip(_VERSION_COLS, types, strict=True))
+            }
+        ),
+    )
 
 
 def _deaths_table(dead: Sequence[tuple[int, Death]]) -> pa.Table:
@@ -427,6 +491,16 @@ def status_of(store: Store, person_id: int, *, upto_seq: int | None = None) -> P
     for se in store.iter_events(subject=person_id, upto_seq=upto_seq):
         evolve_person(state, se.seq, se.event)
     return state
+
+
+def deaths_as_of(store: Store, upto_seq: int) -> pa.Table:
+    """Every death current as of `upto_seq` (person, version, date, proof), set-wise."""
+    return store.query_arrow(
+        "SELECT v.person_id, v.version, v.dod, v.proof, v.state_only FROM death_versions v "
+        "WHERE v.from_seq <= ? AND (v.to_seq IS NULL OR v.to_seq > ?) AND v.status = 'current' "
+        "ORDER BY v.person_id",
+        [upto_seq, upto_seq],
+    )
 
 
 def death_dict(death: Death | None) -> dict[str, Any] | None:
