@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from vitalfile.distribute import DeliveriesProjection
+from vitalfile.accounting import AccountingProjection
+from vitalfile.distribute import DeliveredProjection, DeliveriesProjection
 from vitalfile.errors import ConfigError
 from vitalfile.ledger.duckdb import DuckDBStore
 from vitalfile.ledger.store import Projection, Store
 from vitalfile.master import MasterProjection
+from vitalfile.monitor import MonitorProjection
+from vitalfile.policy import PolicyProjection
 
 __all__ = ["open_store", "standard_projections"]
 
 
 def standard_projections() -> list[Projection]:
     """Every projection the file keeps, in the order they are applied."""
-    return [MasterProjection(), DeliveriesProjection()]
+    return [
+        MasterProjection(),
+        DeliveriesProjection(),
+        PolicyProjection(),  # issue 5: before the projections that read recipients
+        DeliveredProjection(),
+        MonitorProjection(),
+        AccountingProjection(),
+    ]
 
 
 def open_store(url: str) -> Store:

@@ -18,18 +18,24 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 __all__ = [
     "EVENT_TYPES",
     "SOURCE_KINDS",
+    "AgreementAdded",
+    "AgreementEnded",
     "DeathCorroborated",
     "DeathPosted",
     "DeathRetracted",
     "DeathUpdated",
     "DeliveryMade",
+    "DisclosureMade",
+    "DisclosureRefused",
     "DmfRecordLoaded",
     "Event",
     "IngestRejected",
     "LinkUndone",
+    "MonitorRegistered",
     "PartialDate",
     "PersonRegistered",
     "Proof",
+    "RecipientAdded",
     "ReportAmended",
     "ReportHeld",
     "ReportLinked",
@@ -301,6 +307,10 @@ class DeliveryMade(Event):
     deletes: int = 0
     sha256: str = ""
     made_at: str = ""
+    # issue 5: the rules the record set was chosen by (replaying needs no list of records)
+    tier: str = ""
+    agreement_id: str = ""
+    extract_date: str = ""
 
 
 # ── ingest bookkeeping ─────────────────────────────────────────────────────────────────
@@ -344,3 +354,245 @@ class ReportVoided(Event):
     report_key: str
     message_id: str = ""
     reason: str = ""
+
+
+# ── recipients, agreements, disclosures, monitoring (issue 5: policy.py, verify.py) ──────
+class RecipientAdded(Event):
+    """A recipient of files and answers, with its tier (federal, certified, public)."""
+
+    type = "recipient.added"
+    recipient: str
+    tier: Literal["federal", "certified", "public"]
+    name: str = ""
+
+
+class AgreementAdded(Event):
+    """What one recipient may receive, for which purpose, under which authority, until when."""
+
+    type = "agreement.added"
+    agreement_id: str
+    recipient: str
+    purpose: str
+    authority: str
+    fields: list[str]
+    determination_kinds: list[str] = Field(default_factory=list)
+    start: str  # ISO date, inclusive
+    end: str  # ISO date, inclusive
+
+
+class AgreementEnded(Event):
+    """An agreement ends early (its last day is `end`)."""
+
+    type = "agreement.ended"
+    agreement_id: str
+    end: str
+    reason: str = ""
+
+
+class DisclosureMade(Event):
+    """Answers given to one recipient under one agreement; `given[i]` is about `person_ids[i]`."""
+
+    type = "disclosure.made"
+    disclosure_id: str
+    recipient: str
+    agreement_id: str
+    purpose: str
+    authority: str
+    channel: Literal["verify", "match", "feed", "file", "request", "determination"]
+    fields: list[str]
+    person_ids: list[int] = Field(default_factory=list)
+    given: list[str] = Field(default_factory=list)
+    at: str = ""
+
+
+class DisclosureRefused(Event):
+    """A request refused by the gate: nothing was disclosed (the reason holds no values)."""
+
+    type = "disclosure.refused"
+    recipient: str
+    channel: str
+    reason: str
+    agreement_id: str = ""
+    purpose: str = ""
+    fields: list[str] = Field(default_factory=list)
+    person_ids: list[int] = Field(default_factory=list)
+    at: str = ""
+
+
+class MonitorRegistered(Event):
+    """A recipient's customers to watch: each a dict of customer_id, ssn, names, dob."""
+
+    type = "monitor.registered"
+    recipient: str
+    list_id: str
+    customers: list[dict[str, str]]
+
+
+# ── cases and due process (issue 6: cases.py, activity.py, determinations.py, requests.py) ──
+class CaseOpened(Event):
+    """Work for a person: a review, a dispute, a determination, or a request for data."""
+
+    type = "case.opened"
+    case_id: str
+    kind: Literal["review", "dispute", "determination", "disclosure_request"]
+    person_id: int | None = None
+    about: str = ""  # what the case is about: a report key, a determination id, a request id
+    reason: str = ""
+    owner: str = ""
+    due: str = ""  # ISO date
+    evidence: list[str] = Field(default_factory=list)
+    explanation: list[str] = Field(default_factory=list)
+    opened_by: str = ""
+    at: str = ""
+
+
+class CaseAssigned(Event):
+    """A case gets (or changes) its owner."""
+
+    type = "case.assigned"
+    case_id: str
+    owner: str
+    at: str = ""
+
+
+class CaseDecided(Event):
+    """A decision on a case, with who made it, why, and on what evidence."""
+
+    type = "case.decided"
+    case_id: str
+    decision: str
+    reviewer: str
+    reason: str
+    evidence: list[str] = Field(default_factory=list)
+    closes: bool = True
+    at: str = ""
+
+
+class CorrectionQueued(Event):
+    """A retracted or changed death is owed to the recipients that received it."""
+
+    type = "correction.queued"
+    person_id: int
+    case_id: str
+    recipients: list[str]
+    death_version: int
+    change: str = "retracted"
+    at: str = ""
+
+
+class ActivityRecorded(Event):
+    """A sign of life: earnings, a claim, an account opened, an office visit."""
+
+    type = "activity.recorded"
+    activity_key: str  # idempotency key: the same line twice records nothing new
+    ssn: str
+    person_id: int | None = None
+    kind: Literal["earnings", "claim", "account_opened", "office_visit"]
+    activity_date: str
+    source: str
+
+
+class DeterminationSubmitted(Event):
+    """A finding about a living person, as another agency submitted it (never a death)."""
+
+    type = "determination.submitted"
+    determination_id: str
+    kind: str
+    authority: str
+    agency: str
+    effective_date: str
+    evidence_ref: str = ""
+    identity: dict[str, str] = Field(default_factory=dict)  # the subject as supplied
+    person_id: int | None = None
+    match_probability: float | None = None
+    origin: Literal["agency", "computer_match"] = "agency"
+    batch_id: str = ""
+    at: str = ""
+
+
+class DeterminationHeld(Event):
+    """A determination held for review, never proposed: a minor, a weak match, no authority."""
+
+    type = "determination.held"
+    determination_id: str
+    reasons: list[str]
+    person_id: int | None = None
+
+
+class DeterminationProposed(Event):
+    type = "determination.proposed"
+    determination_id: str
+    person_id: int | None = None
+    decided_by: str = "rule"
+
+
+class MatchVerified(Event):
+    """A computer-match result independently verified by the keeper (before any action)."""
+
+    type = "determination.match_verified"
+    determination_id: str
+    person_id: int | None = None
+    verified_by: str
+    method: str
+    evidence: list[str] = Field(default_factory=list)
+    at: str = ""
+
+
+class NoticeIssued(Event):
+    """The subject is told of the finding and how to contest it; the window starts."""
+
+    type = "determination.notice_issued"
+    determination_id: str
+    person_id: int | None = None
+    notice_id: str
+    issued_on: str
+    contest_by: str
+    text: str
+
+
+class DeterminationContested(Event):
+    type = "determination.contested"
+    determination_id: str
+    person_id: int | None = None
+    case_id: str
+    ground: str
+    on: str
+
+
+class DeterminationContestRejected(Event):
+    type = "determination.contest_rejected"
+    determination_id: str
+    person_id: int | None = None
+    case_id: str
+    reason: str
+
+
+class DeterminationInEffect(Event):
+    type = "determination.in_effect"
+    determination_id: str
+    person_id: int | None = None
+    on: str
+
+
+class DeterminationWithdrawn(Event):
+    type = "determination.withdrawn"
+    determination_id: str
+    person_id: int | None = None
+    reason: str
+    decided_by: str
+
+
+class PersonalDataRequested(Event):
+    """A request for someone's personal data (e.g. a last known address), as received."""
+
+    type = "request.received"
+    request_id: str
+    agency: str
+    basis: str
+    case_ref: str
+    ssn: str
+    person_id: int | None = None
+    line: int = 0
+    outcome: Literal["granted", "refused", "held"]
+    reason: str = ""
+    at: str = ""

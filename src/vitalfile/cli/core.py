@@ -162,23 +162,32 @@ def status(
 @extract_app.command("full")
 def extract_full_cmd(
     out: Annotated[Path, typer.Option(help="the file to write")],
+    recipient: Annotated[str, typer.Option(help="who it is for ('' = the keeper)")] = "",
+    fmt: Annotated[str, typer.Option("--format", help="dmf, csv or parquet")] = "dmf",
 ) -> None:
-    """Every current death, DMF layout, sorted by SSN (recorded as a delivery)."""
+    """Every current death the recipient may have, sorted by SSN (recorded as a delivery)."""
+    from vitalfile.cli.policy_cmds import signing_key
+
+    key = signing_key(required=bool(recipient))
     with open_db() as store, progress_bar("extract", None) as advance:
-        result = extract_full(store, out, progress=advance)
+        result = extract_full(
+            store, out, progress=advance, recipient=recipient, fmt=fmt, key=key
+        )
     out_console.print(f"wrote {result.records:,} records to {out}")
 
 
 @extract_app.command("update")
 def extract_update_cmd(
     out: Annotated[Path, typer.Option(help="the file to write")],
-    since_seq: Annotated[
-        int | None, typer.Option(help="changes after this event (default: last delivery)")
-    ] = None,
+    recipient: Annotated[str, typer.Option(help="who it is for ('' = the keeper)")] = "",
+    fmt: Annotated[str, typer.Option("--format", help="dmf, csv or parquet")] = "dmf",
 ) -> None:
-    """Adds, changes and deletes since the last delivery (A/C/D in column 1)."""
+    """Adds, changes and deletes since the recipient's last delivery (A/C/D in column 1)."""
+    from vitalfile.cli.policy_cmds import signing_key
+
+    key = signing_key(required=bool(recipient))
     with open_db() as store:
-        result = extract_update(store, out, since_seq=since_seq)
+        result = extract_update(store, out, recipient=recipient, fmt=fmt, key=key)
     out_console.print(
         f"wrote {result.records:,} records to {out}: {result.adds} A, {result.changes} C, "
         f"{result.deletes} D"

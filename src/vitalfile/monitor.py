@@ -1,0 +1,236 @@
+"""Continuous monitoring: a recipient's customers watched; deaths about them queue notices.
+
+`MonitorProjection` keeps the watched customers and, in the same transaction as each death
+event, queues a notice for every recipient watching that person (same SSN, birth date and
+last name). Whether a notice may be shown is decided when the feed is read, through the
+gate, from the person's state as of the notice (so the public 3-year rule uses the read
+date). Deaths taken over by a DMF initial load (`dmf.record_loaded`) queue no notices.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from vitalfile.ledger.checkpoint import make_checkpoint
+from vitalfile.ledger.store import Store, Tx, utc_now_text
+from vitalfile.master import status_of
+from vitalfile.model import (
+    DeathCorroborated,
+    DeathPosted,
+    DeathRetracted,
+    DeathUpdated,
+    DisclosureMade,
+    Event,
+    MonitorRegistered,
+)
+from vitalfile.policy import VERIFY_FIELDS, gate
+from vitalfile.verify import read_customers
+
+__all__ = ["FeedPage", "MonitorProjection", "feed", "register_monitor"]
+
+_CHANGE = {
+    DeathPosted.type: "posted",
+    DeathUpdated.type: "changed",
+    DeathRetracted.type: "retracted",
+    DeathCorroborated.type: "corroborated",
+}
+
+
+class MonitorProjection:
+    """monitored(recipient, list_id, customer_id, ssn, first_name, last_name, dob) and
+    feed_notices(recipient, seq, person_id, customer_id, change)."""
+
+    name = "monitor"
+
+    def ddl(self) -> list[str]:
+        return [
+            """CREATE TABLE IF NOT EXISTS monitored (recipient VARCHAR NOT NULL,
+                list_id VARCHAR NOT NULL, customer_id VARCHAR NOT NULL, ssn VARCHAR NOT NULL,
+                first_name VARCHAR NOT NULL, last_name VARCHAR NOT NULL, dob VARCHAR NOT NULL,
+                seq BIGINT NOT NULL)""",
+            """CREATE TABLE IF NOT EXISTS feed_notices (recipient VARCHAR NOT NULL,
+                seq BIGINT NOT NULL, person_id BIGINT NOT NULL, customer_id VARCHAR NOT NULL,
+                change VARCHAR NOT NULL)""",
+            """CREATE TABLE IF NOT EXISTS feed_stage (seq BIGINT NOT NULL,
+                person_id BIGINT NOT NULL, change VARCHAR NOT NULL)""",
+        ]
+
+    def tables(self) -> list[str]:
+        return ["monitored", "feed_notices", "feed_stage"]
+
+    def handles(self, event_type: str) -> bool:
+        return event_type == MonitorRegistered.type or event_type in _CHANGE
+
+    def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
+        run: list[tuple[int, int, str]] = []
+        for seq, e in events:
+            if isinstance(e, MonitorRegistered):
+                self._notices(tx, run)
+                run = []
+                cs = e.customers
+                tx.insert_arrow(
+                    "monitored",
+                    pa.table(
+                        {
+                            "recipient": [e.recipient] * len(cs),
+                            "list_id": [e.list_id] * len(cs),
+                            **{
+                                k: [c.get(k, "") for c in cs]
+                                for k in ("customer_id", "ssn", "first_name", "last_name", "dob")
+                            },
+                            "seq": pa.array([seq] * len(cs), pa.int64()),
+                        }
+                    ),
+                )
+            elif isinstance(e, DeathCorroborated) and e.source_kind == "state":
+                continue  # a state report cannot make a death available to anyone new
+            else:
+                run.append((seq, int(getattr(e, "person_id")), _CHANGE[e.type]))  # noqa: B009
+        self._notices(tx, run)
+
+    def _notices(self, tx: Tx, run: list[tuple[int, int, str]]) -> None:
+        if not run or not tx.fetchall("SELECT 1 FROM monitored LIMIT 1"):
+            return
+        tx.insert_arrow(
+            "feed_stage",
+            pa.table(
+                {
+                    "seq": pa.array([r[0] for r in run], pa.int64()),
+                    "person_id": pa.array([r[1] for r in run], pa.int64()),
+                    "change": [r[2] for r in run],
+                }
+            ),
+        )
+        tx.execute(
+            "INSERT INTO feed_notices (recipient, seq, person_id, customer_id, change) "
+            "SELECT m.recipient, s.seq, s.person_id, m.customer_id, s.change FROM feed_stage s "
+            "JOIN persons p ON p.person_id = s.person_id "
+            "JOIN monitored m ON m.ssn = p.ssn AND m.dob = p.dob AND m.dob <> '' "
+            "AND m.last_name = upper(trim(p.last_name)) AND m.seq < s.seq"
+        )
+        tx.execute("DELETE FROM feed_stage")
+
+
+def register_monitor(
+    store: Store, recipient: str, path: Path, *, on: date | None = None
+) -> tuple[str, int]:
+    """Register a customers CSV to watch (through the gate); (list id, customers)."""
+    gate(store, recipient, channel="feed", fields=VERIFY_FIELDS, on=on)
+    customers = read_customers(path)
+    list_id = uuid.uuid4().hex
+    rows = [
+        {
+            "customer_id": c.customer_id,
+            "ssn": c.ssn,
+            "first_name": c.first_name,
+            "last_name": c.last_name,
+            "dob": c.dob,
+        }
+        for c in customers
+    ]
+    events = [
+        MonitorRegistered(recipient=recipient, list_id=list_id, customers=rows[i : i + 50_000])
+        for i in range(0, len(rows), 50_000)
+    ]
+    with store.transaction():
+        for e in events:
+            store.append([e], note="monitor")
+    return list_id, len(rows)
+
+
+@dataclass
+class FeedPage:
+    recipient: str
+    notices: list[dict[str, Any]] = field(default_factory=list)
+    next_since: int = 0
+    disclosure_id: str = ""
+    checkpoint: dict[str, Any] | None = None
+
+
+def feed(
+    store: Store,
+    recipient: str,
+    *,
+    since: int = 0,
+    on: date | None = None,
+    limit: int = 1000,
+    key: Ed25519PrivateKey | None = None,
+) -> FeedPage:
+    """Notices after `since` (a ledger seq) the recipient may see; one disclosure per page."""
+    grant = gate(store, recipient, channel="feed", fields=VERIFY_FIELDS, on=on)
+    rows = store.query(
+        "SELECT seq, person_id, customer_id, change FROM feed_notices "
+        "WHERE recipient = ? AND seq > ? ORDER BY seq, customer_id LIMIT ?",
+        [recipient, since, limit],
+    )
+    page = FeedPage(recipient, next_since=since)
+    people: list[int] = []
+    given: list[str] = []
+    for seq, pid, customer_id, change in rows:
+        page.next_since = max(page.next_since, int(seq))
+        after = status_of(store, int(pid), upto_seq=int(seq)).death
+        before = status_of(store, int(pid), upto_seq=int(seq) - 1).death
+
+        def ok(d: Any) -> bool:
+            return d is not None and grant.allows(
+                status=d.status, state_only=d.state_only, dod=d.dod
+            )
+
+        was, now = ok(before), ok(after)
+        if not was and not now:
+            continue
+        if now and not was:
+            kind = "posted"
+        elif was and not now:
+            kind = "retracted"
+        elif change == "corroborated":
+            continue  # nothing the recipient can see changed
+        else:
+            kind = change
+        notice = {"seq": int(seq), "customer_id": customer_id, "change": kind}
+        if now and after is not None:
+            notice.update(dod=after.dod, proof=after.proof)
+            given.append(f"{kind}: death on file {after.dod} {after.proof or '-'}")
+        else:
+            given.append(f"{kind}: no death on file")
+        page.notices.append(notice)
+        people.append(int(pid))
+    page.disclosure_id = uuid.uuid4().hex
+    store.append(
+        [
+            DisclosureMade(
+                disclosure_id=page.disclosure_id,
+                recipient=recipient,
+                agreement_id=grant.agreement_id,
+                purpose=grant.purpose,
+                authority=grant.authority,
+                channel="feed",
+                fields=list(grant.fields),
+                person_ids=people,
+                given=given,
+                at=utc_now_text(),
+            )
+        ],
+        note="feed page",
+    )
+    if key is not None:
+        head = store.head()
+        assert head is not None
+        cp = make_checkpoint(head, key, utc_now_text())
+        page.checkpoint = {
+            "commit_no": cp.commit_no,
+            "hash": cp.hash,
+            "committed_at": cp.committed_at,
+            "signed_at": cp.signed_at,
+            "key_id": cp.key_id,
+            "signature": cp.signature,
+        }
+    return page

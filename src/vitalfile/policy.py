@@ -1,0 +1,359 @@
+"""Recipients, agreements, tiers and the disclosure gate: the one way anything leaves the file.
+
+Every disclosure path (files, online answers, batch matches, feeds) calls `gate`, which
+returns a `Grant` naming the agreement it is made under, or records a `disclosure.refused`
+event and raises `Refused`. Call it outside any open transaction, so a refusal is kept.
+The tier rules (`Grant.allows`, `Grant.death_sql`) are written once here, in Python and SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from vitalfile.errors import NotFound, Refused, UsageError
+from vitalfile.ledger.store import Store, Tx, utc_now_text
+from vitalfile.model import (
+    AgreementAdded,
+    AgreementEnded,
+    DisclosureRefused,
+    Event,
+    RecipientAdded,
+)
+
+__all__ = [
+    "DEATH_FIELDS",
+    "FIELDS",
+    "KEEPER",
+    "TIERS",
+    "VERIFY_FIELDS",
+    "Grant",
+    "PolicyProjection",
+    "add_agreement",
+    "add_recipient",
+    "end_agreement",
+    "gate",
+    "latest_dod",
+    "public_cutoff",
+    "recipient_tier",
+    "refuse",
+    "today",
+]
+
+TIERS = ("federal", "certified", "public")
+FIELDS = ("ssn", "first_name", "middle_name", "last_name", "suffix", "dob", "dod", "proof")
+DEATH_FIELDS = ("ssn", "last_name", "suffix", "first_name", "middle_name", "proof", "dod", "dob")
+VERIFY_FIELDS = ("dod", "proof")  # an answer gives the date of death and its level
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _iso_date(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError("not an ISO date (YYYY-MM-DD)", field=field) from exc
+
+
+def public_cutoff(on: date) -> str:
+    """The latest date of death a public recipient may see on `on`: 3 calendar years back."""
+    try:
+        back = on.replace(year=on.year - 3)
+    except ValueError:  # 29 February
+        back = on.replace(year=on.year - 3, day=28)
+    return back.isoformat()
+
+
+def latest_dod(dod: str) -> str:
+    """The latest day a (partial) date of death can stand for; unknown → far future."""
+    if not dod:
+        return "9999-12-31"
+    month = dod[5:7] if dod[5:7] != "00" else "12"
+    day = dod[8:10] if dod[8:10] != "00" else "31"
+    return f"{dod[:4]}-{month}-{day}"
+
+
+# portable SQL (substr, ||, CASE): the same as `latest_dod`
+def _latest_dod_sql(col: str) -> str:
+    return (
+        f"CASE WHEN {col} = '' THEN '9999-12-31' ELSE substr({col}, 1, 5) || "
+        f"CASE WHEN substr({col}, 6, 2) = '00' THEN '12' ELSE substr({col}, 6, 2) END || '-' || "
+        f"CASE WHEN substr({col}, 9, 2) = '00' THEN '31' ELSE substr({col}, 9, 2) END END"
+    )
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What the gate allowed: one recipient, under one agreement, on one date."""
+
+    recipient: str
+    tier: str
+    agreement_id: str
+    purpose: str
+    authority: str
+    fields: tuple[str, ...]
+    determination_kinds: tuple[str, ...]
+    on: str  # ISO date the rules are applied for
+
+    @property
+    def cutoff(self) -> str | None:
+        return public_cutoff(date.fromisoformat(self.on)) if self.tier == "public" else None
+
+    def allows(self, *, status: str, state_only: bool, dod: str) -> bool:
+        """May this recipient receive this death (a row of `deaths`)?"""
+        return allows(self.tier, self.on, status=status, state_only=state_only, dod=dod)
+
+    def death_sql(self, alias: str = "d") -> tuple[str, list[Any]]:
+        """SQL condition on a `deaths` row (alias `alias`) the recipient may receive."""
+        return death_sql(self.tier, self.on, alias)
+
+
+def allows(tier: str, on: str, *, status: str, state_only: bool, dod: str) -> bool:
+    if status != "current":
+        return False
+    if tier == "federal":
+        return True
+    if state_only:
+        return False
+    if tier == "certified":
+        return True
+    return latest_dod(dod) <= public_cutoff(date.fromisoformat(on))
+
+
+def death_sql(tier: str, on: str, alias: str = "d") -> tuple[str, list[Any]]:
+    cond = f"{alias}.status = 'current'"
+    if tier == "federal":
+        return cond, []
+    cond += f" AND NOT {alias}.state_only"
+    if tier == "certified":
+        return cond, []
+    return (
+        cond + f" AND {_latest_dod_sql(alias + '.dod')} <= ?",
+        [public_cutoff(date.fromisoformat(on))],
+    )
+
+
+def keeper_grant(on: date | None = None) -> Grant:
+    """The keeper's own unrestricted extract (recipient '')."""
+    return Grant(
+        "", "federal", "", "the keeper's own file", "", FIELDS, (), (on or today()).isoformat()
+    )
+
+
+KEEPER = keeper_grant
+
+
+# ── the projection ────────────────────────────────────────────────────────────────────
+class PolicyProjection:
+    """Recipients and agreements as they stand."""
+
+    name = "policy"
+
+    def ddl(self) -> list[str]:
+        return [
+            """CREATE TABLE IF NOT EXISTS recipients (recipient VARCHAR PRIMARY KEY,
+                tier VARCHAR NOT NULL, name VARCHAR NOT NULL, seq BIGINT NOT NULL)""",
+            """CREATE TABLE IF NOT EXISTS agreements (agreement_id VARCHAR PRIMARY KEY,
+                recipient VARCHAR NOT NULL, purpose VARCHAR NOT NULL, authority VARCHAR NOT NULL,
+                fields VARCHAR NOT NULL, determination_kinds VARCHAR NOT NULL,
+                start_date VARCHAR NOT NULL, end_date VARCHAR NOT NULL,
+                ended_reason VARCHAR NOT NULL, seq BIGINT NOT NULL)""",
+        ]
+
+    def tables(self) -> list[str]:
+        return ["recipients", "agreements"]
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in (RecipientAdded.type, AgreementAdded.type, AgreementEnded.type)
+
+    def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
+        for seq, e in events:
+            if isinstance(e, RecipientAdded):
+                tx.execute(
+                    "INSERT INTO recipients (recipient, tier, name, seq) VALUES (?, ?, ?, ?)",
+                    [e.recipient, e.tier, e.name, seq],
+                )
+            elif isinstance(e, AgreementAdded):
+                tx.execute(
+                    "INSERT INTO agreements (agreement_id, recipient, purpose, authority, fields,"
+                    " determination_kinds, start_date, end_date, ended_reason, seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?)",
+                    [
+                        e.agreement_id,
+                        e.recipient,
+                        e.purpose,
+                        e.authority,
+                        ",".join(e.fields),
+                        ",".join(e.determination_kinds),
+                        e.start,
+                        e.end,
+                        seq,
+                    ],
+                )
+            elif isinstance(e, AgreementEnded):
+                tx.execute(
+                    "UPDATE agreements SET end_date = ?, ended_reason = ?, seq = ? "
+                    "WHERE agreement_id = ?",
+                    [e.end, e.reason, seq, e.agreement_id],
+                )
+
+
+# ── managing recipients and agreements (decide, then append) ─────────────────────────
+def recipient_tier(store: Store, recipient: str) -> str | None:
+    rows = store.query("SELECT tier FROM recipients WHERE recipient = ?", [recipient])
+    return str(rows[0][0]) if rows else None
+
+
+def add_recipient(store: Store, recipient: str, tier: str, name: str = "") -> None:
+    if not recipient or recipient != recipient.strip():
+        raise UsageError("a recipient id must be a non-empty word", field="recipient")
+    if tier not in TIERS:
+        raise UsageError(f"tier must be one of {', '.join(TIERS)}", field="tier")
+    with store.transaction():
+        if recipient_tier(store, recipient) is not None:
+            raise UsageError("this recipient is already registered", recipient=recipient)
+        store.append([RecipientAdded(recipient=recipient, tier=tier, name=name)])
+
+
+def add_agreement(
+    store: Store,
+    agreement_id: str,
+    recipient: str,
+    *,
+    purpose: str,
+    authority: str,
+    fields: Sequence[str],
+    start: str,
+    end: str,
+    determination_kinds: Sequence[str] = (),
+) -> None:
+    unknown = sorted(set(fields) - set(FIELDS))
+    if unknown:
+        raise UsageError(f"unknown fields: {', '.join(unknown)}", field="fields")
+    if not purpose or not authority:
+        raise UsageError("an agreement names its purpose and its legal authority")
+    if _iso_date(start, "start") > _iso_date(end, "end"):
+        raise UsageError("the agreement ends before it starts", field="end")
+    with store.transaction():
+        if recipient_tier(store, recipient) is None:
+            raise NotFound("no such recipient", recipient=recipient)
+        if store.query("SELECT 1 FROM agreements WHERE agreement_id = ?", [agreement_id]):
+            raise UsageError("this agreement id is taken", field="agreement_id")
+        store.append(
+            [
+                AgreementAdded(
+                    agreement_id=agreement_id,
+                    recipient=recipient,
+                    purpose=purpose,
+                    authority=authority,
+                    fields=list(dict.fromkeys(fields)),
+                    determination_kinds=list(determination_kinds),
+                    start=start,
+                    end=end,
+                )
+            ]
+        )
+
+
+def end_agreement(store: Store, agreement_id: str, *, end: str, reason: str = "") -> None:
+    _iso_date(end, "end")
+    with store.transaction():
+        if not store.query("SELECT 1 FROM agreements WHERE agreement_id = ?", [agreement_id]):
+            raise NotFound("no such agreement", field="agreement_id")
+        store.append([AgreementEnded(agreement_id=agreement_id, end=end, reason=reason)])
+
+
+# ── the gate ──────────────────────────────────────────────────────────────────────────
+def refuse(
+    store: Store,
+    recipient: str,
+    reason: str,
+    *,
+    channel: str,
+    fields: Sequence[str] = (),
+    agreement_id: str = "",
+    purpose: str = "",
+    person_ids: Sequence[int] = (),
+) -> Refused:
+    """Record a refusal event and return the error to raise."""
+    store.append(
+        [
+            DisclosureRefused(
+                recipient=recipient,
+                channel=channel,
+                reason=reason,
+                agreement_id=agreement_id,
+                purpose=purpose,
+                fields=list(fields),
+                person_ids=list(person_ids),
+                at=utc_now_text(),
+            )
+        ],
+        note="refusal",
+    )
+    return Refused(reason, recipient=recipient)
+
+
+def gate(
+    store: Store,
+    recipient: str,
+    *,
+    channel: str,
+    fields: Sequence[str],
+    on: date | None = None,
+    agreement_id: str | None = None,
+    person_ids: Sequence[int] = (),
+) -> Grant:
+    """The agreement under which `recipient` may receive `fields` on `on`, or a refusal."""
+    day = (on or today()).isoformat()
+    wanted = list(dict.fromkeys(fields))
+
+    def no(reason: str, agr: str = "", purpose: str = "") -> Refused:
+        return refuse(
+            store,
+            recipient,
+            reason,
+            channel=channel,
+            fields=wanted,
+            agreement_id=agr,
+            purpose=purpose,
+            person_ids=person_ids,
+        )
+
+    tier = recipient_tier(store, recipient)
+    if tier is None:
+        raise no("unknown recipient")
+    rows = store.query(
+        "SELECT agreement_id, purpose, authority, fields, determination_kinds, start_date, "
+        "end_date FROM agreements WHERE recipient = ? ORDER BY seq",
+        [recipient],
+    )
+    if agreement_id is not None:
+        rows = [r for r in rows if r[0] == agreement_id]
+        if not rows:
+            raise no("no such agreement for this recipient", agreement_id)
+    in_force = [r for r in rows if r[5] <= day <= r[6]]
+    if not in_force:
+        if rows:
+            raise no(f"agreement not in force on {day} (expired or not started)", rows[-1][0])
+        raise no("no agreement with this recipient")
+    for r in in_force:
+        allowed = set(r[3].split(",")) if r[3] else set()
+        if set(wanted) <= allowed:
+            return Grant(
+                recipient=recipient,
+                tier=tier,
+                agreement_id=str(r[0]),
+                purpose=str(r[1]),
+                authority=str(r[2]),
+                fields=tuple(wanted),
+                determination_kinds=tuple(x for x in str(r[4]).split(",") if x),
+                on=day,
+            )
+    first = in_force[0]
+    missing = sorted(set(wanted) - set(first[3].split(",")))
+    raise no(f"fields not in the agreement: {', '.join(missing)}", first[0], first[1])
