@@ -11,19 +11,40 @@ import pytest
 from vitalfile.db import open_store
 from vitalfile.ledger.store import Store
 
-BACKENDS = ["duckdb"]
+PG_URL = os.environ.get("VITALFILE_TEST_PG_URL", "")
+NO_PG = "VITALFILE_TEST_PG_URL is not set: PostgreSQL tests skipped"
+BACKENDS = [
+    "duckdb",
+    pytest.param(
+        "postgres", marks=[pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=NO_PG)]
+    ),
+]
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "duckdb":
         s = open_store(str(tmp_path / "test.duckdb"))
-    else:  # pragma: no cover - added by the PostgreSQL backend
-        raise NotImplementedError(request.param)
+    else:
+        s = open_store(request.getfixturevalue("pg_url"))
     try:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh schema on the test server: a URL whose search_path selects it; dropped after."""
+    if not PG_URL:
+        pytest.skip(NO_PG)
+    from vitalfile.ledger.postgres import create_schema, drop_schema, with_schema
+
+    schema = create_schema(PG_URL)
+    try:
+        yield with_schema(PG_URL, schema)
+    finally:
+        drop_schema(PG_URL, schema)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from vitalfile.accounting import AccountingProjection
 from vitalfile.distribute import DeliveredProjection, DeliveriesProjection
-from vitalfile.errors import ConfigError
 from vitalfile.ledger.duckdb import DuckDBStore
 from vitalfile.ledger.store import Projection, Store
 from vitalfile.master import MasterProjection
@@ -27,7 +26,9 @@ def standard_projections() -> list[Projection]:
 
 
 def open_store(url: str) -> Store:
-    """A store for `url`: a DuckDB path (or ':memory:'); PostgreSQL URLs come later."""
+    """A store for `url`: a DuckDB path (or ':memory:'), or a postgresql:// URL."""
     if url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("the PostgreSQL backend is not available in this build")
+        from vitalfile.ledger.postgres import PostgresStore
+
+        return PostgresStore(url, standard_projections())
     return DuckDBStore(url, standard_projections())

@@ -19,7 +19,7 @@ __all__ = ["app", "main"]
 
 def _register() -> None:
     # importing a command module adds its commands to `app`
-    from vitalfile.cli import core, ledger_cmds, policy_cmds  # noqa: F401
+    from vitalfile.cli import core, db_cmds, ledger_cmds, policy_cmds  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

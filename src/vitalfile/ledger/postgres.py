@@ -35,7 +35,14 @@ from vitalfile.ledger.store import (
 )
 from vitalfile.model import Event, decode
 
-__all__ = ["PostgresStore", "to_pg_ddl", "to_pg_sql"]
+__all__ = [
+    "PostgresStore",
+    "create_schema",
+    "drop_schema",
+    "to_pg_ddl",
+    "to_pg_sql",
+    "with_schema",
+]
 
 # committed_at compares bytewise whatever the database's collation (`commit_at` needs it)
 LEDGER_DDL = [
@@ -447,6 +454,37 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self.conn.close()
+
+
+def with_schema(url: str, schema: str) -> str:
+    """`url` with its search_path set to `schema` (where the store keeps its tables)."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
+        raise StorageError("a schema name is lower-case letters, digits and _")
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+def create_schema(url: str, schema: str | None = None) -> str:
+    """Create a schema (a fresh `vf_…` name unless given); return its name."""
+    schema = schema or f"vf_{uuid.uuid4().hex[:16]}"
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                pgsql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pgsql.Identifier(schema))
+            )
+    except psycopg.Error as exc:
+        raise _failed(f"cannot create schema{_server(url)}", exc) from exc
+    return schema
+
+
+def drop_schema(url: str, schema: str) -> None:
+    """Drop a schema and everything in it."""
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                pgsql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(pgsql.Identifier(schema))
+            )
+    except psycopg.Error as exc:
+        raise _failed(f"cannot drop schema{_server(url)}", exc) from exc
 
 
 def _server(url: str) -> str:
