@@ -66,8 +66,10 @@ def main() -> None:
     ap.add_argument("--file", default=None)
     args = ap.parse_args()
     if args.child:
-        out = _floor(Path(args.file)) if args.child == "floor" else _load(Path(args.file))
-        print(json.dumps(out))
+        if args.child == "floor":
+            print(json.dumps({"seconds": _floor(Path(args.file))}))
+        else:
+            print(json.dumps(_load(Path(args.file))))
         return
     from vitalfile.synth import write_dmf_full
 
@@ -87,7 +89,7 @@ def main() -> None:
             )
             return json.loads(r.stdout.strip().splitlines()[-1])
 
-        floor = child("floor")
+        floor = float(child("floor")["seconds"])
         load = child("load")
         print(
             json.dumps(

@@ -70,7 +70,9 @@ def _file(draw: st.DrawFn) -> list[str]:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=_file())
-def test_load_then_extract_gives_back_the_same_bytes(lines: list[str], tmp_path_factory) -> None:
+def test_load_then_extract_gives_back_the_same_bytes(
+    lines: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     if not lines:
         return
     d = tmp_path_factory.mktemp("rt")
@@ -85,8 +87,9 @@ def test_load_then_extract_gives_back_the_same_bytes(lines: list[str], tmp_path_
         # the SQL-rendered events are exactly the canonical events
         for (body,) in store.query("SELECT body FROM ledger_events"):
             assert decode(body).to_json() == body
-        snapshot = store.query("SELECT * FROM persons ORDER BY 1"), store.query(
-            "SELECT * FROM deaths ORDER BY 1"
+        snapshot = (
+            store.query("SELECT * FROM persons ORDER BY 1"),
+            store.query("SELECT * FROM deaths ORDER BY 1"),
         )
         assert store.verify().ok
         store.rebuild()
@@ -101,7 +104,12 @@ MUTATIONS = st.tuples(st.integers(0, 104), st.sampled_from(list("0A9 x'-/\t") + 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=_file(), muts=st.lists(MUTATIONS, max_size=6), data=st.data())
-def test_sql_checks_agree_with_the_python_reader(lines, muts, data, tmp_path_factory) -> None:
+def test_sql_checks_agree_with_the_python_reader(
+    lines: list[str],
+    muts: list[tuple[int, str]],
+    data: st.DataObject,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     if not lines:
         return
     lines = list(lines)

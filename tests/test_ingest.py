@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from vitalfile.db import open_store
 from vitalfile.errors import FileRejected
-from vitalfile.ingest import ingest_file
+from vitalfile.ingest import IngestResult, ingest_file
 from vitalfile.ledger.store import Store
 from vitalfile.master import status_of
 from vitalfile.people import load_people_file
@@ -56,8 +57,8 @@ def loaded(store: Store, tmp_path: Path) -> Store:
     return store
 
 
-def _ingest(store: Store, path: Path, **kw: object):
-    return ingest_file(store, path, source_kind="state", source_id="S", today=TODAY, **kw)  # type: ignore[arg-type]
+def _ingest(store: Store, path: Path, **kw: Any) -> IngestResult:
+    return ingest_file(store, path, source_kind="state", source_id="S", today=TODAY, **kw)
 
 
 def test_state_report_posts_verified_death_others_post_proof(loaded: Store, tmp_path: Path) -> None:

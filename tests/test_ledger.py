@@ -115,7 +115,9 @@ def test_verify_names_the_first_tampered_commit(tmp_path: Path, kind: str) -> No
         _fill(store)
         assert store.verify().ok
     con = duckdb.connect(str(path))
-    con.execute(TAMPER[kind])
+    sql = TAMPER[kind]
+    assert sql is not None
+    con.execute(sql)
     con.close()
     with open_store(str(path)) as store:
         report = store.verify()

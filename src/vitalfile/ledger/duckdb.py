@@ -390,9 +390,10 @@ class DuckDBStore(Store):
 
         if commits:
             problem = check_header(commits[0], 1)
-        reader = self.con.sql("SELECT seq, commit_no, body FROM ledger_events").to_arrow_reader(
-            1 << 19
-        )
+        order = " ORDER BY seq, commit_no" if ordered else ""
+        reader = self.con.sql(
+            f"SELECT seq, commit_no, body FROM ledger_events{order}"
+        ).to_arrow_reader(1 << 19)
         for batch in reader if problem is None else ():
             seqs = batch.column(0).to_numpy()
             nos = batch.column(1).to_numpy()
