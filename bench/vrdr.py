@@ -4,9 +4,12 @@ Builds synthetic DeathCertificateDocument bundles with `write_document`, pads ea
 resources a real certificate also carries (cause-of-death and other observations, family
 members, a funeral home: about 35 resources in all) that the reader indexes but does not read,
 then times `read_bundle` over N bundle texts, and plain `json.loads` over the same texts (the
-floor). Prints one JSON line.
+floor). With `--ingest N` (default 10,000; 0 skips it) it also times the whole ingest path over
+N distinct submission messages padded the same way, on a DuckDB file whose people they match:
+read, validate, link, post, one append, and an acknowledgement file per message.
+Prints one JSON line.
 
-    .venv/bin/python bench/vrdr.py [--n 100000] [--distinct 1000]
+    .venv/bin/python bench/vrdr.py [--n 100000] [--distinct 1000] [--ingest 10000]
 """
 
 from __future__ import annotations
@@ -14,10 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-from vitalfile.sources.vrdr import VrdrReport, format_record_id, read_bundle, write_document
+from vitalfile.sources.vrdr import (
+    VrdrReport,
+    format_record_id,
+    read_bundle,
+    write_document,
+    write_message,
+)
 
 _FIRST = ["Ann", "Bertil", "Carmen", "Dmitri", "Efua", "Farid", "Grace", "Hiro", "Ines", "Jon"]
 _LAST = ["Okafor", "Lindqvist", "Tremblay", "Delgado", "Nguyen", "Smith", "Kowalski", "Haddad"]
@@ -113,10 +124,65 @@ def build(distinct: int, seed: int = 7) -> list[str]:
     return texts
 
 
+def ingest_rate(n: int, seed: int = 11) -> dict[str, Any]:
+    """Seconds and bundles/s of `ingest_vrdr_file` over n distinct submission messages."""
+    from vitalfile.db import open_store
+    from vitalfile.ingest_vrdr import ingest_vrdr_file
+    from vitalfile.model import PersonRegistered
+
+    rng = random.Random(seed)
+    reports = [_report(rng, i) for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        path = work / "messages.ndjson"
+        with path.open("w", encoding="utf-8") as fh:
+            for i, rep in enumerate(reports):
+                message = write_message(
+                    rep, "submission", message_id=f"m{i}", timestamp="2026-01-01T00:00:00Z"
+                )
+                document = message["entry"][-1]["resource"]
+                patient_ref = next(
+                    e["fullUrl"]
+                    for e in document["entry"]
+                    if e["resource"]["resourceType"] == "Patient"
+                )
+                document["entry"].extend(_padding(rng, patient_ref, i))
+                fh.write(json.dumps(message) + "\n")
+        store = open_store(str(work / "bench.duckdb"))
+        try:
+            store.append(
+                [
+                    PersonRegistered(
+                        person_id=i + 1,
+                        ssn=r.ssn,
+                        first_name=r.first_name,
+                        last_name=r.last_name,
+                        dob=r.dob,
+                    )
+                    for i, r in enumerate(reports)
+                ]
+            )
+            t0 = time.perf_counter()
+            result = ingest_vrdr_file(store, path, ack_dir=work / "outbox")
+            spent = time.perf_counter() - t0
+        finally:
+            store.close()
+    return {
+        "ingest_bundles": n,
+        "ingest_seconds": round(spent, 2),
+        "ingest_bundles_per_s": round(n / spent, 1),
+        "ingest_posted_v": result.posted_v,
+        "ingest_acks": result.acks,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="bundles to read")
     parser.add_argument("--distinct", type=int, default=1000, help="distinct bundles, cycled")
+    parser.add_argument(
+        "--ingest", type=int, default=10_000, help="bundles through the whole ingest (0: skip)"
+    )
     args = parser.parse_args()
     pool = build(args.distinct)
     texts = [pool[i % len(pool)] for i in range(args.n)]
@@ -133,6 +199,7 @@ def main() -> None:
         if read_bundle(text).warnings:
             warned += 1
     spent = time.perf_counter() - t0
+    ingest = ingest_rate(args.ingest) if args.ingest > 0 else {}
 
     print(
         json.dumps(
@@ -145,6 +212,7 @@ def main() -> None:
                 "json_loads_per_s": round(args.n / floor, 1),
                 "times_floor": round(spent / floor, 2),
                 "with_warnings": warned,
+                **ingest,
             }
         )
     )

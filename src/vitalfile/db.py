@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from vitalfile.accounting import AccountingProjection
 from vitalfile.distribute import DeliveredProjection, DeliveriesProjection
+from vitalfile.ingest_vrdr import MessagesProjection
 from vitalfile.ledger.duckdb import DuckDBStore
 from vitalfile.ledger.store import Projection, Store
 from vitalfile.master import MasterProjection
@@ -18,6 +19,7 @@ def standard_projections() -> list[Projection]:
     return [
         MasterProjection(),
         DeliveriesProjection(),
+        MessagesProjection(),
         PolicyProjection(),  # issue 5: before the projections that read recipients
         DeliveredProjection(),
         MonitorProjection(),

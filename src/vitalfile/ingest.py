@@ -56,17 +56,20 @@ class IngestResult:
 
 
 def detect_format(path: Path) -> str:
-    """'dmf' or 'csv' (canonical reports), by content, not by name."""
+    """'dmf', 'csv' (canonical reports) or 'vrdr' (FHIR JSON, NDJSON or a folder), by content."""
+    if path.is_dir():
+        return "vrdr"
     with path.open("r", encoding="utf-8", errors="replace", newline="") as fh:
         first = fh.readline().rstrip("\r\n")
     if first.startswith("report_id,") or first.startswith("ssn,"):
         return "csv"
     if len(first) == 100:
         return "dmf"
-    if first.lstrip().startswith("{"):
+    if first.lstrip("\ufeff \t").startswith("{"):
         return "vrdr"
     raise UsageError(
-        "unrecognised file format (expected DMF fixed-width or canonical CSV)", file=path.name
+        "unrecognised file format (expected DMF fixed-width, canonical CSV or FHIR VRDR JSON)",
+        file=path.name,
     )
 
 
@@ -153,7 +156,9 @@ def read_report_file(
             )
             keep(r, i)
     else:
-        raise UsageError("VRDR bundles are read by the state-records ingest", file=path.name)
+        from vitalfile.ingest_vrdr import read_vrdr_reports
+
+        return read_vrdr_reports(path, source_kind=source_kind, source_id=source_id)
     return reports, [e.in_file(path.name) for e in errors]
 
 
@@ -282,8 +287,32 @@ def ingest_file(
     linker: Linker | None = None,
     today: date | None = None,
     progress: Callable[[int], None] | None = None,
+    ack_dir: Path | None = None,
 ) -> IngestResult:
-    """Read, check and ingest one reports file; refuse it whole on any bad record."""
+    """Read, check and ingest one reports file; refuse it whole on any bad record.
+
+    VRDR (a JSON file, NDJSON or a folder) goes to `ingest_vrdr.ingest_vrdr_file`, which also
+    takes updates and voids and writes acknowledgements to `ack_dir`. An empty `source_id` is
+    the file's name (for VRDR: each record's jurisdiction).
+    """
+    if detect_format(path) == "vrdr":
+        from vitalfile.ingest_vrdr import ingest_vrdr_file
+
+        return ingest_vrdr_file(
+            store,
+            path,
+            source_kind=source_kind,
+            source_id=source_id,
+            quarantine=quarantine,
+            rejects_path=rejects_path,
+            ack_dir=ack_dir,
+            linker=linker,
+            today=today,
+            progress=progress,
+        )
+    if ack_dir is not None:
+        raise UsageError("acknowledgements answer VRDR messages only", field="ack_dir")
+    source_id = source_id or path.stem
     reports, errors = read_report_file(path, source_kind=source_kind, source_id=source_id)
     if errors and not quarantine:
         raise FileRejected(errors, file=path.name)

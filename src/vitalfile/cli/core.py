@@ -14,6 +14,7 @@ from vitalfile.cli.common import app, err_console, open_db, out_console, progres
 from vitalfile.distribute import extract_full, extract_update
 from vitalfile.errors import NotFound, UsageError
 from vitalfile.ingest import ingest_file
+from vitalfile.ingest_vrdr import VrdrIngestResult
 from vitalfile.master import find_person_ids, status_of
 from vitalfile.model import SOURCE_KINDS
 from vitalfile.people import load_people_file
@@ -31,13 +32,25 @@ def synth(
     people: Annotated[int, typer.Option(help="people in the population")] = 200_000,
     months: Annotated[int, typer.Option(help="months of deaths and reports")] = 2,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same files)")] = 1,
+    vrdr: Annotated[
+        bool,
+        typer.Option(
+            "--vrdr",
+            help="also write the state reports as VRDR submission messages, with a few "
+            "updates and voids (vrdr.ndjson)",
+        ),
+    ] = False,
 ) -> None:
     """Make a synthetic population, death reports with realistic errors, and their truth."""
     from vitalfile.synth import write_synth
 
     if people < 1 or months < 1:
         raise UsageError("--people and --months must be at least 1")
-    counts = write_synth(out, people=people, months=months, seed=seed)
+    counts: dict[str, Any] = dict(write_synth(out, people=people, months=months, seed=seed))
+    if vrdr:
+        from vitalfile.synth.vrdr import write_vrdr_from_csv
+
+        counts.update(write_vrdr_from_csv(out / "reports.csv", out, seed=seed))
     out_console.print_json(json.dumps(counts, default=str))
 
 
@@ -70,28 +83,51 @@ def load(
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(help="death reports: DMF layout or canonical CSV")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="death reports: DMF layout, canonical CSV, or FHIR VRDR (a JSON file, "
+            "NDJSON, or a folder of JSON files)"
+        ),
+    ],
     source_kind: Annotated[
         str, typer.Option(help=f"one of {', '.join(SOURCE_KINDS)} (a CSV column wins)")
     ] = "state",
-    source_id: Annotated[str, typer.Option(help="who sent it (a CSV column wins)")] = "",
+    source_id: Annotated[
+        str,
+        typer.Option(
+            help="who sent it (a CSV column wins; default: the file name, or for VRDR each "
+            "record's jurisdiction)"
+        ),
+    ] = "",
     quarantine: Annotated[
         bool, typer.Option(help="write the good records, set the bad ones aside")
     ] = False,
     rejects: Annotated[Path | None, typer.Option(help="where --quarantine writes rejects")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the counts as JSON")] = False,
+    ack_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="VITALFILE_ACK_DIR",
+            help="VRDR: outbox folder for one acknowledgement (or extraction error) per message",
+        ),
+    ] = None,
 ) -> None:
-    """Take in death reports: screen, link, post deaths; all or nothing."""
+    """Take in death reports: screen, link, post deaths; all or nothing.
+
+    VRDR update and void messages change the state's earlier record (and the death follows).
+    """
     _exists(file)
     with open_db() as store, progress_bar("ingest", None) as advance:
         result = ingest_file(
             store,
             file,
             source_kind=source_kind,
-            source_id=source_id or file.stem,
+            source_id=source_id,
             quarantine=quarantine,
             rejects_path=rejects,
             progress=advance,
+            ack_dir=ack_dir,
         )
     if as_json:
         out_console.print_json(json.dumps(result.as_dict()))
@@ -101,6 +137,13 @@ def ingest(
             f"{result.rejected:,}): linked {result.linked:,}, held {result.held:,}, unlinked "
             f"{result.unlinked:,}; deaths posted V {result.posted_v:,} P {result.posted_p:,}"
         )
+        if isinstance(result, VrdrIngestResult):
+            out_console.print(
+                f"VRDR: {result.bundles:,} bundles; amended {result.amended:,}, voided "
+                f"{result.voided:,}; deaths retracted {result.deaths_retracted:,}, updated "
+                f"{result.deaths_updated:,}; acknowledgements {result.acks:,}, extraction "
+                f"errors {result.extraction_errors:,}"
+            )
 
 
 def parse_as_of(text: str) -> str:
@@ -170,9 +213,7 @@ def extract_full_cmd(
 
     key = signing_key(required=bool(recipient))
     with open_db() as store, progress_bar("extract", None) as advance:
-        result = extract_full(
-            store, out, progress=advance, recipient=recipient, fmt=fmt, key=key
-        )
+        result = extract_full(store, out, progress=advance, recipient=recipient, fmt=fmt, key=key)
     out_console.print(f"wrote {result.records:,} records to {out}")
 
 
