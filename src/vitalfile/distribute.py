@@ -470,11 +470,9 @@ def extract(
         s_sql, s_params = _allowed_sql(grant.tier, grant.on)
         result = ExtractResult(out, kind, 0, upto_seq=upto, recipient=recipient, format=fmt)
         if kind == "full":
-            sql = (
-                f"SELECT {_select(fmt, None)} {_FROM} WHERE d.person_id IN "
-                f"(SELECT person_id FROM ({s_sql}) s) ORDER BY p.ssn, p.person_id"
-            )
-            result.records = result.adds = _write(store, sql, s_params, tmp, fmt)
+            cond, c_params = death_sql(grant.tier, grant.on, "d")
+            sql = f"SELECT {_select(fmt, None)} {_FROM} WHERE {cond} ORDER BY p.ssn, p.person_id"
+            result.records = result.adds = _write(store, sql, c_params, tmp, fmt)
         else:
             prev = store.query(
                 "SELECT upto_seq FROM deliveries WHERE recipient = ? ORDER BY seq DESC LIMIT 1",
