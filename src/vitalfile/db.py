@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vitalfile.accounting import AccountingProjection
+from vitalfile.cases_projections import due_process_projections  # issue 6
 from vitalfile.distribute import DeliveredProjection, DeliveriesProjection
 from vitalfile.ingest_vrdr import MessagesProjection
 from vitalfile.ledger.duckdb import DuckDBStore
@@ -24,6 +25,7 @@ def standard_projections() -> list[Projection]:
         DeliveredProjection(),
         MonitorProjection(),
         AccountingProjection(),
+        *due_process_projections(),  # issue 6: cases, activity, determinations, requests
     ]
 
 

@@ -19,12 +19,16 @@ __all__ = ["app", "main"]
 
 def _register() -> None:
     # importing a command module adds its commands to `app`
+    import vitalfile.cli.cases_cmds  # noqa: F401  (issue 6)
     from vitalfile.cli import core, db_cmds, ledger_cmds, policy_cmds  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command, translate vitalfile errors at the edge."""
     _register()
+    from vitalfile.cli.cases_cmds import route_aliases  # `ingest activity FILE`
+
+    argv = route_aliases(sys.argv[1:] if argv is None else list(argv))
     try:
         app(args=argv, prog_name="vitalfile", standalone_mode=False)
     except FileRejected as exc:

@@ -1,0 +1,398 @@
+"""Commands for due process: cases, disputes, signs of life, determinations, data requests."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vitalfile.cli.common import app, open_db, out_console
+from vitalfile.errors import FileRejected, UsageError
+from vitalfile.ssn import parse as parse_ssn
+
+__all__ = ["route_aliases"]
+
+cases_app = typer.Typer(
+    help="The case workers' queue: reviews, disputes, determinations.", no_args_is_help=True
+)
+dispute_app = typer.Typer(help="Disputes of a death on file (resurrection).", no_args_is_help=True)
+det_app = typer.Typer(help="The determinations register (never deaths).", no_args_is_help=True)
+request_app = typer.Typer(help="Requests for a person's personal data.", no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
+app.add_typer(dispute_app, name="dispute")
+app.add_typer(det_app, name="determination")
+app.add_typer(request_app, name="request")
+
+Reviewer = Annotated[
+    str, typer.Option(envvar="VITALFILE_REVIEWER", help="who decides (your name or id)")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
+_GLOBAL_WITH_VALUE = ("--db", "--key", "--log-level")
+
+
+def route_aliases(argv: list[str]) -> list[str]:
+    """`vitalfile ingest activity FILE` is `vitalfile ingest-activity FILE`."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] in _GLOBAL_WITH_VALUE else 1
+    if argv[i : i + 2] == ["ingest", "activity"] and len(argv) > i + 2:
+        return [*argv[:i], "ingest-activity", *argv[i + 2 :]]
+    return argv
+
+
+def _exists(path: Path) -> None:
+    if not path.exists():
+        raise UsageError("no such file", file=str(path))
+
+
+# ── cases ─────────────────────────────────────────────────────────────────────────────
+@cases_app.command("list")
+def cases_list(
+    kind: Annotated[
+        str | None, typer.Option(help="review, dispute, determination or disclosure_request")
+    ] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="only open cases past due")] = False,
+    state: Annotated[str, typer.Option(help="open, closed or all")] = "open",
+    today: Annotated[str | None, typer.Option(help="ISO date to judge 'overdue' by")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Cases, oldest due date first."""
+    from vitalfile.cases import list_cases
+
+    with open_db() as store:
+        rows = list_cases(
+            store,
+            kind=kind,
+            state=None if state == "all" else state,
+            overdue=overdue,
+            today=_day(today),
+        )
+    if as_json:
+        out_console.print_json(json.dumps([r.as_dict() for r in rows]))
+        return
+    for c in rows:
+        out_console.print(
+            f"{c.case_id}\t{c.kind}\t{c.state}\tdue {c.due}\tperson {c.person_id}\t"
+            f"owner {c.owner or '-'}\t{c.reason}",
+            markup=False,
+        )
+    out_console.print(f"{len(rows)} case(s)")
+
+
+@cases_app.command("show")
+def cases_show(
+    case_id: Annotated[str, typer.Argument(help="the case id")], as_json: AsJson = False
+) -> None:
+    """One case: what it is about, why it was opened, and every decision on it."""
+    from vitalfile.cases import get_case
+
+    with open_db() as store:
+        c = get_case(store, case_id)
+    if as_json:
+        out_console.print_json(json.dumps(c.as_dict()))
+        return
+    out_console.print(
+        f"case {c.case_id} ({c.kind}, {c.state}) about {c.about}; person {c.person_id}; "
+        f"owner {c.owner or '-'}; opened {c.opened_at[:19]}; due {c.due}",
+        markup=False,
+    )
+    out_console.print(f"reason: {c.reason}", markup=False)
+    for line in c.explanation:
+        out_console.print(f"  {line}", markup=False)
+    for ev in c.evidence:
+        out_console.print(f"  evidence: {ev}", markup=False)
+    for h in c.history:
+        out_console.print(
+            f"{h.at[:19]}\t{h.decision}\tby {h.reviewer}\t{h.reason}\t{', '.join(h.evidence)}",
+            markup=False,
+        )
+
+
+@cases_app.command("decide")
+def cases_decide(
+    case_id: Annotated[str, typer.Argument(help="the case id")],
+    decision: Annotated[
+        str,
+        typer.Option(
+            help="review: link, reject, retract, uphold; dispute: retract, uphold; "
+            "determination: propose, withdraw, uphold; disclosure_request: grant, refuse; "
+            "any: note (does not close)"
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="why (kept in the case history)")],
+    reviewer: Reviewer,
+    evidence: Annotated[
+        list[str] | None, typer.Option(help="evidence reference (repeatable)")
+    ] = None,
+    person: Annotated[
+        int | None, typer.Option(help="the person id, where the case needs one named")
+    ] = None,
+    finding: Annotated[
+        str,
+        typer.Option(help="on retract, what the reports were: not-this-person or erroneous"),
+    ] = "not-this-person",
+) -> None:
+    """Decide a case; a retraction ends the death and queues corrections for its recipients."""
+    from vitalfile.cases import decide
+
+    with open_db() as store:
+        r = decide(
+            store,
+            case_id,
+            decision,
+            reviewer=reviewer,
+            reason=reason,
+            evidence=evidence or [],
+            person_id=person,
+            finding=finding,
+        )
+    out_console.print(f"case {case_id}: {decision} ({', '.join(r.events)})", markup=False)
+    if decision == "retract":
+        out_console.print(f"correction queued for {len(r.recipients)} recipient(s)")
+
+
+@cases_app.command("assign")
+def cases_assign(
+    case_id: Annotated[str, typer.Argument(help="the case id")],
+    owner: Annotated[str, typer.Option(help="who works the case")],
+) -> None:
+    """Give a case an owner."""
+    from vitalfile.cases import assign
+
+    with open_db() as store:
+        assign(store, case_id, owner)
+    out_console.print(f"case {case_id} assigned to {owner}", markup=False)
+
+
+@dispute_app.command("open")
+def dispute_open(
+    ssn: Annotated[str, typer.Option(help="the SSN of the person listed as dead")],
+    evidence: Annotated[list[str], typer.Option(help="evidence reference (repeatable)")],
+    reason: Annotated[str, typer.Option(help="what the person says")] = (
+        "the person says they are alive"
+    ),
+    by: Annotated[str, typer.Option(help="who opens it")] = "",
+) -> None:
+    """Open a dispute on a death (decide it `retract` to end the death)."""
+    from vitalfile.cases import open_dispute
+
+    digits = parse_ssn(ssn, field="ssn")
+    with open_db() as store:
+        cid = open_dispute(store, digits, evidence=evidence, reason=reason, opened_by=by)
+    out_console.print(f"dispute {cid} opened", markup=False)
+
+
+# ── signs of life ─────────────────────────────────────────────────────────────────────
+@app.command("ingest-activity")
+def ingest_activity_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV: ssn,kind,date,source")],
+    as_json: AsJson = False,
+) -> None:
+    """Take in an activity feed (also `vitalfile ingest activity FILE`); activity after a
+    recorded date of death opens one review case on that death."""
+    from vitalfile.activity import ingest_activity
+
+    _exists(file)
+    with open_db() as store:
+        r = ingest_activity(store, file)
+    if as_json:
+        out_console.print_json(json.dumps(r.as_dict()))
+        return
+    out_console.print(
+        f"recorded {r.recorded:,} (duplicates {r.duplicates:,}, unmatched {r.unmatched:,}); "
+        f"after a date of death {r.after_death:,}; review cases opened {len(r.cases_opened):,}"
+    )
+
+
+# ── determinations ────────────────────────────────────────────────────────────────────
+@det_app.command("submit")
+def det_submit(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: ssn,first_name,middle_name,last_name,dob,kind,authority,"
+            "effective_date,evidence_ref (one determination per line)"
+        ),
+    ],
+    agency: Annotated[str, typer.Option(help="the issuing agency")],
+    computer_match: Annotated[
+        bool,
+        typer.Option("--computer-match", help="a computer-match result: unverified until verified"),
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Submit determinations; each is checked alone and held, or proposed with a notice."""
+    from vitalfile.determinations import read_determinations, submit_determinations
+
+    _exists(file)
+    items, errors = read_determinations(file)
+    if errors:
+        raise FileRejected(errors, file=file.name)
+    with open_db() as store:
+        r = submit_determinations(
+            store,
+            items,
+            agency=agency,
+            origin="computer_match" if computer_match else "agency",
+            batch_id=file.name,
+        )
+    if as_json:
+        out_console.print_json(json.dumps(r.as_dict()))
+        return
+    out_console.print(
+        f"submitted {r.submitted:,} (duplicates {r.duplicates:,}): proposed {r.proposed:,}, "
+        f"notices {r.notices:,}, awaiting verification {r.awaiting_verification:,}, held "
+        f"{r.held:,}"
+    )
+    for why, n in sorted(r.holds_by_reason.items()):
+        out_console.print(f"  held: {why}: {n:,}", markup=False)
+
+
+@det_app.command("list")
+def det_list(
+    state: Annotated[str | None, typer.Option(help="held, proposed, notice_issued, …")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Determinations as they stand."""
+    from vitalfile.determinations import list_determinations
+
+    with open_db() as store:
+        rows = list_determinations(store, state=state)
+    if as_json:
+        out_console.print_json(json.dumps([d.as_dict() for d in rows]))
+        return
+    for d in rows:
+        out_console.print(
+            f"{d.determination_id}\t{d.kind}\t{d.state}\tperson {d.person_id}\t"
+            f"contest by {d.contest_by or '-'}\t{'; '.join(d.hold_reasons)}",
+            markup=False,
+        )
+    out_console.print(f"{len(rows)} determination(s)")
+
+
+@det_app.command("show")
+def det_show(determination_id: Annotated[str, typer.Argument(help="the id")]) -> None:
+    """One determination as it stands."""
+    from vitalfile.determinations import get_determination
+
+    with open_db() as store:
+        d = get_determination(store, determination_id)
+    out_console.print_json(json.dumps(d.as_dict()))
+
+
+@det_app.command("notice")
+def det_notice(
+    determination_id: Annotated[str, typer.Argument(help="the id")],
+    out: Annotated[Path, typer.Option(help="folder for the notice (.txt and .pdf)")] = Path("."),
+) -> None:
+    """Write the determination's notice as text and PDF."""
+    from vitalfile.determinations import write_notice
+
+    with open_db() as store:
+        txt, pdf = write_notice(store, determination_id, out)
+    out_console.print(f"wrote {txt} and {pdf}", markup=False)
+
+
+@det_app.command("contest")
+def det_contest(
+    determination_id: Annotated[str, typer.Argument(help="the id")],
+    ground: Annotated[str, typer.Option(help="why the finding is wrong")],
+    evidence: Annotated[list[str] | None, typer.Option(help="evidence (repeatable)")] = None,
+) -> None:
+    """The subject contests within 30 days of the notice: a case for a reviewer."""
+    from vitalfile.determinations import contest
+
+    with open_db() as store:
+        cid = contest(store, determination_id, ground=ground, evidence=evidence or [])
+    out_console.print(f"contest case {cid} opened", markup=False)
+
+
+@det_app.command("verify")
+def det_verify(
+    determination_id: Annotated[str, typer.Argument(help="the id")],
+    method: Annotated[str, typer.Option(help="how the match was independently verified")],
+    by: Annotated[str, typer.Option(help="who verified it")],
+    evidence: Annotated[list[str] | None, typer.Option(help="evidence (repeatable)")] = None,
+) -> None:
+    """Record the independent verification of a computer-match result; the notice goes out."""
+    from vitalfile.determinations import verify_match
+
+    with open_db() as store:
+        n = verify_match(
+            store, determination_id, verified_by=by, method=method, evidence=evidence or []
+        )
+    out_console.print(f"verified; notice {n.notice_id}, contest by {n.contest_by}")
+
+
+@det_app.command("advance")
+def det_advance(
+    today: Annotated[str | None, typer.Option(help="ISO date to judge the windows by")] = None,
+) -> None:
+    """Put in effect the determinations whose 30-day contest window has passed."""
+    from vitalfile.determinations import advance
+
+    with open_db() as store:
+        ids = advance(store, today=_day(today))
+    out_console.print(f"{len(ids)} determination(s) now in effect")
+
+
+@det_app.command("answer")
+def det_answer(
+    recipient: Annotated[str, typer.Option(help="who asks")],
+    ssn: Annotated[str, typer.Option(help="about whom")],
+) -> None:
+    """Determinations in effect about a person that the recipient's agreement covers."""
+    from vitalfile.determinations import determinations_for
+
+    digits = parse_ssn(ssn, field="ssn")
+    with open_db() as store:
+        rows = determinations_for(store, recipient, digits)
+    out_console.print_json(json.dumps(rows))
+
+
+# ── requests for personal data ────────────────────────────────────────────────────────
+@request_app.command("submit")
+def request_submit(
+    file: Annotated[Path, typer.Argument(help="CSV: agency,ssn,basis,case_ref")],
+    as_json: AsJson = False,
+) -> None:
+    """Decide requests by the rules: each granted or refused, and accounted for."""
+    from vitalfile.requests import read_requests, submit_requests
+
+    _exists(file)
+    items, errors = read_requests(file)
+    if errors:
+        raise FileRejected(errors, file=file.name)
+    with open_db() as store:
+        r = submit_requests(store, items)
+    if as_json:
+        out: dict[str, Any] = r.as_dict()
+        out["lines"] = [
+            {
+                "line": o.line,
+                "request_id": o.request_id,
+                "outcome": o.outcome,
+                "reason": o.reason,
+                "answer": o.answer,
+            }
+            for o in r.outcomes
+        ]
+        out_console.print_json(json.dumps(out))
+        return
+    for o in r.outcomes:
+        out_console.print(f"line {o.line}\t{o.outcome}\t{o.reason}", markup=False)
+    out_console.print(
+        f"granted {r.granted}, refused {r.refused}, held {r.held}, duplicates {r.duplicates}"
+    )
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError("not an ISO date", field="today") from exc
