@@ -16,6 +16,7 @@ SETTINGS_HELP = {
     "db": "database: a DuckDB file path, ':memory:', or a postgresql:// URL",
     "key_path": "the file keeper's Ed25519 private key (PEM); its .pub beside it",
     "commit_size": "events per commit in bulk loads",
+    "memory_limit": "DuckDB's memory limit (default 3GB); past it, work spills to disk",
 }
 
 

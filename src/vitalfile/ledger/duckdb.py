@@ -49,6 +49,7 @@ LEDGER_DDL = [
         subject BIGINT, body VARCHAR NOT NULL)""",
 ]
 
+DEFAULT_MEMORY_LIMIT = "3GB"
 _COMMIT_COLS = "commit_no, first_seq, n_events, committed_at, prev_hash, hash, note"
 
 
@@ -130,11 +131,18 @@ class _DuckTx:
 class DuckDBStore(Store):
     """A ledger in one DuckDB file (or in memory with path ':memory:')."""
 
-    def __init__(self, path: str | Path, projections: Sequence[Projection] = ()) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        projections: Sequence[Projection] = (),
+        *,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
         self.url = str(path)
         self.projections = list(projections)
         try:
-            self.con = duckdb.connect(self.url)
+            # bounded memory: large loads spill to disk instead of growing without limit
+            self.con = duckdb.connect(self.url, config={"memory_limit": memory_limit})
         except duckdb.Error as exc:
             raise StorageError(f"cannot open the database: {type(exc).__name__}") from exc
         self._lock = threading.RLock()
@@ -215,16 +223,20 @@ class DuckDBStore(Store):
         n_rows: int,
         *,
         event_type: str,
+        subject_sql: str = "subject",
+        body_sql: str = "body",
         note: str = "",
         chunk: int = 1_000_000,
         on_chunk: Callable[[_DuckTx, int, int, int], None] | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> list[CommitInfo]:
-        """Bulk path: events already rendered in table `stage(rid, subject, body)`.
+        """Bulk path: one event per row of table `stage`, rendered by SQL expressions.
 
-        `rid` runs 0..n_rows-1 in event order. Events go in commits of up to `chunk`, all in
-        one transaction; `on_chunk(tx, lo, hi, first_seq)` updates the projections for rows
-        lo <= rid < hi by SQL (it must give what replaying those events would).
+        `stage.rid` runs 0..n_rows-1 in event order; `subject_sql` and `body_sql` compute
+        each event's subject and canonical JSON text from the row. Events go in commits of
+        up to `chunk`, all in one transaction, each hashed from the stored text as read back;
+        `on_chunk(tx, lo, hi, first_seq)` updates the projections for rows lo <= rid < hi by
+        SQL (it must give exactly what replaying those events would).
         """
         infos: list[CommitInfo] = []
         with self.transaction() as tx:
@@ -232,12 +244,6 @@ class DuckDBStore(Store):
                 hi = min(n_rows, lo + chunk)
                 head = self.head()
                 first_seq = head.last_seq + 1 if head else 1
-                h = hashlib.sha256()
-                reader = self.con.sql(
-                    f"SELECT body FROM {stage} WHERE rid >= {lo} AND rid < {hi} ORDER BY rid"
-                ).to_arrow_reader(1 << 18)
-                for batch in reader:
-                    update_with_strings(h, batch.column(0))
                 header = CommitHeader(
                     commit_no=(head.commit_no if head else 0) + 1,
                     first_seq=first_seq,
@@ -246,10 +252,17 @@ class DuckDBStore(Store):
                     prev_hash=head.hash if head else GENESIS,
                 )
                 tx.execute(
-                    "INSERT INTO ledger_events SELECT ? + rid - ?, ?, ?, subject, body "
-                    f"FROM {stage} WHERE rid >= ? AND rid < ? ORDER BY rid",
+                    f"INSERT INTO ledger_events SELECT ? + rid - ?, ?, ?, {subject_sql}, "
+                    f"{body_sql} FROM {stage} WHERE rid >= ? AND rid < ? ORDER BY rid",
                     [first_seq, lo, header.commit_no, event_type, lo, hi],
                 )
+                h = hashlib.sha256()
+                reader = self.con.sql(
+                    "SELECT body FROM ledger_events "
+                    f"WHERE seq >= {first_seq} AND seq < {first_seq + hi - lo}"
+                ).to_arrow_reader(1 << 18)
+                for batch in reader:
+                    update_with_strings(h, batch.column(0))
                 infos.append(self._write_commit(header, h.hexdigest(), note))
                 if on_chunk is not None:
                     on_chunk(tx, lo, hi, first_seq)
@@ -410,7 +423,10 @@ class DuckDBStore(Store):
                 sl = slice(start, start + take)
                 want = np.arange(expected_seq, expected_seq + take)
                 if not (np.array_equal(seqs[sl], want) and (nos[sl] == c.commit_no).all()):
-                    problem = f"commit {c.commit_no}: events missing, inserted or reordered"
+                    bad = np.flatnonzero((seqs[sl] != want) | (nos[sl] != c.commit_no))
+                    # an event claiming an earlier commit was inserted there
+                    blame = min(c.commit_no, int(nos[sl][bad[0]]))
+                    problem = f"commit {blame}: events missing, inserted or reordered"
                     if not ordered:
                         problem += " (out of place)"
                     break
