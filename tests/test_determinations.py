@@ -1,0 +1,311 @@
+"""The determinations register: holds, notice, the 30-day window, computer matching, who may
+see it — and that it never reaches a death record, a DMF file or a verification answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from vitalfile.cases import decide, get_case, list_cases
+from vitalfile.cli import main
+from vitalfile.db import open_store
+from vitalfile.determinations import (
+    HOLD_REASONS,
+    DeterminationIn,
+    advance,
+    contest,
+    determinations_for,
+    get_determination,
+    read_determinations,
+    submit_determinations,
+    verify_match,
+    write_notice,
+)
+from vitalfile.distribute import extract_full, extract_update
+from vitalfile.errors import Refused, UsageError
+from vitalfile.ledger.store import Store
+from vitalfile.master import load_people
+from vitalfile.model import DeathPosted, PersonRegistered
+from vitalfile.policy import DEATH_FIELDS, add_agreement, add_recipient
+from vitalfile.verify import match_batch, verify_online
+
+DAY0 = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
+AUTH = "42 USC 1320a-7"
+
+
+def ssn_of(pid: int) -> str:
+    return f"{123000000 + pid:09d}"
+
+
+PEOPLE = {  # pid: (last name, dob)
+    1: ("JONES", "1970-05-06"),
+    2: ("BROWN", "2010-01-01"),  # a minor
+    3: ("GREEN", "1980-02-03"),
+    4: ("WHITE", "1955-07-08"),  # has a death on file
+    5: ("BLACK", "1990-09-09"),
+}
+
+
+def item(pid: int, **kw: str) -> DeterminationIn:
+    last, dob = PEOPLE[pid]
+    fields = {
+        "ssn": ssn_of(pid),
+        "kind": "benefit_ineligible",
+        "authority": AUTH,
+        "effective_date": "2025-07-01",
+        "evidence_ref": f"case-{pid}",
+        "first_name": "PAT",
+        "last_name": last,
+        "dob": dob,
+    }
+    fields.update(kw)
+    return DeterminationIn(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = open_store(str(tmp_path / "det.duckdb"))
+    s.append(
+        [
+            PersonRegistered(person_id=p, ssn=ssn_of(p), first_name="PAT", last_name=last, dob=dob)
+            for p, (last, dob) in PEOPLE.items()
+        ]
+    )
+    s.append(
+        [
+            DeathPosted(
+                person_id=4, dod="2024-01-01", proof="V", report_key="st/4", source_kind="state"
+            )
+        ]
+    )
+    return s
+
+
+def test_each_person_checked_alone_holds_by_reason(store: Store) -> None:
+    r = submit_determinations(
+        store,
+        [
+            item(1),
+            item(2),  # minor
+            item(3, last_name="GREENE", dob="1980-03-02"),  # SSN on file, rest differs
+            item(4),  # dead
+            item(5, authority=""),  # no authority
+            item(1, ssn="987650001"),  # nobody on file
+        ],
+        agency="SSA-OIG",
+        now=DAY0,
+    )
+    assert (r.submitted, r.proposed, r.held, r.notices) == (6, 1, 5, 1)
+    assert r.holds_by_reason == {
+        HOLD_REASONS["minor"]: 1,
+        HOLD_REASONS["weak_match"]: 1,
+        HOLD_REASONS["dead"]: 1,
+        HOLD_REASONS["authority"]: 1,
+        HOLD_REASONS["no_match"]: 1,
+    }
+    held = [d for d in r.ids if get_determination(store, d).state == "held"]
+    assert len(held) == 5
+    # every held determination is a case for a reviewer, never proposed
+    assert {c.about for c in list_cases(store, kind="determination")} == set(held)
+    # sending the same submission again records nothing new
+    again = submit_determinations(store, [item(1)], agency="SSA-OIG", now=DAY0)
+    assert (again.submitted, again.duplicates) == (0, 1)
+
+
+def test_notice_window_then_in_effect(store: Store, tmp_path: Path) -> None:
+    did = submit_determinations(store, [item(1)], agency="SSA-OIG", now=DAY0).ids[0]
+    d = get_determination(store, did)
+    assert d.state == "notice_issued" and d.contest_by == "2025-07-02"
+    txt, pdf = write_notice(store, did, tmp_path / "notices")
+    text = txt.read_text()
+    assert AUTH in text and "HOW TO CONTEST" in text and "2025-07-02" in text
+    assert "NOT a record of death" in text
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert advance(store, today=date(2025, 7, 2)) == []  # the last day to contest
+    assert get_determination(store, did).state == "notice_issued"
+    assert advance(store, today=date(2025, 7, 3)) == [did]
+    d = get_determination(store, did)
+    assert d.state == "in_effect" and d.in_effect_on == "2025-07-03"
+
+
+def test_contest_in_time_and_withdrawn(store: Store) -> None:
+    did = submit_determinations(store, [item(1)], agency="SSA-OIG", now=DAY0).ids[0]
+    late = DAY0 + timedelta(days=31)
+    with pytest.raises(UsageError):
+        contest(store, did, ground="too late", now=late)
+    cid = contest(store, did, ground="I was employed", evidence=["payslips"], now=DAY0)
+    assert get_determination(store, did).state == "contested"
+    assert advance(store, today=date(2025, 8, 1)) == []  # a contest stops it
+    decide(store, cid, "withdraw", reviewer="kim", reason="payslips prove eligibility")
+    d = get_determination(store, did)
+    assert d.state == "withdrawn" and d.closed_reason.startswith("contest succeeded")
+    assert get_case(store, cid).state == "closed"
+
+
+def test_contest_rejected_then_in_effect_after_window(store: Store) -> None:
+    did = submit_determinations(store, [item(1)], agency="SSA-OIG", now=DAY0).ids[0]
+    cid = contest(store, did, ground="not me", now=DAY0 + timedelta(days=3))
+    decide(store, cid, "uphold", reviewer="kim", reason="identity confirmed")
+    assert get_determination(store, did).state == "notice_issued"
+    assert advance(store, today=date(2025, 7, 3)) == [did]
+
+
+def test_held_determination_proposed_by_a_reviewer(store: Store) -> None:
+    did = submit_determinations(store, [item(5, authority="")], agency="A", now=DAY0).ids[0]
+    with pytest.raises(UsageError):  # no authority: cannot be proposed
+        decide(store, f"D/{did}", "propose", reviewer="kim", reason="ok")
+    did2 = submit_determinations(store, [item(2)], agency="A", now=DAY0).ids[0]
+    decide(store, f"D/{did2}", "propose", reviewer="kim", reason="age confirmed 18 on date")
+    assert get_determination(store, did2).state == "notice_issued"
+    decide(store, f"D/{did}", "withdraw", reviewer="kim", reason="no authority named")
+    assert get_determination(store, did).state == "withdrawn"
+
+
+def test_computer_match_stays_unverified_until_verified_and_noticed(store: Store) -> None:
+    did = submit_determinations(
+        store, [item(1)], agency="VA", origin="computer_match", now=DAY0
+    ).ids[0]
+    d = get_determination(store, did)
+    assert d.state == "proposed" and not d.verified and d.notice_id == ""
+    assert advance(store, today=date(2026, 1, 1)) == []  # no action, however long it waits
+    notice = verify_match(
+        store,
+        did,
+        verified_by="kim",
+        method="wage records checked with employer",
+        now=DAY0 + timedelta(days=10),
+    )
+    assert notice.contest_by == "2025-07-12"
+    assert advance(store, today=date(2025, 7, 12)) == []
+    assert advance(store, today=date(2025, 7, 13)) == [did]
+    with pytest.raises(UsageError):
+        verify_match(store, did, verified_by="kim", method="again")
+
+
+def _recipients(store: Store) -> None:
+    for name, tier, kinds in (
+        ("agency-a", "federal", ["benefit_ineligible"]),
+        ("agency-b", "federal", ["work_authorization_ended"]),
+        ("bank", "certified", []),
+    ):
+        add_recipient(store, name, tier)
+        add_agreement(
+            store,
+            f"{name}-1",
+            name,
+            purpose="benefit integrity",
+            authority="42 USC 1306c",
+            fields=[*DEATH_FIELDS],
+            determination_kinds=kinds,
+            start="2020-01-01",
+            end="2030-12-31",
+        )
+
+
+def test_shown_only_to_agreements_naming_the_kind_and_only_in_effect(store: Store) -> None:
+    _recipients(store)
+    did = submit_determinations(store, [item(1)], agency="SSA-OIG", now=DAY0).ids[0]
+    assert determinations_for(store, "agency-a", ssn_of(1), on=date(2025, 6, 10)) == []
+    advance(store, today=date(2025, 7, 3))
+    shown = determinations_for(store, "agency-a", ssn_of(1), on=date(2025, 7, 3))
+    assert [s["determination_id"] for s in shown] == [did]
+    assert determinations_for(store, "agency-b", ssn_of(1), on=date(2025, 7, 3)) == []
+    with pytest.raises(Refused):
+        determinations_for(store, "bank", ssn_of(1), on=date(2025, 7, 3))
+    with pytest.raises(Refused):
+        determinations_for(store, "stranger", ssn_of(1), on=date(2025, 7, 3))
+    from vitalfile.accounting import accounting
+
+    rows = accounting(store, ssn_of(1))
+    assert any(r["channel"] == "determination" and r["recipient"] == "agency-a" for r in rows)
+    assert any(r["kind"] == "refusal" and r["recipient"] == "bank" for r in rows)
+
+
+def _deaths(store: Store) -> list[tuple[object, ...]]:
+    return sorted(store.query("SELECT * FROM deaths")) + sorted(
+        store.query("SELECT * FROM death_versions")
+    )
+
+
+def test_never_in_a_death_record_file_or_verification_answer(store: Store, tmp_path: Path) -> None:
+    _recipients(store)
+    deaths_before = _deaths(store)
+    files_before = {}
+    for fmt in ("dmf", "csv", "parquet"):
+        p = tmp_path / f"before.{fmt}"
+        extract_full(store, p, recipient="agency-a", fmt=fmt, on=date(2025, 7, 3), record=False)
+        files_before[fmt] = p.read_bytes()
+    extract_full(store, tmp_path / "base.dmf", recipient="agency-a", on=date(2025, 6, 1))
+    cust = tmp_path / "cust.csv"
+    cust.write_text(
+        "customer_id,ssn,first_name,last_name,dob\n"
+        f"c1,{ssn_of(1)},PAT,JONES,1970-05-06\nc4,{ssn_of(4)},PAT,WHITE,1955-07-08\n"
+    )
+
+    def answers() -> tuple[object, ...]:
+        online = [
+            verify_online(
+                store,
+                "agency-a",
+                ssn=ssn_of(p),
+                last_name=PEOPLE[p][0],
+                dob=PEOPLE[p][1],
+                on=date(2025, 7, 3),
+            )
+            for p in (1, 4)
+        ]
+        out = tmp_path / "answers.csv"
+        match_batch(store, "agency-a", cust, out, on=date(2025, 7, 3))
+        return tuple((a.result, a.dod, a.proof) for a in online), out.read_text()
+
+    answers_before = answers()
+    ids = submit_determinations(store, [item(1), item(3), item(4)], agency="SSA-OIG", now=DAY0).ids
+    for did in ids:
+        if get_determination(store, did).state == "held":
+            decide(store, f"D/{did}", "propose", reviewer="k", reason="checked", person_id=4)
+    advance(store, today=date(2025, 7, 3))
+    assert [get_determination(store, d).state for d in ids[:1]] == ["in_effect"]
+    assert _deaths(store) == deaths_before
+    assert load_people(store, [1])[1].death is None
+    for fmt in ("dmf", "csv", "parquet"):
+        p = tmp_path / f"after.{fmt}"
+        extract_full(store, p, recipient="agency-a", fmt=fmt, on=date(2025, 7, 3), record=False)
+        assert p.read_bytes() == files_before[fmt], fmt
+        u = tmp_path / f"upd.{fmt}"
+        r = extract_update(
+            store, u, recipient="agency-a", fmt=fmt, on=date(2025, 7, 3), record=False
+        )
+        assert r.records == 0, fmt
+    online, batch = answers()
+    assert (online, batch) == answers_before
+    assert "benefit" not in batch and AUTH not in batch
+
+
+def test_bulk_file_read_and_cli(store: Store, tmp_path: Path) -> None:
+    f = tmp_path / "bulk.csv"
+    f.write_text(
+        "ssn,first_name,middle_name,last_name,dob,kind,authority,effective_date,evidence_ref\n"
+        f"{ssn_of(1)},PAT,,JONES,1970-05-06,benefit_ineligible,{AUTH},2025-07-01,e1\n"
+        f"{ssn_of(2)},PAT,,BROWN,2010-01-01,benefit_ineligible,{AUTH},2025-07-01,e2\n"
+    )
+    items, errors = read_determinations(f)
+    assert len(items) == 2 and errors == []
+    db = store.url
+    store.close()
+    assert main(["--db", db, "determination", "submit", str(f), "--agency", "SSA"]) == 0
+    assert main(["--db", db, "determination", "advance", "--today", "2099-01-01"]) == 0
+    with open_store(db) as s:
+        states = sorted(r[0] for r in s.query("SELECT state FROM determinations"))
+        assert states == ["held", "in_effect"]
+        before = (
+            sorted(s.query("SELECT * FROM determinations")),
+            sorted(s.query("SELECT * FROM determination_notices")),
+        )
+        s.rebuild()
+        after = (
+            sorted(s.query("SELECT * FROM determinations")),
+            sorted(s.query("SELECT * FROM determination_notices")),
+        )
+        assert after == before
