@@ -244,7 +244,7 @@ def test_never_in_a_death_record_file_or_verification_answer(store: Store, tmp_p
         f"c1,{ssn_of(1)},PAT,JONES,1970-05-06\nc4,{ssn_of(4)},PAT,WHITE,1955-07-08\n"
     )
 
-    def answers() -> tuple[object, ...]:
+    def answers() -> tuple[object, str]:
         online = [
             verify_online(
                 store,
