@@ -60,7 +60,7 @@ def _flawed(row: dict[str, str], rng: random.Random) -> tuple[DeterminationIn, s
     elif u < 0.10:
         item["effective_date"] = ""
         flaw = "no effective date"
-    return DeterminationIn(**item), flaw
+    return DeterminationIn(**item), flaw  # type: ignore[arg-type]
 
 
 def main() -> None:
