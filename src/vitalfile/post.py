@@ -30,10 +30,29 @@ def decide_report(
     link: LinkResult,
     person: PersonState | None,
     findings: list[Finding],
+    *,
+    last_activity: str = "",
 ) -> list[Event]:
-    """The events one report leads to, given the linker's result and the person's state."""
+    """The events one report leads to, given the linker's result and the person's state.
+
+    `last_activity` is the person's latest sign of life (ISO date) when the caller knows it:
+    a lone family or financial report of a death before it is held, not posted.
+    """
     key = report.report_key
     holds = [f for f in findings if f.hold]
+    if (
+        link.outcome == "linked"
+        and not holds
+        and _lone_unverified_before(report, person, last_activity)
+    ):
+        holds.append(
+            Finding(
+                "activity_after_death",
+                "dod",
+                "activity on file after the stated date of death (a lone unverified report)",
+                hold=True,
+            )
+        )
     if link.outcome == "unlinked":
         return [
             ReportUnlinked(report_key=key, reason=link.reason, model_version=link.model_version)
@@ -92,3 +111,16 @@ def decide_report(
                 )
             )
     return events
+
+
+def _lone_unverified_before(
+    report: ReportReceived, person: PersonState | None, last_activity: str
+) -> bool:
+    """A family/financial report, no death on file yet, and activity after its date."""
+    if report.source_kind not in ("family", "financial") or not last_activity or not report.dod:
+        return False
+    if person is not None and person.death is not None and person.death.status == "current":
+        return False
+    y, m, d = report.dod[:4], report.dod[5:7], report.dod[8:10]
+    latest = f"{y}-{m if m != '00' else '12'}-{d if d != '00' else '31'}"
+    return last_activity[:10] > latest

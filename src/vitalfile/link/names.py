@@ -1,0 +1,97 @@
+"""Names as linkage compares them: one normal form, nickname forms, surname parts.
+
+Pure and set-wise: values are mapped once per distinct name (a file of ten million people
+holds far fewer distinct names), never once per row. Owns no SQL and no model.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from nicknames import NickNamer
+
+__all__ = [
+    "PARTICLES",
+    "first_name_forms",
+    "last_name_parts",
+    "map_distinct",
+    "norm_name",
+]
+
+# Words that join a surname without being one ("DE LA CRUZ"): never a name part on their own.
+PARTICLES = frozenset(
+    {"DE", "DEL", "DELA", "LA", "LE", "LOS", "LAS", "DA", "DI", "DOS", "DU", "VAN", "VON", "DER"}
+    | {"DEN", "TER", "ST", "SAINT", "MC", "MAC", "Y", "E", "BIN", "BEN", "AL", "EL"}
+)
+_NOT_NAME = re.compile(r"[^\w \-]|[\d_]")
+_SPACES = re.compile(r"\s+")
+
+
+def norm_name(text: str | None) -> str:
+    """Upper case without accents, apostrophes or dots, single spaces; '' when nothing is left.
+
+    "José-María d'Arc " → "JOSE-MARIA DARC".
+    """
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+    plain = (
+        plain.replace("ẞ", "SS")
+        .replace("ß", "SS")
+        .replace("Æ", "AE")
+        .replace("Ø", "O")
+        .replace("Ł", "L")
+    )
+    return _SPACES.sub(" ", _NOT_NAME.sub("", plain)).strip(" -")
+
+
+@cache
+def _namer() -> NickNamer:
+    return NickNamer()
+
+
+@cache
+def first_name_forms(name: str) -> tuple[str, ...]:
+    """The name and every formal name it is a known nickname of (sorted; () when empty).
+
+    BILL → (BILL, ROBERT, WILL, WILLIAM, WILLIS): two first names "agree as nicknames" when
+    their forms share a name.
+    """
+    n = norm_name(name)
+    if not n:
+        return ()
+    forms = {n}
+    first = n.split(" ")[0].split("-")[0]
+    if first.isascii() and first.isalpha():
+        forms.add(first)
+        forms.update(c.upper() for c in _namer().canonicals_of(first.lower()))
+    return tuple(sorted(forms))
+
+
+@cache
+def last_name_parts(name: str) -> tuple[str, ...]:
+    """The words of a surname, particles left out: "GARCIA-LOPEZ" → (GARCIA, LOPEZ).
+
+    A maiden or former name that survives in a double-barrelled or multi-word surname is
+    found by the parts two surnames share.
+    """
+    n = norm_name(name)
+    parts = {p for p in re.split(r"[ \-]", n) if p and p not in PARTICLES}
+    return tuple(sorted(parts))
+
+
+def map_distinct(
+    values: pa.Array | pa.ChunkedArray,
+    fn: object,
+    out_type: pa.DataType,
+) -> pa.Array:
+    """`fn` applied once per distinct value of `values` (nulls stay null), as an Arrow array."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    uniq = pc.unique(arr)
+    mapped = pa.array([None if v is None else fn(v) for v in uniq.to_pylist()], out_type)  # type: ignore[operator]
+    return mapped.take(pc.index_in(arr, value_set=uniq))

@@ -1,0 +1,319 @@
+"""The Splink linker: the saved model scores a batch of reports against the people on file.
+
+Candidate people are found in the store by the model's blocking keys (set-wise SQL over the
+`persons` table), handed with the batch to Splink on its own in-memory DuckDB connection,
+scored, and each report's candidates go to `decide.decide_link`. The store is only read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+from splink import DuckDBAPI, Linker
+
+from vitalfile.ledger.store import Store
+from vitalfile.link import settings as model_settings
+from vitalfile.link.base import LinkResult
+from vitalfile.link.decide import Candidate, DecideSettings, decide_link
+from vitalfile.link.frames import person_frame, report_frame, reports_table
+from vitalfile.link.names import norm_name
+from vitalfile.link.rule import _vetoes
+from vitalfile.link.train import MODEL_VERSION, load_model
+from vitalfile.model import ReportReceived
+
+__all__ = ["ScoredBatch", "SplinkLinker", "compiled_model"]
+
+_PERSON_COLS = ("person_id", "ssn", "first_name", "last_name", "dob", "sex", "state")
+_KEEP_PER_REPORT = 3  # best, runner-up, and one more in case a reviewer vetoed one
+
+
+def compiled_model(model: dict[str, Any], dialect: str = "duckdb") -> dict[str, Any]:
+    """The trained model with its SQL compiled afresh from `settings` for `dialect`.
+
+    The artefact keeps the trained numbers; the SQL always comes from the settings module,
+    so the same model runs on any engine Splink supports.
+    """
+    fresh = model_settings.settings_creator().get_settings(dialect).as_dict()
+    out = {k: v for k, v in model.items() if not k.startswith("vitalfile_")}
+    out["sql_dialect"] = dialect
+    out["blocking_rules_to_generate_predictions"] = fresh["blocking_rules_to_generate_predictions"]
+    comps = []
+    for trained, new in zip(model["comparisons"], fresh["comparisons"], strict=True):
+        if trained["output_column_name"] != new["output_column_name"]:
+            raise ValueError("the model artefact does not fit the settings")
+        levels = []
+        for t_lv, n_lv in zip(trained["comparison_levels"], new["comparison_levels"], strict=True):
+            lv = dict(t_lv)
+            lv["sql_condition"] = n_lv["sql_condition"]
+            levels.append(lv)
+        comps.append({**trained, "comparison_levels": levels})
+    out["comparisons"] = comps
+    return out
+
+
+@dataclass
+class ScoredBatch:
+    """Each report's candidates (best first), and the Splink pieces that scored them."""
+
+    candidates: list[list[Candidate]]
+    records: list[dict[str, Any]]  # Splink's rows for the kept pairs (for waterfall charts)
+    linker: Linker | None
+    connection: duckdb.DuckDBPyConnection | None
+
+
+_NAMES = ("first_name", "last_name")
+
+
+def _py_part(values: dict[str, str], column: str, length: int | None) -> str:
+    v = values.get(column, "")
+    v = v[:length] if length else v
+    return v.upper() if column in _NAMES else v
+
+
+def _store_part(column: str, length: int | None) -> str:
+    expr = model_settings.key_expr(column, length, "p.")
+    return f"upper({expr})" if column in _NAMES else expr
+
+
+def _report_keys(reports: Sequence[ReportReceived]) -> list[list[tuple[str, ...]]]:
+    """Per blocking key, every value the batch has (names as written and normalised)."""
+    keys: list[set[tuple[str, ...]]] = [set() for _ in model_settings.BLOCKING_KEYS]
+    for r in reports:
+        raw = {
+            "ssn": r.ssn,
+            "first_name": " ".join(r.first_name.split()),
+            "last_name": " ".join(r.last_name.split()),
+            "dob": r.dob,
+            "state": r.death_state.strip().upper(),
+        }
+        normal = {**raw, "first_name": norm_name(r.first_name), "last_name": norm_name(r.last_name)}
+        for i, key in enumerate(model_settings.BLOCKING_KEYS):
+            for values in (raw, normal):
+                k = tuple(_py_part(values, c, n) for c, n in key)
+                if all(k):
+                    keys[i].add(k)
+    return [sorted(k) for k in keys]
+
+
+def candidate_people(store: Store, reports: Sequence[ReportReceived]) -> pa.Table:
+    """Every person on file sharing a blocking key with a report of the batch.
+
+    One semi-join per key, on plain column equalities (portable SQL: parallel `unnest`).
+    """
+    parts: list[str] = []
+    params: list[list[str]] = []
+    for key, values in zip(model_settings.BLOCKING_KEYS, _report_keys(reports), strict=True):
+        if not values:
+            continue
+        sel = ", ".join(f"unnest(?::VARCHAR[]) AS k{i}" for i in range(len(key)))
+        on = " AND ".join(f"{_store_part(c, n)} = k.k{i}" for i, (c, n) in enumerate(key))
+        parts.append(f"SELECT p.person_id FROM persons p SEMI JOIN (SELECT {sel}) k ON {on}")
+        params.extend([v[i] for v in values] for i in range(len(key)))
+    if not parts:
+        return pa.table({c: pa.array([], pa.string()) for c in _PERSON_COLS})
+    return store.query_arrow(
+        f"SELECT {', '.join(_PERSON_COLS)} FROM persons WHERE person_id IN ("
+        + " UNION ALL ".join(parts)
+        + ") ORDER BY person_id",
+        params,
+    )
+
+
+def surname_frequencies(store: Store, names: pa.Array) -> pa.Table:
+    """Term frequencies of these (normalised) surnames among the people on file."""
+    wanted = sorted({n for n in names.to_pylist() if n})
+    total = int(store.query("SELECT count(*) FROM persons")[0][0]) or 1
+    if not wanted:
+        return pa.table(
+            {"last_name": pa.array([], pa.string()), "tf_last_name": pa.array([], pa.float64())}
+        )
+    rows = store.query_arrow(
+        "SELECT upper(last_name) AS last_name, count(*) AS n FROM persons "
+        "WHERE upper(last_name) IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1 ORDER BY 1",
+        [wanted],
+    )
+    freq = pc.divide(rows.column("n").cast(pa.float64()), float(total))
+    return pa.table({"last_name": rows.column("last_name"), "tf_last_name": freq})
+
+
+class SplinkLinker:
+    """Implements `Linker` with the saved Splink model (DuckDB engine)."""
+
+    def __init__(
+        self,
+        model: dict[str, Any] | None = None,
+        settings: DecideSettings | None = None,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        self.model = model if model is not None else load_model(MODEL_VERSION)
+        self.model_version = str(self.model.get("vitalfile_model_version", MODEL_VERSION))
+        self.version = f"splink-{self.model_version}"
+        self.settings = settings or DecideSettings()
+        self.threads = threads
+        self.memory_limit = memory_limit
+        self._compiled = compiled_model(self.model)
+
+    # the Linker protocol
+    def link(self, store: Store, reports: Sequence[ReportReceived]) -> list[LinkResult]:
+        if not reports:
+            return []
+        vetoes = _vetoes(store, [r.report_key for r in reports])
+        scored = self.score(store, reports, vetoes=vetoes)
+        return [
+            decide_link(
+                r,
+                cands,
+                vetoed=vetoes.get(r.report_key, set()),
+                settings=self.settings,
+                model_version=self.version,
+            )
+            for r, cands in zip(reports, scored.candidates, strict=True)
+        ]
+
+    def score(
+        self,
+        store: Store,
+        reports: Sequence[ReportReceived],
+        *,
+        vetoes: dict[str, set[int]] | None = None,
+        keep_splink: bool = False,
+    ) -> ScoredBatch:
+        """Every report's candidates, scored and ranked (best first)."""
+        vetoed = [
+            (i, pid)
+            for i, r in enumerate(reports)
+            for pid in sorted((vetoes or {}).get(r.report_key, ()))
+        ]
+        people = candidate_people(store, reports)
+        persons = person_frame(people, "person_id")
+        reps = report_frame(reports_table(reports))
+        tf = surname_frequencies(store, reps.column("last_name").combine_chunks())
+        return self.score_frames(persons, reps, tf, people, vetoed=vetoed, keep_splink=keep_splink)
+
+    def score_frames(
+        self,
+        persons: pa.Table,
+        reps: pa.Table,
+        tf: pa.Table,
+        people: pa.Table,
+        *,
+        vetoed: Sequence[tuple[int, int]] = (),
+        keep_splink: bool = False,
+    ) -> ScoredBatch:
+        """Score prepared frames; `vetoed` holds (report index, person id) pairs."""
+        n = reps.num_rows
+        out: list[list[Candidate]] = [[] for _ in range(n)]
+        if persons.num_rows == 0:
+            return ScoredBatch(out, [], None, None)
+        logging.getLogger("splink").setLevel(logging.WARNING)
+        con = duckdb.connect()
+        if self.threads:
+            con.execute(f"SET threads TO {int(self.threads)}")
+        if self.memory_limit:
+            con.execute(f"SET memory_limit = '{self.memory_limit}'")
+        db = DuckDBAPI(connection=con)
+        left = db.register(persons, table_name="persons")
+        right = db.register(reps, table_name="reports")
+        linker = Linker([left, right], self._compiled, log_level=None, validate_settings=False)
+        tf_sdf = db.register(tf, table_name="vitalfile_tf_last_name")
+        linker.table_management.register_term_frequency_lookup(tf_sdf, "last_name")
+        predictions = linker.inference.predict()
+        names = [sp.name for sp in model_settings.COMPARISONS]
+        vet = pa.table(
+            {
+                "report_idx": pa.array([i for i, _ in vetoed], pa.int64()),
+                "person_id": pa.array([p for _, p in vetoed], pa.int64()),
+            }
+        )
+        con.register("vitalfile_vetoes", vet)
+        ssn_exact = model_settings.gamma_of("ssn", "exact")
+        tf_cols = [
+            f"mw_tf_adj_{nm}"
+            for nm in names
+            if f"tf_{nm}_l" in _columns(con, predictions.physical_name)
+        ]
+        picked = ", ".join(
+            [f"gamma_{nm}" for nm in names]
+            + [f"round(mw_{nm}, 4) AS mw_{nm}" for nm in names]
+            + [f"round(coalesce({c}, 0), 4) AS {c}" for c in tf_cols]
+        )
+        # Which side is the report depends on Splink's ordering of the two inputs.
+        ranked = con.sql(
+            f"""
+            WITH p AS (
+              SELECT *,
+                CASE WHEN source_dataset_l = 'reports' THEN unique_id_l ELSE unique_id_r END
+                  AS report_idx,
+                CASE WHEN source_dataset_l = 'reports' THEN unique_id_r ELSE unique_id_l END
+                  AS person_id
+              FROM {predictions.physical_name}),
+            v AS (
+              SELECT p.*, (x.person_id IS NOT NULL) AS vetoed FROM p
+              LEFT JOIN vitalfile_vetoes x
+                ON x.report_idx = p.report_idx AND x.person_id = p.person_id),
+            r AS (
+              SELECT *, row_number() OVER (
+                PARTITION BY report_idx, vetoed ORDER BY match_weight DESC, person_id) AS rank
+              FROM v)
+            SELECT report_idx, person_id, match_probability,
+              round(match_weight, 4) AS match_weight, {picked}
+            FROM r
+            WHERE rank <= 2 OR vetoed OR gamma_ssn = {ssn_exact}
+            ORDER BY report_idx, match_weight DESC, person_id
+            """
+        ).to_arrow_table()
+        dob_of = dict(
+            zip(
+                people.column("person_id").to_pylist(),
+                people.column("dob").to_pylist(),
+                strict=True,
+            )
+        )
+        prior = round(_prior_weight(self.model), 4)
+        cols = {c: ranked.column(c).to_pylist() for c in ranked.column_names}
+        for i in range(ranked.num_rows):
+            weights = {"prior": prior}
+            for nm in names:
+                weights[nm] = cols[f"mw_{nm}"][i]
+            for c in tf_cols:
+                if cols[c][i]:
+                    weights["tf_" + c[len("mw_tf_adj_") :]] = cols[c][i]
+            pid = cols["person_id"][i]
+            out[cols["report_idx"][i]].append(
+                Candidate(
+                    person_id=pid,
+                    probability=cols["match_probability"][i],
+                    match_weight=cols["match_weight"][i],
+                    levels={nm: cols[f"gamma_{nm}"][i] for nm in names},
+                    weights=weights,
+                    dob=dob_of.get(pid) or "",
+                )
+            )
+        records: list[dict[str, Any]] = []
+        if keep_splink:
+            records = (
+                con.sql(f"SELECT * FROM {predictions.physical_name}").to_arrow_table().to_pylist()
+            )
+        if not keep_splink:
+            con.close()
+            return ScoredBatch(out, [], None, None)
+        return ScoredBatch(out, records, linker, con)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {str(r[0]) for r in con.sql(f"DESCRIBE {table}").fetchall()}
+
+
+def _prior_weight(model: dict[str, Any]) -> float:
+    import math
+
+    p = float(model["probability_two_random_records_match"])
+    return math.log2(p / (1 - p))

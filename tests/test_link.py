@@ -1,0 +1,267 @@
+"""Linkage with the shipped Splink model on DuckDB: special cases, determinism, explain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vitalfile.db import open_store
+from vitalfile.ledger.store import Store
+from vitalfile.link.base import LinkResult
+from vitalfile.link.decide import Candidate, DecideSettings, age_at, decide_link
+from vitalfile.link.names import first_name_forms, last_name_parts, norm_name
+from vitalfile.link.settings import gamma_of, level_words, settings_creator
+from vitalfile.link.splink_linker import SplinkLinker
+from vitalfile.master import PersonState
+from vitalfile.model import LinkUndone, PersonRegistered, ReportLinked, ReportReceived
+from vitalfile.people_bulk import load_people_bulk, person_body_sql
+from vitalfile.post import decide_report
+from vitalfile.synth import make_people
+
+# Hand-made people (ids from 100_001, after the synthetic background).
+PEOPLE = {
+    "william": dict(ssn="212345678", first_name="WILLIAM", last_name="HARGROVE", dob="1941-05-03",
+                    sex="M", state="OH"),
+    "anna": dict(ssn="213456789", first_name="ANNA", last_name="KOWALCZYK-BRENNAN",
+                 dob="1950-11-24", sex="F", state="PA"),
+    "jose": dict(ssn="214567890", first_name="JOSE MARIA", last_name="DE LA CRUZ",
+                 dob="1938-02-14", sex="M", state="TX"),
+    "parent": dict(ssn="215678901", first_name="THEODORE", last_name="VANTERPOOL",
+                   dob="1939-07-21", sex="M", state="NJ"),
+    "child": dict(ssn="216789012", first_name="MELANIE", last_name="VANTERPOOL",
+                  dob="1970-12-02", sex="F", state="NJ"),
+    "kid": dict(ssn="217890123", first_name="OLIVER", last_name="FENWICKE", dob="2016-04-09",
+                sex="M", state="VT"),
+    "swapper": dict(ssn="218901234", first_name="GRETCHEN", last_name="OYELARAN",
+                    dob="1944-03-08", sex="F", state="GA"),
+}  # fmt: skip
+IDS = {name: 100_001 + i for i, name in enumerate(PEOPLE)}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    s = open_store(str(tmp_path_factory.mktemp("link") / "link.duckdb"))
+    load_people_bulk(s, make_people(30_000, 3))  # ids 1..30_000
+    s.append([PersonRegistered(person_id=IDS[k], **v) for k, v in PEOPLE.items()], note="people")
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def linker() -> SplinkLinker:
+    return SplinkLinker()
+
+
+_N = iter(range(1, 10_000))
+
+
+def report(who: str | None = None, *, kind: str = "state", **changes: str) -> ReportReceived:
+    base = dict(PEOPLE[who]) if who else {}
+    state = base.pop("state", "")
+    fields = {**base, "death_state": state, "dod": "2026-02-01", **changes}
+    n = next(_N)
+    return ReportReceived(
+        report_key=f"T/{n}", source_kind=kind, source_id="T", report_id=str(n), **fields
+    )
+
+
+def one(store: Store, linker: SplinkLinker, r: ReportReceived) -> LinkResult:
+    (result,) = linker.link(store, [r])
+    return result
+
+
+def level(result: LinkResult, store: Store, linker: SplinkLinker, r: ReportReceived) -> dict:
+    scored = linker.score(store, [r])
+    best = next(c for c in scored.candidates[0] if c.person_id == result.person_id)
+    return {k: best.level(k) for k in best.levels}
+
+
+def test_exact_report_links_with_model_version_and_weights(store, linker) -> None:
+    r = report("william")
+    res = one(store, linker, r)
+    assert (res.outcome, res.person_id, res.decided_by) == ("linked", IDS["william"], "model")
+    assert res.model_version == linker.version and res.probability > 0.999
+    assert set(res.weights) >= {"prior", "ssn", "first_name", "last_name", "dob", "sex", "state"}
+
+
+def test_same_inputs_same_weights_and_outcome(store, linker) -> None:
+    r = report("swapper", first_name="GRETHCEN")
+    a, b = one(store, linker, r), SplinkLinker().link(store, [r])[0]
+    assert a == b
+
+
+def test_neighbour_swap_in_ssn_links(store, linker) -> None:
+    r = report("william", ssn="213245678")  # 12 -> 21... digits 2,3 swapped
+    res = one(store, linker, r)
+    assert (res.outcome, res.person_id) == ("linked", IDS["william"])
+    assert level(res, store, linker, r)["ssn"] == "swap"
+
+
+def test_one_digit_wrong_in_ssn_links(store, linker) -> None:
+    r = report("swapper", ssn="218901235")
+    res = one(store, linker, r)
+    assert (res.outcome, res.person_id) == ("linked", IDS["swapper"])
+    assert level(res, store, linker, r)["ssn"] == "one_digit"
+
+
+def test_day_month_swap_links_and_says_so(store, linker) -> None:
+    r = report("swapper", dob="1944-08-03")
+    res = one(store, linker, r)
+    assert (res.outcome, res.person_id) == ("linked", IDS["swapper"])
+    assert level(res, store, linker, r)["dob"] == "swap"
+    assert any(line.startswith("birth date: day and month swapped, +") for line in res.explanation)
+
+
+def test_nickname_links(store, linker) -> None:
+    r = report("william", first_name="Bill")
+    res = one(store, linker, r)
+    assert (res.outcome, res.person_id) == ("linked", IDS["william"])
+    assert level(res, store, linker, r)["first_name"] == "nickname"
+
+
+def test_maiden_name_in_double_barrelled_surname_links(store, linker) -> None:
+    r = report("anna", last_name="Kowalczyk")
+    res = one(store, linker, r)
+    assert (res.outcome, res.person_id) == ("linked", IDS["anna"])
+    assert level(res, store, linker, r)["last_name"] == "parts"
+
+
+def test_maiden_name_alone_still_links_on_the_rest(store, linker) -> None:
+    res = one(store, linker, report("anna", last_name="NOWAK"))
+    assert (res.outcome, res.person_id) == ("linked", IDS["anna"])
+
+
+def test_non_ascii_names_with_particles_link(store, linker) -> None:
+    res = one(store, linker, report("jose", first_name="José María", last_name="de la Cruz"))
+    assert (res.outcome, res.person_id) == ("linked", IDS["jose"])
+
+
+def test_relatives_ssn_is_held_never_linked_to_its_owner(store, linker) -> None:
+    # the parent's SSN on a report about someone not on file (same surname, other name/dob)
+    r = report(
+        ssn=PEOPLE["parent"]["ssn"], first_name="EUGENIA", last_name="VANTERPOOL",
+        dob="1942-09-30", sex="F", death_state="NJ",
+    )  # fmt: skip
+    res = one(store, linker, r)
+    assert res.outcome == "held" and "relative" in res.reason
+    assert IDS["parent"] in (res.person_id, res.runner_up)
+    assert res.explanation
+
+
+def test_relatives_ssn_on_a_person_on_file_never_links_the_owner(store, linker) -> None:
+    r = report("child", ssn=PEOPLE["parent"]["ssn"])
+    res = one(store, linker, r)
+    assert res.person_id != IDS["parent"] or res.outcome != "linked"
+    assert res.outcome in ("held", "linked")
+
+
+def test_minor_is_held_unless_a_state_certified_it(store, linker) -> None:
+    held = one(store, linker, report("kid", kind="family"))
+    assert held.outcome == "held" and "minor" in held.reason
+    assert held.person_id == IDS["kid"]
+    state = one(store, linker, report("kid", kind="state"))
+    assert state.outcome == "linked"
+    strict = SplinkLinker(settings=DecideSettings(minor_hold_sources=("state",)))
+    assert strict.link(store, [report("kid", kind="state")])[0].outcome == "held"
+
+
+def test_vetoed_link_is_never_made_again(tmp_path: Path) -> None:
+    s = open_store(str(tmp_path / "v.duckdb"))
+    s.append([PersonRegistered(person_id=IDS[k], **v) for k, v in PEOPLE.items()])
+    r = report("william")
+    s.append(
+        [r, ReportLinked(report_key=r.report_key, person_id=IDS["william"], decided_by="model")]
+    )
+    s.append([LinkUndone(report_key=r.report_key, person_id=IDS["william"], reviewer="ann",
+                         reason="wrong person")])  # fmt: skip
+    res = SplinkLinker().link(s, [r])[0]
+    assert res.person_id != IDS["william"] and res.outcome != "linked"
+    assert any("undid" in line for line in res.explanation)
+    s.close()
+
+
+def test_missing_fields_link_on_what_they_have_or_hold_with_reason(store, linker) -> None:
+    no_ssn = one(store, linker, report("swapper", ssn=""))
+    assert (no_ssn.outcome, no_ssn.person_id) == ("linked", IDS["swapper"])
+    no_dob = one(store, linker, report("william", dob=""))
+    assert (no_dob.outcome, no_dob.person_id) == ("linked", IDS["william"])
+    only_ssn = one(store, linker, report(ssn=PEOPLE["william"]["ssn"]))
+    assert only_ssn.outcome == "held" and only_ssn.reason
+    empty = one(store, linker, report(dod=""))
+    assert empty.outcome == "unlinked" and empty.reason
+    odd = one(store, linker, report(first_name="  ", last_name="'", dob="1950-00-00", sex="U"))
+    assert odd.outcome in ("unlinked", "held")
+
+
+def test_empty_batch(store, linker) -> None:
+    assert linker.link(store, []) == []
+
+
+def test_batch_order_does_not_change_results(store, linker) -> None:
+    rs = [report("william"), report("anna"), report("jose", dob="")]
+    forward = linker.link(store, rs)
+    backward = linker.link(store, rs[::-1])[::-1]
+    assert forward == backward
+
+
+# ── pure parts ─────────────────────────────────────────────────────────────────────────
+def test_names() -> None:
+    assert norm_name(" José-María d'Arc ") == "JOSE-MARIA DARC"
+    assert norm_name("") == "" and norm_name("'") == ""
+    assert "WILLIAM" in first_name_forms("bill")
+    assert last_name_parts("de la Cruz-Ortiz") == ("CRUZ", "ORTIZ")
+
+
+def test_levels_round_trip() -> None:
+    assert level_words("dob", gamma_of("dob", "swap"))[1] == "day and month swapped"
+    assert level_words("ssn", -1)[2] == "null"
+
+
+def test_settings_compile_for_other_engines() -> None:
+    for dialect in ("duckdb", "spark"):
+        assert settings_creator().get_settings(dialect).as_dict()["comparisons"]
+
+
+def test_age_at() -> None:
+    assert age_at("2010-05-04", "2026-05-03") == 15
+    assert age_at("2010-05-04", "2026-05-04") == 16
+    assert age_at("", "2026-01-01") is None
+
+
+def test_decide_is_pure_and_deterministic() -> None:
+    r = report("william")
+    c1 = Candidate(1, 0.9999, 30.0, {"ssn": 4, "first_name": 6, "dob": 6}, {"ssn": 26.5})
+    c2 = Candidate(2, 0.9999, 30.0, {"ssn": 0, "first_name": 6, "dob": 6}, {"ssn": -7})
+    a = decide_link(r, [c1, c2])
+    assert a == decide_link(r, [c2, c1]) and a.outcome == "held" and "close" in a.reason
+
+
+def test_lone_family_report_before_activity_is_held() -> None:
+    r = report("william", kind="family", dod="2026-01-00")
+    link = LinkResult(r.report_key, "linked", person_id=1, probability=0.999, decided_by="model")
+    person = PersonState(1, {"ssn": "1"})
+    held = decide_report(r, link, person, [], last_activity="2026-02-15")
+    assert [e.type for e in held] == ["report.held"]
+    assert "activity" in held[0].reason  # type: ignore[attr-defined]
+    posted = decide_report(r, link, person, [], last_activity="2026-01-20")
+    assert [e.type for e in posted] == ["report.linked", "death.posted"]
+    state = report("william", kind="state", dod="2026-01-05")
+    assert decide_report(state, link, person, [], last_activity="2026-02-15")[1].proof == "V"  # type: ignore[attr-defined]
+
+
+def test_bulk_people_json_is_the_events_json(tmp_path: Path) -> None:
+    import duckdb
+
+    from vitalfile.master import PERSON_COLUMNS
+
+    row = {c: "" for c in PERSON_COLUMNS} | {
+        "ssn": "212345678", "first_name": 'O"Ná\\me', "last_name": "ŁUKASZ-ß", "dob": "1950-00-00",
+    }  # fmt: skip
+    con = duckdb.connect()
+    cols = ", ".join(f"?::VARCHAR AS {c}" for c in PERSON_COLUMNS)
+    got = con.execute(
+        f"SELECT {person_body_sql('7')} FROM (SELECT {cols})", [row[c] for c in PERSON_COLUMNS]
+    ).fetchone()
+    assert got is not None and got[0] == PersonRegistered(person_id=7, **row).to_json()
