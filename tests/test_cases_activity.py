@@ -124,3 +124,29 @@ def test_cli_ingest_activity_and_rebuild(store: Store, tmp_path: Path) -> None:
         s.rebuild()
         after = sorted(s.query("SELECT * FROM activity")), sorted(s.query("SELECT * FROM cases"))
         assert after == before
+
+
+def test_a_lone_family_report_before_activity_is_held_for_review(
+    store: Store, tmp_path: Path
+) -> None:
+    from vitalfile.ingest import ingest_reports
+    from vitalfile.model import ReportReceived
+
+    ingest_activity(
+        store, _feed(tmp_path / "a.csv", [(ssn_of(3), "earnings", "2025-05-01", "e")]), now=NOW
+    )
+    rep = ReportReceived(
+        report_key="fam/x",
+        source_kind="family",
+        source_id="fam",
+        report_id="x",
+        ssn=ssn_of(3),
+        last_name="DOE",
+        dob="1960-03-04",
+        dod="2025-04-01",
+    )
+    r = ingest_reports(store, [rep])
+    assert (r.held, r.posted_p) == (1, 0)
+    case = get_case(store, "R/fam/x")
+    assert case.kind == "review" and "activity" in case.reason
+    assert load_people(store, [3])[3].death is None

@@ -213,7 +213,10 @@ def ingest_reports(
             store, [lr.person_id for lr in links.values() if lr.person_id is not None]
         )
         events: list[Event] = list(extra_events)
+        from vitalfile.activity import latest_activity  # issue 6: signs of life
         from vitalfile.master import PersonState, evolve_person
+
+        seen_alive = latest_activity(store, list(people))
 
         for r in new:
             link = links[r.report_key]
@@ -222,7 +225,13 @@ def ingest_reports(
                 if link.person_id is not None
                 else None
             )
-            decided = decide_report(r, link, person, screen(r, today))
+            decided = decide_report(
+                r,
+                link,
+                person,
+                screen(r, today),
+                last_activity=seen_alive.get(link.person_id or 0, ""),
+            )
             events.append(r)
             events.extend(decided)
             for e in decided:
