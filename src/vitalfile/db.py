@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vitalfile.access import ApiKeysProjection  # issue 8
 from vitalfile.accounting import AccountingProjection
 from vitalfile.cases_projections import due_process_projections  # issue 6
 from vitalfile.distribute import DeliveredProjection, DeliveriesProjection
@@ -26,6 +27,7 @@ def standard_projections() -> list[Projection]:
         MonitorProjection(),
         AccountingProjection(),
         *due_process_projections(),  # issue 6: cases, activity, determinations, requests
+        ApiKeysProjection(),  # issue 8: API keys (access.py)
     ]
 
 

@@ -596,3 +596,23 @@ class PersonalDataRequested(Event):
     outcome: Literal["granted", "refused", "held"]
     reason: str = ""
     at: str = ""
+
+
+# ── API keys (issue 8: access.py; the HTTP API and the console) ─────────────────────────
+class ApiKeyCreated(Event):
+    """A key to call the service: only its SHA-256 is kept; scoped to a recipient or a role."""
+
+    type = "apikey.created"
+    key_id: str
+    sha256: str
+    role: str = ""  # a staff role (intake, reviewer, supervisor, auditor), or ""
+    recipient: str = ""  # a recipient id, or ""
+    label: str = ""  # who holds it (a reviewer's name), never a secret
+    at: str = ""
+
+
+class ApiKeyRevoked(Event):
+    type = "apikey.revoked"
+    key_id: str
+    reason: str = ""
+    at: str = ""

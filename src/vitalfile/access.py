@@ -1,0 +1,212 @@
+"""Who may call the service: API keys (kept hashed) and what each staff role may do.
+
+A key is a random token shown once; the file keeps only its SHA-256, in an `apikey.created`
+event (and `apikey.revoked`). A key is scoped to one recipient — what it may receive is then
+the disclosure gate's business (`policy.gate`) — or to one staff role, checked by `require`
+against `PERMISSIONS`. The API and the console both call these; nothing here discloses data.
+
+    PolicyError                 policy
+    ├── Unauthenticated         unauthenticated  no key, an unknown key, or a revoked one
+    └── Forbidden               forbidden        the key's role or kind may not do this
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vitalfile.errors import NotFound, PolicyError, UsageError
+from vitalfile.ledger.store import Store, Tx, utc_now_text
+from vitalfile.model import ApiKeyCreated, ApiKeyRevoked, Event
+from vitalfile.policy import recipient_tier
+
+__all__ = [
+    "PERMISSIONS",
+    "ROLES",
+    "ApiKeysProjection",
+    "Forbidden",
+    "Principal",
+    "Unauthenticated",
+    "authenticate",
+    "create_key",
+    "hash_token",
+    "list_keys",
+    "may",
+    "principal_of_key",
+    "require",
+    "revoke_key",
+]
+
+ROLES = ("intake", "reviewer", "supervisor", "auditor")
+
+# action → the staff roles that may do it. Recipients never hold a staff action: what they
+# receive goes through `policy.gate` (their tier and agreement), not through this table.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "reports.ingest": frozenset({"intake", "supervisor"}),
+    "cases.read": frozenset({"reviewer", "supervisor", "auditor"}),
+    "cases.decide": frozenset({"reviewer", "supervisor"}),
+    "cases.assign": frozenset({"supervisor"}),
+    "disputes.open": frozenset({"intake", "reviewer", "supervisor"}),
+    "determinations.submit": frozenset({"intake", "supervisor"}),
+    "determinations.read": frozenset({"reviewer", "supervisor", "auditor"}),
+    "determinations.act": frozenset({"reviewer", "supervisor"}),
+    "requests.submit": frozenset({"intake", "supervisor"}),
+    "requests.read": frozenset({"reviewer", "supervisor", "auditor"}),
+    "people.read": frozenset({"reviewer", "supervisor", "auditor"}),
+    "accounting.read": frozenset({"supervisor", "auditor"}),
+    "record.read": frozenset({"reviewer", "supervisor", "auditor"}),
+    "deliveries.read": frozenset({"supervisor", "auditor"}),
+    "corrections.read": frozenset({"supervisor", "auditor"}),
+}
+
+
+class Unauthenticated(PolicyError):
+    code = "unauthenticated"
+
+
+class Forbidden(PolicyError):
+    code = "forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The holder of one key: a staff role or a recipient (exactly one of them)."""
+
+    key_id: str
+    role: str = ""
+    recipient: str = ""
+    label: str = ""
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.role)
+
+    @property
+    def name(self) -> str:
+        """Who acts, as decisions record it (the label, else the key id)."""
+        return self.label or f"key:{self.key_id}"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class ApiKeysProjection:
+    """api_keys: one row per key (hash, scope, revoked)."""
+
+    name = "api_keys"
+
+    def ddl(self) -> list[str]:
+        return [
+            """CREATE TABLE IF NOT EXISTS api_keys (key_id VARCHAR PRIMARY KEY,
+                sha256 VARCHAR NOT NULL, role VARCHAR NOT NULL, recipient VARCHAR NOT NULL,
+                label VARCHAR NOT NULL, revoked BOOLEAN NOT NULL, seq BIGINT NOT NULL)"""
+        ]
+
+    def tables(self) -> list[str]:
+        return ["api_keys"]
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in (ApiKeyCreated.type, ApiKeyRevoked.type)
+
+    def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
+        for seq, e in events:
+            if isinstance(e, ApiKeyCreated):
+                tx.execute(
+                    "INSERT INTO api_keys (key_id, sha256, role, recipient, label, revoked, seq)"
+                    " VALUES (?, ?, ?, ?, ?, false, ?)",
+                    [e.key_id, e.sha256, e.role, e.recipient, e.label, seq],
+                )
+            elif isinstance(e, ApiKeyRevoked):
+                tx.execute(
+                    "UPDATE api_keys SET revoked = true, seq = ? WHERE key_id = ?",
+                    [seq, e.key_id],
+                )
+
+
+def create_key(
+    store: Store, *, role: str = "", recipient: str = "", label: str = ""
+) -> tuple[str, str]:
+    """A new key for one role or one recipient: (key id, token). The token is shown once."""
+    if bool(role) == bool(recipient):
+        raise UsageError("a key is for exactly one staff role or one recipient")
+    if role and role not in ROLES:
+        raise UsageError(f"role must be one of {', '.join(ROLES)}", field="role")
+    token = "vf_" + secrets.token_urlsafe(32)
+    key_id = uuid.uuid4().hex[:16]
+    with store.transaction():
+        if recipient and recipient_tier(store, recipient) is None:
+            raise NotFound("no such recipient", recipient=recipient)
+        store.append(
+            [
+                ApiKeyCreated(
+                    key_id=key_id,
+                    sha256=hash_token(token),
+                    role=role,
+                    recipient=recipient,
+                    label=label,
+                    at=utc_now_text(),
+                )
+            ],
+            note="api key",
+        )
+    return key_id, token
+
+
+def revoke_key(store: Store, key_id: str, *, reason: str = "") -> None:
+    with store.transaction():
+        if not store.query("SELECT 1 FROM api_keys WHERE key_id = ?", [key_id]):
+            raise NotFound("no such key", record_id=key_id)
+        store.append([ApiKeyRevoked(key_id=key_id, reason=reason, at=utc_now_text())])
+
+
+def list_keys(store: Store) -> list[dict[str, object]]:
+    """Every key's id, scope, label and whether it is revoked (never the hash)."""
+    rows = store.query(
+        "SELECT key_id, role, recipient, label, revoked FROM api_keys ORDER BY seq, key_id"
+    )
+    return [
+        {"key_id": k, "role": r, "recipient": rec, "label": lab, "revoked": bool(rv)}
+        for k, r, rec, lab, rv in rows
+    ]
+
+
+def authenticate(store: Store, token: str) -> Principal:
+    """The holder of `token`, or Unauthenticated (unknown, revoked, or no token)."""
+    if not token:
+        raise Unauthenticated("an API key is required")
+    rows = store.query(
+        "SELECT key_id, role, recipient, label, revoked FROM api_keys WHERE sha256 = ?",
+        [hash_token(token)],
+    )
+    if not rows or bool(rows[0][4]):
+        raise Unauthenticated("unknown or revoked API key")
+    k, role, rec, label, _ = rows[0]
+    return Principal(str(k), str(role), str(rec), str(label))
+
+
+def principal_of_key(store: Store, key_id: str) -> Principal:
+    """The holder of the key `key_id` (a signed-in session names it), unless revoked."""
+    rows = store.query(
+        "SELECT key_id, role, recipient, label, revoked FROM api_keys WHERE key_id = ?", [key_id]
+    )
+    if not rows or bool(rows[0][4]):
+        raise Unauthenticated("the session's key is unknown or revoked")
+    k, role, rec, label, _ = rows[0]
+    return Principal(str(k), str(role), str(rec), str(label))
+
+
+def may(principal: Principal, action: str) -> bool:
+    if action not in PERMISSIONS:
+        raise KeyError(action)
+    return principal.is_staff and principal.role in PERMISSIONS[action]
+
+
+def require(principal: Principal, action: str) -> None:
+    """Raise Forbidden unless the principal's staff role may do `action`."""
+    if not may(principal, action):
+        who = f"role {principal.role}" if principal.is_staff else "a recipient key"
+        raise Forbidden(f"{who} may not do this ({action})")

@@ -1,0 +1,197 @@
+"""What routes depend on: the store (borrowed from the app's pool), the caller, the body.
+
+`Annotated` dependencies, one per need: `StoreDep`, `PrincipalDep`, `staff(action)` (a staff
+key whose role may do `action`, through `access.require`), `RecipientDep` (a recipient key;
+what it may receive is decided by `policy.gate` inside the library call), `body_of(types)`
+(the raw request body, its content type checked, its size bounded).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from vitalfile.access import Forbidden, Principal, Unauthenticated, authenticate, hash_token
+from vitalfile.access import require as require_action
+from vitalfile.api.errors import TooLarge, UnsupportedMediaType
+from vitalfile.api.settings import ApiSettings
+from vitalfile.db import open_store
+from vitalfile.ledger.store import Store
+
+__all__ = [
+    "PrincipalDep",
+    "RecipientDep",
+    "SettingsDep",
+    "StoreDep",
+    "StorePool",
+    "body_of",
+    "principal_from_token",
+    "staff",
+]
+
+SESSION_COOKIE = "vf_session"
+
+
+class StorePool:
+    """Stores opened on first use, lent one request at a time (a store is one connection)."""
+
+    def __init__(self, url: str, size: int) -> None:
+        self.url = url
+        is_pg = url.startswith(("postgresql://", "postgres://"))
+        self.size = max(1, size) if is_pg else 1  # DuckDB: one connection per process
+        self._free: queue.Queue[Store] = queue.Queue()
+        self._opened: list[Store] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def borrow(self) -> Iterator[Store]:
+        store: Store | None = None
+        try:
+            store = self._free.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                if len(self._opened) < self.size:
+                    store = open_store(self.url)
+                    self._opened.append(store)
+            if store is None:
+                store = self._free.get()
+        try:
+            yield store
+        finally:
+            self._free.put(store)
+
+    def close(self) -> None:
+        with self._lock:
+            for s in self._opened:
+                s.close()
+            self._opened.clear()
+            self._free = queue.Queue()
+
+
+class KeyCache:
+    """Recently seen keys, so a busy caller is not looked up on every request (short TTL:
+    a revoked key stops working within `ttl` seconds)."""
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._items: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, digest: str) -> Principal | None:
+        hit = self._items.get(digest)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, digest: str, principal: Principal) -> None:
+        if len(self._items) > 10_000:
+            self._items.clear()
+        self._items[digest] = (time.monotonic() + self.ttl, principal)
+
+
+def get_settings(request: Request) -> ApiSettings:
+    settings = request.app.state.settings
+    assert isinstance(settings, ApiSettings)
+    return settings
+
+
+def get_store(request: Request) -> Iterator[Store]:
+    pool: StorePool = request.app.state.pool
+    with pool.borrow() as store:
+        request.state.store = store
+        try:
+            yield store
+        finally:
+            request.state.store = None
+
+
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+
+_bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer vf_…`")
+
+
+def principal_from_token(request: Request, token: str) -> Principal:
+    cache: KeyCache = request.app.state.key_cache
+    digest = hash_token(token)
+    hit = cache.get(digest)
+    if hit is not None:
+        return hit
+    held = getattr(request.state, "store", None)
+    if held is not None:  # this request already holds one (DuckDB lends only one)
+        principal = authenticate(held, token)
+    else:
+        pool: StorePool = request.app.state.pool
+        with pool.borrow() as store:
+            principal = authenticate(store, token)
+    cache.put(digest, principal)
+    return principal
+
+
+def get_principal(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    # borrows a store only for the look-up: a route may hand work to a background job
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise Unauthenticated("an API key is required (Authorization: Bearer …)")
+    return principal_from_token(request, creds.credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def staff(action: str) -> Callable[[Principal], Principal]:
+    """A dependency: the caller holds a staff key whose role may do `action`."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        require_action(principal, action)
+        return principal
+
+    check.__name__ = f"staff_{action.replace('.', '_')}"
+    return check
+
+
+def get_recipient(principal: PrincipalDep) -> Principal:
+    if not principal.recipient:
+        raise Forbidden("this route answers recipients (a recipient's key)")
+    return principal
+
+
+RecipientDep = Annotated[Principal, Depends(get_recipient)]
+
+
+def body_of(
+    *types: str, required: bool = True
+) -> Callable[[Request, SettingsDep], Coroutine[Any, Any, tuple[str, bytes]]]:
+    """A dependency: (content type, body) — one of `types`, at most `max_upload_bytes`."""
+
+    async def read(request: Request, settings: SettingsDep) -> tuple[str, bytes]:
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype not in types:
+            raise UnsupportedMediaType(
+                f"content type must be one of: {', '.join(types)}", field="content-type"
+            )
+        limit = settings.max_upload_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise TooLarge(f"the body is larger than {limit} bytes", field="body")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"the body is larger than {limit} bytes", field="body")
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        if required and not body:
+            raise UnsupportedMediaType("the body is empty", field="body")
+        return ctype, body
+
+    return read

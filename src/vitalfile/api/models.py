@@ -1,0 +1,382 @@
+"""Request and response bodies, one model per use (`…Create` in, `…Public` out).
+
+Inputs are strict (no coercion of `false` into a number) and refuse unknown keys, so a
+misspelt field is an error, not silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from vitalfile.model import partial_date
+
+__all__ = [
+    "AccountingPublic",
+    "AssignCreate",
+    "CasePublic",
+    "ContestCreate",
+    "CorrectionPublic",
+    "DecisionCreate",
+    "DecisionPublic",
+    "DeliveryPublic",
+    "DeterminationIn",
+    "DeterminationPublic",
+    "DeterminationsCreate",
+    "DisputeCreate",
+    "ExtractCreate",
+    "FeedPublic",
+    "IngestPublic",
+    "MatchJobPublic",
+    "MePublic",
+    "PersonLookup",
+    "RecordPublic",
+    "RequestCreate",
+    "RequestPublic",
+    "StatusPublic",
+    "TimelinePublic",
+    "VerificationCreate",
+    "VerifyCreate",
+    "VerifyPublic",
+]
+
+Ssn = Annotated[str, StringConstraints(pattern=r"^\d{3}-?\d{2}-?\d{4}$")]
+# checked as the library checks them: 31 February is refused here (422), not deeper down
+PartialDate = Annotated[
+    str, StringConstraints(pattern=r"^(\d{4}-\d{2}-\d{2})?$"), AfterValidator(partial_date)
+]
+IsoDate = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(partial_date)
+]
+AsOf = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?Z?)?$")
+]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+Evidence = Annotated[list[Annotated[str, StringConstraints(max_length=500)]], Field(max_length=50)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ── reports ───────────────────────────────────────────────────────────────────────────
+class IngestPublic(_Out):
+    format: Literal["dmf", "csv", "vrdr"]
+    received: int
+    duplicates: int
+    linked: int
+    held: int
+    unlinked: int
+    posted_v: int
+    posted_p: int
+    corroborated: int
+    upgraded: int
+    rejected: int
+    commits: list[int]
+
+
+# ── verification and matching ─────────────────────────────────────────────────────────
+class VerifyCreate(_In):
+    ssn: Ssn
+    last_name: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    dob: IsoDate
+    first_name: Annotated[str, StringConstraints(max_length=60)] = ""
+
+
+class VerifyPublic(_Out):
+    result: Literal["death", "no_death"]
+    dod: str = ""
+    proof: str = ""
+    disclosure_id: str
+
+
+class MatchJobPublic(_Out):
+    job_id: str
+    status: Literal["running", "done", "failed"]
+    rows: int | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+    deaths_given: int | None = None
+    result_url: str | None = None
+    error: dict[str, Any] | None = None
+
+
+# ── extracts, deliveries, corrections, feed ───────────────────────────────────────────
+class ExtractCreate(_In):
+    kind: Literal["full", "update"] = "full"
+    format: Literal["dmf", "csv", "parquet"] = "dmf"
+
+
+class DeliveryPublic(_Out):
+    delivery_id: str
+    recipient: str
+    kind: str
+    format: str
+    records: int
+    adds: int
+    changes: int
+    deletes: int
+    since_seq: int
+    upto_seq: int
+    sha256: str
+    made_at: str
+    file_url: str | None = None
+    checkpoint: dict[str, Any] | None = None
+
+
+class CorrectionPublic(_Out):
+    recipient: str
+    person_id: int
+    ssn: str
+    change: str
+    held_version: int
+    current_version: int
+
+
+class FeedPublic(_Out):
+    notices: list[dict[str, Any]]
+    next_since: int
+    disclosure_id: str
+    checkpoint: dict[str, Any] | None = None
+
+
+class MonitorPublic(_Out):
+    list_id: str
+    customers: int
+
+
+# ── cases and disputes ────────────────────────────────────────────────────────────────
+class DecisionPublic(_Out):
+    seq: int
+    decision: str
+    reviewer: str
+    reason: str
+    evidence: list[str]
+    at: str
+    closes: bool
+
+
+class CasePublic(_Out):
+    case_id: str
+    kind: str
+    person_id: int | None
+    about: str
+    state: str
+    owner: str
+    due: str
+    overdue: bool
+    opened_at: str
+    reason: str
+    evidence: list[str]
+    explanation: list[str]
+    decision: str
+    history: list[DecisionPublic] = Field(default_factory=list)
+
+
+class DecisionCreate(_In):
+    case_id: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    decision: Literal[
+        "link", "reject", "retract", "uphold", "note", "propose", "withdraw", "grant", "refuse"
+    ]
+    reason: Text
+    evidence: Evidence = Field(default_factory=list)
+    person_id: int | None = None
+    finding: Literal["not-this-person", "erroneous"] = "not-this-person"
+
+
+class DecisionResultPublic(_Out):
+    case_id: str
+    decision: str
+    events: list[str]
+    corrections_sent_to: list[str]
+    commit_no: int | None
+
+
+class AssignCreate(_In):
+    case_id: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class DisputeCreate(_In):
+    ssn: Ssn
+    evidence: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=500)]],
+        Field(min_length=1, max_length=50),
+    ]
+    reason: Text = "the person says they are alive"
+
+
+class CaseRef(_Out):
+    case_id: str
+
+
+# ── determinations ────────────────────────────────────────────────────────────────────
+class DeterminationIn(_In):
+    ssn: Ssn
+    kind: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+    authority: ShortText = ""
+    effective_date: PartialDate = ""
+    evidence_ref: ShortText = ""
+    first_name: Annotated[str, StringConstraints(max_length=60)] = ""
+    middle_name: Annotated[str, StringConstraints(max_length=60)] = ""
+    last_name: Annotated[str, StringConstraints(max_length=60)] = ""
+    dob: PartialDate = ""
+
+
+class DeterminationsCreate(_In):
+    agency: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    origin: Literal["agency", "computer_match"] = "agency"
+    batch_id: ShortText = ""
+    items: Annotated[list[DeterminationIn], Field(min_length=1, max_length=10_000)]
+
+
+class SubmitPublic(_Out):
+    submitted: int
+    duplicates: int
+    proposed: int
+    held: int
+    notices: int
+    awaiting_verification: int
+    holds_by_reason: dict[str, int]
+    determination_ids: list[str] = Field(default_factory=list)
+
+
+class DeterminationPublic(_Out):
+    determination_id: str
+    kind: str
+    authority: str
+    agency: str
+    effective_date: str
+    person_id: int | None
+    origin: str
+    state: str
+    hold_reasons: list[str]
+    verified: bool
+    notice_id: str
+    notice_issued_on: str
+    contest_by: str
+    contest_case: str
+    in_effect_on: str
+    closed_reason: str
+    notice_text: str | None = None
+
+
+class VerificationCreate(_In):
+    method: Text
+    evidence: Evidence = Field(default_factory=list)
+
+
+class ContestCreate(_In):
+    ground: Text
+    evidence: Evidence = Field(default_factory=list)
+
+
+class AdvancePublic(_Out):
+    in_effect: list[str]
+
+
+class DeterminationAnswer(_Out):
+    person_id: int
+    determination_id: str
+    kind: str
+    authority: str
+    agency: str
+    effective_date: str
+    in_effect_on: str
+
+
+# ── requests for personal data ────────────────────────────────────────────────────────
+class RequestCreate(_In):
+    agency: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    ssn: Ssn
+    basis: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    case_ref: ShortText = ""
+
+
+class RequestOutcomePublic(_Out):
+    request_id: str
+    outcome: str
+    reason: str
+    person_id: int | None = None
+    answer: dict[str, str] = Field(default_factory=dict)
+    duplicate: bool
+
+
+class RequestPublic(_Out):
+    request_id: str
+    agency: str
+    basis: str
+    case_ref: str
+    person_id: int | None
+    outcome: str
+    reason: str
+    at: str
+
+
+# ── people ────────────────────────────────────────────────────────────────────────────
+class PersonLookup(_In):
+    ssn: Ssn
+    as_of: AsOf | None = None
+
+
+class StatusPublic(_Out):
+    person_id: int
+    status: Literal["alive", "deceased"]
+    date_of_death: str | None
+    verification: str | None
+    reports: list[str]
+    sources: list[str]
+    retracted: bool
+    death_version: int | None
+    as_of: str | None
+
+
+class TimelineEvent(_Out):
+    seq: int
+    commit_no: int
+    committed_at: str
+    type: str
+    event: dict[str, Any]
+
+
+class TimelinePublic(_Out):
+    person_id: int
+    as_of: str | None
+    upto_seq: int | None
+    events: list[TimelineEvent]
+
+
+class AccountingEntry(_Out):
+    date: str
+    kind: str
+    channel: str
+    recipient: str
+    agreement_id: str
+    purpose: str
+    authority: str
+    fields: str
+    given: str
+    person_id: int
+
+
+class AccountingPublic(_Out):
+    as_of: str | None
+    entries: list[AccountingEntry]
+
+
+class RecordPublic(_Out):
+    as_of: str | None
+    people: list[dict[str, Any]]
+
+
+class MePublic(_Out):
+    key_id: str
+    role: str
+    recipient: str
+    label: str
+    tier: str | None

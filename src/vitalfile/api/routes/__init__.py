@@ -1,0 +1,31 @@
+"""One module per resource; `ROUTERS` lists them in the order the OpenAPI document shows."""
+
+from fastapi import APIRouter
+
+from vitalfile.api.routes import (
+    cases,
+    determinations,
+    extracts,
+    feeds,
+    matches,
+    me,
+    people,
+    reports,
+    requests,
+    verify,
+)
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: list[APIRouter] = [
+    me.router,
+    reports.router,
+    verify.router,
+    matches.router,
+    extracts.router,
+    feeds.router,
+    cases.router,
+    determinations.router,
+    requests.router,
+    people.router,
+]

@@ -1,0 +1,118 @@
+"""Extract files for a recipient (full or update, through the gate) and its deliveries.
+
+A file made here is kept under `work_dir` by delivery id, with its signed checkpoint when
+the keeper's key is configured; a recipient lists and downloads only its own deliveries;
+supervisors and auditors list them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+
+from vitalfile.access import Forbidden, may
+from vitalfile.api.deps import PrincipalDep, RecipientDep, SettingsDep, StoreDep
+from vitalfile.api.errors import COMMON_RESPONSES
+from vitalfile.api.models import DeliveryPublic, ExtractCreate
+from vitalfile.distribute import extract
+from vitalfile.errors import NotFound
+from vitalfile.ledger.checkpoint import load_private_key
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["extracts and deliveries"], responses=COMMON_RESPONSES)
+DeliveryId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
+_EXT = {"dmf": "txt", "csv": "csv", "parquet": "parquet"}
+_MEDIA = {"dmf": "text/plain", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+_COLS = (
+    "delivery_id, recipient, kind, format, records, adds, changes, deletes, since_seq, "
+    "upto_seq, sha256, made_at"
+)
+
+
+def _folder(work_dir: Path, recipient: str) -> Path:
+    return work_dir / "deliveries" / hashlib.sha256(recipient.encode()).hexdigest()[:16]
+
+
+def _public(row: tuple[Any, ...], work_dir: Path) -> DeliveryPublic:
+    names = [c.strip() for c in _COLS.split(",")]
+    d = dict(zip(names, row, strict=True))
+    folder = _folder(work_dir, str(d["recipient"]))
+    path = folder / f"{d['delivery_id']}.{_EXT.get(str(d['format']), 'dat')}"
+    cp_path = path.with_name(path.name + ".checkpoint.json")
+    return DeliveryPublic(
+        **d,
+        file_url=f"/v1/deliveries/{d['delivery_id']}/file" if path.exists() else None,
+        checkpoint=json.loads(cp_path.read_text()) if cp_path.exists() else None,
+    )
+
+
+@router.post("/extracts", response_model=DeliveryPublic, status_code=201)
+def make_extract(
+    body: ExtractCreate, principal: RecipientDep, store: StoreDep, settings: SettingsDep
+) -> DeliveryPublic:
+    """A full file, or the adds, changes and deletes since the recipient's last delivery."""
+    folder = _folder(settings.work_dir, principal.recipient)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"new-{uuid.uuid4().hex}.{_EXT[body.format]}"
+    key = load_private_key(settings.key_path) if settings.key_path.exists() else None
+    result = extract(
+        store, tmp, recipient=principal.recipient, kind=body.kind, fmt=body.format, key=key
+    )
+    final = folder / f"{result.delivery_id}.{_EXT[body.format]}"
+    tmp.replace(final)
+    if result.checkpoint is not None:
+        result.checkpoint.replace(final.with_name(final.name + ".checkpoint.json"))
+    rows = store.query(
+        f"SELECT {_COLS} FROM deliveries WHERE delivery_id = ?", [result.delivery_id]
+    )
+    return _public(rows[0], settings.work_dir)
+
+
+@router.get("/deliveries", response_model=list[DeliveryPublic])
+def list_deliveries(
+    principal: PrincipalDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[DeliveryPublic]:
+    """A recipient's own deliveries; every delivery for supervisors and auditors."""
+    if principal.recipient:
+        rows = store.query(
+            f"SELECT {_COLS} FROM deliveries WHERE recipient = ? ORDER BY seq DESC LIMIT ?",
+            [principal.recipient, limit],
+        )
+    elif may(principal, "deliveries.read"):
+        rows = store.query(f"SELECT {_COLS} FROM deliveries ORDER BY seq DESC LIMIT ?", [limit])
+    else:
+        raise Forbidden(f"role {principal.role} may not do this (deliveries.read)")
+    return [_public(r, settings.work_dir) for r in rows]
+
+
+@router.get(
+    "/deliveries/{delivery_id}/file",
+    response_class=FileResponse,
+    responses={200: {"content": {t: {"schema": {"type": "string"}} for t in _MEDIA.values()}}},
+)
+def delivery_file(
+    delivery_id: DeliveryId, principal: RecipientDep, store: StoreDep, settings: SettingsDep
+) -> Any:
+    """The file of one of the recipient's own deliveries."""
+    rows = store.query(
+        "SELECT format FROM deliveries WHERE delivery_id = ? AND recipient = ?",
+        [delivery_id, principal.recipient],
+    )
+    path = None
+    if rows:
+        fmt = str(rows[0][0])
+        path = _folder(settings.work_dir, principal.recipient) / f"{delivery_id}.{_EXT[fmt]}"
+    if path is None or not path.exists():
+        raise NotFound("no such delivery file for this recipient", record_id=delivery_id)
+    return FileResponse(path, media_type=_MEDIA[fmt], filename=path.name)

@@ -1,0 +1,69 @@
+"""Requests for a person's personal data (for example a last known address) from agencies,
+recorded by intake and decided by the rules (`requests.submit_requests`); every request,
+granted or refused, is kept with its basis and case reference."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from vitalfile.access import Principal
+from vitalfile.api.deps import StoreDep, staff
+from vitalfile.api.errors import COMMON_RESPONSES
+from vitalfile.api.models import RequestCreate, RequestOutcomePublic, RequestPublic
+from vitalfile.requests import RequestIn, submit_requests
+from vitalfile.ssn import parse as parse_ssn
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["requests for personal data"], responses=COMMON_RESPONSES)
+Submitter = Annotated[Principal, Depends(staff("requests.submit"))]
+Reader = Annotated[Principal, Depends(staff("requests.read"))]
+
+
+@router.post("/requests", response_model=RequestOutcomePublic, status_code=201)
+def submit(body: RequestCreate, _: Submitter, store: StoreDep) -> RequestOutcomePublic:
+    """Record one request and decide it by the rules (granted, refused or held)."""
+    item = RequestIn(body.agency, parse_ssn(body.ssn, field="ssn"), body.basis, body.case_ref)
+    res = submit_requests(store, [item])
+    if not res.outcomes:  # the same request again: answer what was decided then
+        rows = store.query(
+            "SELECT outcome, reason, person_id FROM requests WHERE request_id = ?",
+            [item.request_id()],
+        )
+        outcome, reason, pid = rows[0] if rows else ("", "", None)
+        return RequestOutcomePublic(
+            request_id=item.request_id(),
+            outcome=str(outcome),
+            reason=str(reason),
+            person_id=pid,
+            duplicate=True,
+        )
+    o = res.outcomes[0]
+    return RequestOutcomePublic(
+        request_id=o.request_id,
+        outcome=o.outcome,
+        reason=o.reason,
+        person_id=o.person_id,
+        answer=dict(o.answer),
+        duplicate=False,
+    )
+
+
+@router.get("/requests", response_model=list[RequestPublic])
+def requests(
+    _: Reader,
+    store: StoreDep,
+    outcome: Literal["granted", "refused", "held"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> list[RequestPublic]:
+    """Every request received (newest first), with its basis, reference and outcome."""
+    where, params = ("WHERE outcome = ?", [outcome]) if outcome else ("", [])
+    rows = store.query(
+        "SELECT request_id, agency, basis, case_ref, person_id, outcome, reason, at_time "
+        f"FROM requests {where} ORDER BY seq DESC LIMIT ?",
+        [*params, limit],
+    )
+    names = ("request_id", "agency", "basis", "case_ref", "person_id", "outcome", "reason", "at")
+    return [RequestPublic(**dict(zip(names, r, strict=True))) for r in rows]

@@ -1,0 +1,33 @@
+"""Online verification: one recipient asks about one person (through the disclosure gate)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from vitalfile.api.deps import RecipientDep, StoreDep
+from vitalfile.api.errors import COMMON_RESPONSES
+from vitalfile.api.models import VerifyCreate, VerifyPublic
+from vitalfile.verify import verify_online
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["verification"], responses=COMMON_RESPONSES)
+
+
+@router.post("/verify", response_model=VerifyPublic)
+def verify(body: VerifyCreate, principal: RecipientDep, store: StoreDep) -> VerifyPublic:
+    """Death on file (date and level) only for a unique match the recipient's tier allows."""
+    answer = verify_online(
+        store,
+        principal.recipient,
+        ssn=body.ssn,
+        last_name=body.last_name,
+        dob=body.dob,
+        first_name=body.first_name,
+    )
+    return VerifyPublic(
+        result=answer.result,
+        dod=answer.dod,
+        proof=answer.proof,
+        disclosure_id=answer.disclosure_id,
+    )
