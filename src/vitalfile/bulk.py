@@ -63,35 +63,19 @@ def stage_dmf_sql(path: Path) -> str:
     )
 
 
-def _date_ok(raw: str, iso: str) -> str:
+def _date_ok(raw: str) -> str:
     """SQL true when a staged date is blank, zeros, or a real (partial) date ≥ MIN_YEAR."""
-    y, m, d = (
-        f"TRY_CAST(substr({raw}, 5, 4) AS INTEGER)",
-        f"TRY_CAST(substr({raw}, 1, 2) AS INTEGER)",
-        f"TRY_CAST(substr({raw}, 3, 2) AS INTEGER)",
-    )
     return (
         f"({raw} IN ('        ', '00000000') OR (regexp_full_match({raw}, '[0-9]{{8}}') "
-        f"AND {y} >= {MIN_YEAR} AND {m} <= 12 AND NOT ({m} = 0 AND {d} <> 0) "
-        f"AND ({m} = 0 OR {d} = 0 OR TRY_CAST({iso} AS DATE) IS NOT NULL) AND {d} <= 31))"
+        f"AND substr({raw}, 5, 4) >= '{MIN_YEAR}' "
+        f"AND (try_strptime({raw}, '%m%d%Y') IS NOT NULL OR substr({raw}, 1, 4) = '0000' "
+        f"OR (substr({raw}, 3, 2) = '00' AND substr({raw}, 1, 2) BETWEEN '01' AND '12'))))"
     )
 
 
 _NAME_RE = "([A-Z\\-''.][A-Z \\-''.]*)?"
 
 
-def _field_re(width: int) -> str:
-    """A left-justified name field of exactly `width` characters (or all blank)."""
-    return f"(?:[A-Z\\-''.][A-Z \\-''.]{{{width - 1}}}| {{{width}}})"
-
-
-# one regular expression for the shape of a whole good line; only lines that fail it (or
-# the few value checks after it) go through the field-by-field CASE that names the problem
-_LINE_RE = (
-    " [0-9]{9}"
-    + "".join(_field_re(w) for w in (20, 4, 15, 15))
-    + "[ VP](?:[0-9]{8}| {8})(?:[0-9]{8}| {8}) {19}"
-)
 _CHECKS: tuple[tuple[str, str, str], ...] = (
     ("record", "length(line) = 100", "record is not 100 characters long"),
     ("action", "action = ' '", "action code is not blank in a full file"),
@@ -112,11 +96,11 @@ _CHECKS: tuple[tuple[str, str, str], ...] = (
         "middle name has bad characters",
     ),
     ("proof", "proof_raw IN (' ', 'V', 'P')", "proof code is not blank, V or P"),
-    ("dod", _date_ok("dod_raw", "dod"), "date of death is not a valid MMDDYYYY date"),
-    ("dob", _date_ok("dob_raw", "dob"), "date of birth is not a valid MMDDYYYY date"),
+    ("dod", _date_ok("dod_raw"), "date of death is not a valid MMDDYYYY date"),
+    ("dob", _date_ok("dob_raw"), "date of birth is not a valid MMDDYYYY date"),
     (
         "dod",
-        "dod = '' OR dob = '' OR substr(dod, 1, 4) > substr(dob, 1, 4) OR ("
+        "dod = '' OR dob = '' OR dod >= dob OR substr(dod, 1, 4) > substr(dob, 1, 4) OR ("
         "substr(dod, 1, 4) = substr(dob, 1, 4) AND (substr(dod, 6, 2) = '00' OR "
         "substr(dob, 6, 2) = '00' OR substr(dod, 6, 2) > substr(dob, 6, 2) OR ("
         "substr(dod, 6, 2) = substr(dob, 6, 2) AND (substr(dod, 9, 2) = '00' OR "
@@ -128,24 +112,26 @@ _CHECKS: tuple[tuple[str, str, str], ...] = (
 
 
 def _body_sql(base_pid: int) -> str:
-    """SQL rendering the canonical JSON of DmfRecordLoaded (names are JSON-safe by check)."""
+    """SQL rendering the canonical JSON of DmfRecordLoaded (names are JSON-safe by check).
 
-    def s(name: str, expr: str | None = None) -> str:
-        return f"'\"{name}\":\"' || {expr or name} || '\"'"
-
+    One `concat(...)` call: several times faster in DuckDB than a chain of `||`.
+    """
     proof = "CASE WHEN proof_raw = ' ' THEN '' ELSE proof_raw END"
-    parts = [
-        f'\'{{"type":"dmf.record_loaded","v":1,"person_id":\' || CAST(rid + {base_pid} AS VARCHAR)',
-        s("ssn"),
-        s("last_name"),
-        s("suffix"),
-        s("first_name"),
-        s("middle_name"),
-        s("proof", proof),
-        s("dod"),
-        s("dob") + " || '}'",
+    fields = [
+        ("ssn", "ssn"),
+        ("last_name", "last_name"),
+        ("suffix", "suffix"),
+        ("first_name", "first_name"),
+        ("middle_name", "middle_name"),
+        ("proof", proof),
+        ("dod", "dod"),
+        ("dob", "dob"),
     ]
-    return " || ',' || ".join(parts)
+    args = [f'\'{{"type":"dmf.record_loaded","v":1,"person_id":\'', f"rid + {base_pid}"]
+    for name, expr in fields:
+        args += [f'\',"{name}":"\'', expr, "'\"'"]
+    args.append("'}'")
+    return f"concat({', '.join(args)})"
 
 
 def load_dmf_full(
@@ -195,19 +181,20 @@ def load_dmf_full(
             tx.execute(
                 "INSERT INTO persons SELECT rid + ? AS person_id, ssn, first_name, middle_name,"
                 " last_name, suffix, dob, '', '', '', '', '', '', ? + rid - ? "
-                f"FROM __dmf_stage WHERE {cond} ORDER BY rid",
+                f"FROM __dmf_stage WHERE {cond}",
                 [base, first_seq, lo],
             )
             tx.execute(
                 "INSERT INTO deaths SELECT rid + ?, dod, "
                 "CASE WHEN proof_raw = ' ' THEN '' ELSE proof_raw END, 'dmf', '', false, 1, "
-                f"'current', ? + rid - ? FROM __dmf_stage WHERE {cond} ORDER BY rid",
+                "'current', ? + rid - ?, substr(line, 11, 54) "
+                f"FROM __dmf_stage WHERE {cond}",
                 [base, first_seq, lo],
             )
             tx.execute(
                 "INSERT INTO death_versions SELECT rid + ?, 1, dod, "
                 "CASE WHEN proof_raw = ' ' THEN '' ELSE proof_raw END, false, 'current', "
-                f"? + rid - ?, NULL FROM __dmf_stage WHERE {cond} ORDER BY rid",
+                f"? + rid - ?, NULL FROM __dmf_stage WHERE {cond}",
                 [base, first_seq, lo],
             )
 
@@ -226,12 +213,9 @@ def load_dmf_full(
     return LoadResult(records=n, commits=len(infos), first_person_id=base)
 
 
-def _fast_ok() -> str:
-    """SQL true for a line that passes every check (the cheap shape test first)."""
-    value_checks = [cond for field, cond, _ in _CHECKS if field in ("ssn", "dod", "dob")]
-    return " AND ".join(
-        [f"regexp_full_match(line, '{_LINE_RE}')", *(f"({c})" for c in value_checks[1:])]
-    )
+def _all_ok() -> str:
+    """SQL true for a line that passes every check (the CASE then runs on the few others)."""
+    return " AND ".join(f"({cond})" for _, cond, _ in _CHECKS)
 
 
 def check_dmf_full(store: Store, path: Path) -> list[RecordError]:
@@ -253,7 +237,7 @@ def _problems(store: Store, path: Path) -> list[RecordError]:
     )
     rows = store.query(
         f"SELECT line_no, problem FROM (SELECT line_no, CASE {cases} ELSE NULL END AS problem "
-        f"FROM __dmf_stage WHERE NOT coalesce({_fast_ok()}, false)) "
+        f"FROM __dmf_stage WHERE NOT coalesce({_all_ok()}, false)) "
         "WHERE problem IS NOT NULL ORDER BY line_no "
         f"LIMIT {MAX_LISTED_PROBLEMS}"
     )

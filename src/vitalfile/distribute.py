@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from vitalfile.model import (
     decode,
 )
 from vitalfile.policy import DEATH_FIELDS, Grant, allows, death_sql, gate, keeper_grant
-from vitalfile.sources.dmf import DmfRecord, format_record
+from vitalfile.sources.dmf import DmfRecord, clean_name, format_record
 
 __all__ = [
     "FORMATS",
@@ -63,48 +62,35 @@ __all__ = [
 ]
 
 FORMATS = ("dmf", "csv", "parquet")
-_ALLOWED = "ABCDEFGHIJKLMNOPQRSTUVWXYZ -'."
 
 
-# ── the record layouts, in SQL (DuckDB functions: strip_accents, regexp_replace, rpad) ──
-def _clean_sql(col: str, width: int) -> str:
-    """SQL: a name as the DMF layout wants it (upper case, no accents, allowed characters)."""
-    return (
-        f"rpad(ltrim(regexp_replace(upper(strip_accents({col})), '[^A-Z \\-''.]', ' ', 'g')), "
-        f"{width}, ' ')"
-    )
-
-
+# ── the record layouts, in SQL (names come cleaned and padded on the death row) ──
 def _date_sql(col: str) -> str:
     return (
         f"CASE WHEN {col} = '' THEN '00000000' "
-        f"ELSE substr({col}, 6, 2) || substr({col}, 9, 2) || substr({col}, 1, 4) END"
+        f"ELSE concat(substr({col}, 6, 2), substr({col}, 9, 2), substr({col}, 1, 4)) END"
     )
 
 
 def _line_sql(action: str) -> str:
+    # one concat(): several times faster in DuckDB than a chain of ||
     return (
-        f"{action} || p.ssn || "
-        + _clean_sql("p.last_name", 20)
-        + " || "
-        + _clean_sql("p.suffix", 4)
-        + " || "
-        + _clean_sql("p.first_name", 15)
-        + " || "
-        + _clean_sql("p.middle_name", 15)
-        + " || CASE WHEN d.proof = '' THEN ' ' ELSE d.proof END || "
-        + _date_sql("d.dod")
-        + " || "
-        + _date_sql("p.dob")
-        + " || repeat(' ', 19) AS line"
+        f"concat({action}, p.ssn, d.dmf_names, "
+        "CASE WHEN d.proof = '' THEN ' ' ELSE d.proof END, "
+        f"{_date_sql('d.dod')}, {_date_sql('p.dob')}, '{' ' * 19}') AS line"
     )
 
 
 def _columns_sql(action: str | None) -> str:
     cols = [f"{action} AS action"] if action else []
     cols.append("p.ssn AS ssn")
-    for name, width in (("last_name", 20), ("suffix", 4), ("first_name", 15), ("middle_name", 15)):
-        cols.append(f"rtrim({_clean_sql('p.' + name, width)}) AS {name}")
+    for name, start, width in (
+        ("last_name", 1, 20),
+        ("suffix", 21, 4),
+        ("first_name", 25, 15),
+        ("middle_name", 40, 15),
+    ):
+        cols.append(f"rtrim(substr(d.dmf_names, {start}, {width})) AS {name}")
     cols += ["d.proof AS proof", "d.dod AS dod", "p.dob AS dob"]
     return ", ".join(cols)
 
@@ -121,13 +107,6 @@ def _select(fmt: str, action: str | None) -> str:
     return _columns_sql(action)
 
 
-def _clean(text: str, width: int) -> str:
-    plain = unicodedata.normalize("NFKD", text.upper())
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    kept = "".join(c if c in _ALLOWED else " " for c in plain).lstrip()
-    return kept[:width].rstrip()
-
-
 def dmf_line(state: PersonState, action: str = "") -> str:
     """The DMF record of a person with a death (the same bytes the full-file SQL writes)."""
     assert state.person is not None and state.death is not None
@@ -136,10 +115,10 @@ def dmf_line(state: PersonState, action: str = "") -> str:
         DmfRecord(
             action=action,
             ssn=p["ssn"],
-            last_name=_clean(p["last_name"], 20),
-            suffix=_clean(p["suffix"], 4),
-            first_name=_clean(p["first_name"], 15),
-            middle_name=_clean(p["middle_name"], 15),
+            last_name=clean_name(p["last_name"], 20),
+            suffix=clean_name(p["suffix"], 4),
+            first_name=clean_name(p["first_name"], 15),
+            middle_name=clean_name(p["middle_name"], 15),
             proof=d.proof,
             dod=d.dod,
             dob=p["dob"],

@@ -31,6 +31,7 @@ from vitalfile.model import (
     ReportUnlinked,
     ReportVoided,
 )
+from vitalfile.sources.dmf import name_block
 
 __all__ = [
     "PERSON_COLUMNS",
@@ -228,7 +229,8 @@ PERSONS_DDL = (
 DEATHS_DDL = """CREATE TABLE IF NOT EXISTS deaths (
     person_id BIGINT NOT NULL, dod VARCHAR NOT NULL, proof VARCHAR NOT NULL,
     sources VARCHAR NOT NULL, report_keys VARCHAR NOT NULL, state_only BOOLEAN NOT NULL,
-    version INTEGER NOT NULL, status VARCHAR NOT NULL, changed_seq BIGINT NOT NULL)"""
+    version INTEGER NOT NULL, status VARCHAR NOT NULL, changed_seq BIGINT NOT NULL,
+    dmf_names VARCHAR NOT NULL)"""
 DEATH_VERSIONS_DDL = """CREATE TABLE IF NOT EXISTS death_versions (
     person_id BIGINT NOT NULL, version INTEGER NOT NULL, dod VARCHAR NOT NULL,
     proof VARCHAR NOT NULL, state_only BOOLEAN NOT NULL, status VARCHAR NOT NULL,
@@ -314,7 +316,8 @@ class MasterProjection:
             ),
         )
         dead = [(s.person_id, s.death) for s in states.values() if s.death is not None]
-        tx.insert_arrow("deaths", _deaths_table(dead))
+        names = [_names(states[pid]) for pid, _ in dead]
+        tx.insert_arrow("deaths", _deaths_table(dead).append_column("dmf_names", pa.array(names)))
 
     def _apply_reports(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
         keys = sorted({str(getattr(e, "report_key")) for _, e in events})  # noqa: B009
@@ -391,6 +394,17 @@ def _save_versions(tx: Tx, versions: Sequence[tuple[int, int, Death]]) -> None:
                 for k, (c, t) in enumerate(zip(_VERSION_COLS, types, strict=True))
             }
         ),
+    )
+
+
+def _names(state: PersonState) -> str:
+    """The DMF name block of a person (kept on the death row so files are written fast)."""
+    p = state.person or {}
+    return name_block(
+        p.get("last_name", ""),
+        p.get("suffix", ""),
+        p.get("first_name", ""),
+        p.get("middle_name", ""),
     )
 
 

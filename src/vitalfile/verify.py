@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from vitalfile.errors import FileRejected, RecordError
+from vitalfile.journal import Journal
 from vitalfile.ledger.store import Store, utc_now_text
 from vitalfile.link.base import Linker
 from vitalfile.link.rule import norm_name
@@ -76,8 +77,13 @@ def verify_online(
     first_name: str = "",
     on: date | None = None,
     agreement_id: str | None = None,
+    journal: Journal | None = None,
 ) -> Answer:
-    """One answer: a death only when exactly one person has this SSN, last name and birth date."""
+    """One answer: a death only when exactly one person has this SSN, last name and birth date.
+
+    With a `journal` (a busy service), the disclosure is written ahead and committed to the
+    ledger with others in one batch; without, it is appended before the answer returns.
+    """
     digits = parse_ssn(ssn, field="ssn")
     dob = partial_date(dob)
     last = norm_name(last_name)
@@ -94,22 +100,24 @@ def verify_online(
     )
     death = _death_if_allowed(store, grant, matched[0]) if len(matched) == 1 else None
     did = uuid.uuid4().hex
-    store.append(
-        [
-            DisclosureMade(
-                disclosure_id=did,
-                recipient=recipient,
-                agreement_id=grant.agreement_id,
-                purpose=grant.purpose,
-                authority=grant.authority,
-                channel="verify",
-                fields=list(grant.fields),
-                person_ids=matched if len(matched) == 1 else [],
-                given=[_given(death)] if len(matched) == 1 else [],
-                at=utc_now_text(),
-            )
-        ],
-        note="verification",
+    record = (
+        journal.record
+        if journal is not None
+        else (lambda e: store.append([e], note="verification"))
+    )
+    record(
+        DisclosureMade(
+            disclosure_id=did,
+            recipient=recipient,
+            agreement_id=grant.agreement_id,
+            purpose=grant.purpose,
+            authority=grant.authority,
+            channel="verify",
+            fields=list(grant.fields),
+            person_ids=matched if len(matched) == 1 else [],
+            given=[_given(death)] if len(matched) == 1 else [],
+            at=utc_now_text(),
+        )
     )
     if death:
         return Answer("death", death[0], death[1], did)

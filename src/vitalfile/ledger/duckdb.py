@@ -253,7 +253,7 @@ class DuckDBStore(Store):
                 )
                 tx.execute(
                     f"INSERT INTO ledger_events SELECT ? + rid - ?, ?, ?, {subject_sql}, "
-                    f"{body_sql} FROM {stage} WHERE rid >= ? AND rid < ? ORDER BY rid",
+                    f"{body_sql} FROM {stage} WHERE rid >= ? AND rid < ?",
                     [first_seq, lo, header.commit_no, event_type, lo, hi],
                 )
                 h = hashlib.sha256()

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +29,9 @@ __all__ = [
     "PROOFS",
     "RECORD_LENGTH",
     "DmfRecord",
+    "clean_name",
     "format_record",
+    "name_block",
     "parse_line",
     "read_dmf",
     "write_dmf",
@@ -391,3 +394,24 @@ def write_dmf(records: Iterable[DmfRecord], out: str | os.PathLike[str] | TextIO
             file = os.fspath(out) if isinstance(out, str | os.PathLike) else None
             raise FileRejected(problems, file=file)
     return count
+
+
+def clean_name(text: str, width: int) -> str:
+    """A name as the DMF layout carries it: upper case, no accents, only the allowed
+    characters (others become spaces), left-justified, cut to `width` (no padding)."""
+    if NAME_CHARACTERS.issuperset(text) and not text.startswith(" "):
+        return text[:width].rstrip()
+    plain = unicodedata.normalize("NFKD", text.upper())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    kept = "".join(c if c in NAME_CHARACTERS else " " for c in plain).lstrip()
+    return kept[:width].rstrip()
+
+
+def name_block(last: str, suffix: str, first: str, middle: str) -> str:
+    """Columns 11-64 of a record: the four name fields, cleaned and padded (54 characters)."""
+    return (
+        clean_name(last, 20).ljust(20)
+        + clean_name(suffix, 4).ljust(4)
+        + clean_name(first, 15).ljust(15)
+        + clean_name(middle, 15).ljust(15)
+    )

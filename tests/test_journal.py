@@ -1,0 +1,60 @@
+"""The disclosure journal: written ahead, committed in batches, recovered after a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vitalfile.db import open_store
+from vitalfile.journal import Journal
+from vitalfile.model import DisclosureMade
+
+
+def _event(i: int) -> DisclosureMade:
+    return DisclosureMade(
+        disclosure_id=f"d{i}",
+        recipient="bank",
+        agreement_id="a1",
+        purpose="fraud prevention",
+        authority="law",
+        channel="verify",
+        fields=["death"],
+        person_ids=[i],
+        given=["no death on file"],
+    )
+
+
+def _ids(store) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        e.event.disclosure_id  # type: ignore[attr-defined]
+        for e in store.iter_events(types=["disclosure.made"])
+    ]
+
+
+def test_batches_commit_and_close_flushes(tmp_path: Path) -> None:
+    with open_store(str(tmp_path / "j.duckdb")) as store:
+        journal = Journal(store, tmp_path / "j.log", max_batch=3, max_delay=3600)
+        for i in range(7):
+            journal.record(_event(i))
+        assert _ids(store) == [f"d{i}" for i in range(6)]  # two full batches committed
+        journal.close()
+        assert _ids(store) == [f"d{i}" for i in range(7)]
+        assert store.verify().ok
+        assert not (tmp_path / "j.log").exists()
+
+
+def test_a_crashed_journal_is_recovered_once(tmp_path: Path) -> None:
+    db = tmp_path / "j.duckdb"
+    with open_store(str(db)) as store:
+        journal = Journal(store, tmp_path / "j.log", max_batch=2, max_delay=3600)
+        for i in range(5):
+            journal.record(_event(i))
+        # the process dies here: d4 is only in the journal file
+        journal._fh.close()
+        assert _ids(store) == ["d0", "d1", "d2", "d3"]
+    # a crash after a commit but before the journal was emptied must not double-record
+    log = (tmp_path / "j.log").read_text()
+    (tmp_path / "j.log").write_text("1\t" + _event(0).to_json() + "\n" + log + "6\t{trunc")
+    with open_store(str(db)) as store:
+        Journal(store, tmp_path / "j.log").close()
+        assert _ids(store) == ["d0", "d1", "d2", "d3", "d4"]
+        assert store.verify().ok
