@@ -6,6 +6,7 @@ from pathlib import Path
 
 from vitalfile.db import open_store
 from vitalfile.journal import Journal
+from vitalfile.ledger.store import Store
 from vitalfile.model import DisclosureMade
 
 
@@ -23,7 +24,7 @@ def _event(i: int) -> DisclosureMade:
     )
 
 
-def _ids(store) -> list[str]:  # type: ignore[no-untyped-def]
+def _ids(store: Store) -> list[str]:
     return [
         e.event.disclosure_id  # type: ignore[attr-defined]
         for e in store.iter_events(types=["disclosure.made"])
