@@ -3,6 +3,7 @@ batch matching, monitoring feeds, accounting and a person's own record."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -140,12 +141,24 @@ def match(
     file: Annotated[Path, typer.Argument(help="customers CSV: customer_id,ssn,first_name,...")],
     recipient: Annotated[str, typer.Option(help="whose customers")],
     out: Annotated[Path, typer.Option(help="the answer CSV, one line per input row")],
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="rows the rules leave open go to the linkage model on this engine: duckdb "
+            "or spark (default $VITALFILE_ENGINE; neither given: the rules alone answer)"
+        ),
+    ] = None,
 ) -> None:
     """Batch matching: matched, multiple candidates, no match or pending review per row."""
+    from vitalfile.link.spark import open_linker, resolve_engine
+
     if not file.exists():
         raise UsageError("no such file", file=str(file))
-    with open_db() as store:
-        result = match_batch(store, recipient, file, out)
+    chosen = resolve_engine(engine, default=None)
+    with contextlib.ExitStack() as stack:
+        linker = stack.enter_context(open_linker(chosen)) if chosen else None
+        store = stack.enter_context(open_db())
+        result = match_batch(store, recipient, file, out, linker=linker)
     out_console.print_json(
         json.dumps({"rows": result.rows, **result.counts, "deaths_given": result.deaths_given})
     )
