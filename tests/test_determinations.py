@@ -3,6 +3,7 @@ see it — and that it never reaches a death record, a DMF file or a verificatio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -26,8 +27,9 @@ from vitalfile.determinations import (
 from vitalfile.distribute import extract_full, extract_update
 from vitalfile.errors import Refused, UsageError
 from vitalfile.ledger.store import Store
+from vitalfile.link.base import LinkResult
 from vitalfile.master import load_people
-from vitalfile.model import DeathPosted, PersonRegistered
+from vitalfile.model import DeathPosted, PersonRegistered, ReportReceived
 from vitalfile.policy import DEATH_FIELDS, add_agreement, add_recipient
 from vitalfile.verify import match_batch, verify_online
 
@@ -309,3 +311,31 @@ def test_bulk_file_read_and_cli(store: Store, tmp_path: Path) -> None:
             sorted(s.query("SELECT * FROM determination_notices")),
         )
         assert after == before
+
+
+class _ModelLinker:
+    """Stands in for the Splink linker: links every subject to person 1 with a probability."""
+
+    version = "fake-model"
+
+    def __init__(self, probability: float) -> None:
+        self.probability = probability
+
+    def link(self, store: Store, reports: Sequence[ReportReceived]) -> list[LinkResult]:
+        return [
+            LinkResult(r.report_key, "linked", person_id=1, probability=self.probability)
+            for r in reports
+        ]
+
+
+def test_weak_identity_by_the_linkage_model_is_held(store: Store) -> None:
+    weak = submit_determinations(store, [item(1)], agency="A", linker=_ModelLinker(0.98), now=DAY0)
+    assert weak.holds_by_reason == {HOLD_REASONS["weak_match"]: 1}
+    other_ssn = submit_determinations(
+        store, [item(1, ssn=ssn_of(3))], agency="A", linker=_ModelLinker(0.9999), now=DAY0
+    )
+    assert other_ssn.holds_by_reason == {HOLD_REASONS["weak_match"]: 1}
+    strong = submit_determinations(
+        store, [item(1, evidence_ref="x")], agency="A", linker=_ModelLinker(0.9999), now=DAY0
+    )
+    assert strong.notices == 1

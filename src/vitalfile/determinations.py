@@ -222,7 +222,10 @@ def check_determination(
     if person is None or link.outcome != "linked":
         weak = link.outcome == "held" or link.person_id is not None or ssn_on_file
         reasons.append(HOLD_REASONS["weak_match" if weak else "no_match"])
-    elif link.probability is not None and link.probability < STRONG_MATCH:
+    elif (link.probability is not None and link.probability < STRONG_MATCH) or (
+        person.person is not None and person.person.get("ssn") != item.ssn
+    ):
+        # an adverse finding needs the SSN as supplied to be the person's own
         reasons.append(HOLD_REASONS["weak_match"])
     on = item.effective_date or today.isoformat()
     on_file = person.person.get("dob", "") if person is not None and person.person else ""
