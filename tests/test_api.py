@@ -417,7 +417,7 @@ def test_ingest_bodies_in_each_format(world: World, client: TestClient) -> None:
         content=csv_body,
         headers={**h, "content-type": "text/plain"},
     )
-    assert r.status_code == 400 and r.json()["code"] == "usage"
+    assert r.status_code == 422 and r.json()["code"] == "record"
 
 
 BAD = [

@@ -12,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vitalfile import __version__
-from vitalfile.api.deps import KeyCache, StorePool
+from vitalfile.api.deps import KeyCache, StorePool, no_unknown_query
 from vitalfile.api.errors import TooLarge, install_error_handlers
 from vitalfile.api.routes import ROUTERS
 from vitalfile.api.settings import ApiSettings
@@ -78,7 +78,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        app.state.jobs.shutdown(wait=True)
+        # a later start (tests run the lifespan more than once) gets fresh ones
+        jobs, app.state.jobs = app.state.jobs, ThreadPoolExecutor(2, thread_name_prefix="vf-job")
+        jobs.shutdown(wait=True)
         app.state.pool.close()
 
     app = FastAPI(
@@ -89,6 +91,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         "Every call carries an API key (`Authorization: Bearer …`), scoped to one recipient "
         "or one staff role; every error is `{code, message, context}`.",
         lifespan=lifespan,
+        dependencies=[Depends(no_unknown_query)],
     )
     app.state.settings = settings
     app.state.pool = StorePool(settings.db, settings.pool_size)

@@ -23,6 +23,7 @@ from vitalfile.access import require as require_action
 from vitalfile.api.errors import TooLarge, UnsupportedMediaType
 from vitalfile.api.settings import ApiSettings
 from vitalfile.db import open_store
+from vitalfile.errors import UsageError
 from vitalfile.ledger.store import Store
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "StoreDep",
     "StorePool",
     "body_of",
+    "no_unknown_query",
     "principal_from_token",
     "staff",
 ]
@@ -93,6 +95,33 @@ class KeyCache:
         if len(self._items) > 10_000:
             self._items.clear()
         self._items[digest] = (time.monotonic() + self.ttl, principal)
+
+
+_KNOWN_QUERY: dict[int, frozenset[str]] = {}
+
+
+def no_unknown_query(request: Request) -> None:
+    """Refuse query parameters the route does not declare (a misspelt filter is an error)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _KNOWN_QUERY.get(id(route))
+    if known is None:
+        names: set[str] = set()
+        todo = [dependant]
+        while todo:
+            d = todo.pop()
+            names.update(p.alias for p in d.query_params)
+            todo.extend(d.dependencies)
+        known = frozenset(names)
+        _KNOWN_QUERY[id(route)] = known
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise UsageError(f"unknown query parameter: {unknown[0][:40]}", field="query")
+    for name in request.query_params:
+        if len(request.query_params.getlist(name)) > 1:
+            raise UsageError("a query parameter is given more than once", field=name)
 
 
 def get_settings(request: Request) -> ApiSettings:

@@ -129,6 +129,18 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+def _allowed(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
 def _console(request: Request) -> bool:
     hook = getattr(request.app.state, "html_error", None)
     return hook is not None and request.url.path.startswith("/console")
@@ -173,6 +185,9 @@ def install_error_handlers(app: FastAPI) -> None:
             err = NotFound("no such route" if exc.detail == "Not Found" else str(exc.detail))
         elif exc.status_code == 405:
             err = MethodNotAllowed("method not allowed on this route")
+            headers = {**(exc.headers or {}), "Allow": _allowed(request)}
+            if not _console(request):
+                return JSONResponse(err.to_dict(), status_code=405, headers=headers)
         elif exc.status_code == 413:
             err = TooLarge("request body too large")
         elif exc.status_code == 415:

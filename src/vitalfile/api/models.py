@@ -232,7 +232,7 @@ class DeterminationsCreate(_In):
     agency: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     origin: Literal["agency", "computer_match"] = "agency"
     batch_id: ShortText = ""
-    items: Annotated[list[DeterminationIn], Field(min_length=1, max_length=10_000)]
+    items: Annotated[list[DeterminationIn], Field(min_length=1, max_length=1000)]
 
 
 class SubmitPublic(_Out):

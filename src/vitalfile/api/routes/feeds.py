@@ -64,7 +64,11 @@ _CSV = {
     "requestBody": {
         "required": True,
         "description": "customers CSV to watch: customer_id,ssn,first_name,last_name,dob",
-        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string", "pattern": "^customer_id,ssn,first_name,last_name,dob"}
+            }
+        },
     }
 }
 

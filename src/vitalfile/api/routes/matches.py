@@ -31,7 +31,11 @@ _BODY = {
     "requestBody": {
         "required": True,
         "description": "customers CSV: customer_id,ssn,first_name,last_name,dob",
-        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string", "pattern": "^customer_id,ssn,first_name,last_name,dob"}
+            }
+        },
     }
 }
 JobId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]

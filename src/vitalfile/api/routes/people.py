@@ -85,7 +85,7 @@ def lookup(body: PersonLookup, _: Reader, store: StoreDep) -> list[StatusPublic]
     return found
 
 
-@router.get("/people/{person_id}", response_model=StatusPublic)
+@router.get("/people/{person_id:int}", response_model=StatusPublic)
 def person_status(
     person_id: PersonId,
     _: Reader,
@@ -126,7 +126,7 @@ def timeline(store: Store, person_id: int, as_of: str | None) -> TimelinePublic:
     return TimelinePublic(person_id=person_id, as_of=as_of, upto_seq=upto, events=out)
 
 
-@router.get("/people/{person_id}/timeline", response_model=TimelinePublic)
+@router.get("/people/{person_id:int}/timeline", response_model=TimelinePublic)
 def person_timeline(
     person_id: PersonId,
     _: Reader,

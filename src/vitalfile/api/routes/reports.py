@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
 from vitalfile.api.deps import StoreDep, body_of, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import IngestPublic
-from vitalfile.errors import UsageError
+from vitalfile.errors import RecordError, UsageError
 from vitalfile.ingest import detect_format, ingest_file
 from vitalfile.model import SourceKind
 
@@ -28,12 +30,23 @@ TYPES = {
     "application/x-ndjson": "vrdr",
 }
 _SUFFIX = {"dmf": ".dmf", "csv": ".csv", "vrdr": ".json"}
+_SCHEMAS: dict[str, dict[str, Any]] = {
+    "dmf": {"type": "string", "pattern": "^[ ACD]\\d{9}", "minLength": 100},
+    "csv": {"type": "string", "pattern": "^(report_id|ssn),"},
+    "vrdr": {"type": "string", "pattern": "^\\s*\\{", "minLength": 2},
+}
+_VRDR_JSON: dict[str, Any] = {
+    "type": "object",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"type": "string", "enum": ["Bundle", "Parameters"]}},
+}
 _BODY = {
     "requestBody": {
         "required": True,
         "description": "a DMF file (text/plain), a canonical reports CSV (text/csv) or FHIR "
         "VRDR JSON / NDJSON",
-        "content": {t: {"schema": {"type": "string"}} for t in TYPES},
+        "content": {t: {"schema": _SCHEMAS[TYPES[t]]} for t in TYPES}
+        | {t: {"schema": _VRDR_JSON} for t in ("application/fhir+json", "application/json")},
     }
 }
 Body = Annotated[tuple[str, bytes], Depends(body_of(*TYPES))]
@@ -52,6 +65,10 @@ def ingest_reports_body(
     """Take in one file of death reports; refused whole on a bad record unless quarantined."""
     ctype, data = body
     fmt = TYPES[ctype]
+    if ctype in ("application/fhir+json", "application/json"):
+        _check_resource(data)
+    elif not re.match(_SCHEMAS[fmt]["pattern"].encode(), data):
+        raise RecordError(f"the body does not start as a {fmt} file does", line=1, field="body")
     with tempfile.TemporaryDirectory(prefix="vf-ingest-") as tmp:
         name = source_id or "upload"
         path = Path(tmp) / f"{name}{_SUFFIX[fmt]}"
@@ -72,3 +89,14 @@ def ingest_reports_body(
         format=fmt,
         **{k: d[k] for k in IngestPublic.model_fields if k != "format" and k in d},
     )
+
+
+def _check_resource(data: bytes) -> None:
+    """A JSON body is one FHIR resource: a Bundle (a death record) or Parameters (a message)."""
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise RecordError("not JSON", field="body") from exc
+    kind = doc.get("resourceType") if isinstance(doc, dict) else None
+    if kind not in ("Bundle", "Parameters"):
+        raise RecordError("not a FHIR Bundle or Parameters resource", field="resourceType")
