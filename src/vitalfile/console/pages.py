@@ -5,8 +5,7 @@ determinations with their deadlines, and the accounting of disclosures for a per
 Each page is a library call and a template; permissions are `access.require`, as in the API.
 """
 
-from __future__ import annotations
-
+import logging
 import secrets
 import threading
 from datetime import date
@@ -45,6 +44,7 @@ from vitalfile.ssn import parse as parse_ssn
 __all__ = ["mount_console"]
 
 HERE = Path(__file__).parent
+log = logging.getLogger("vitalfile.console")
 COOKIE = "vf_session"
 
 
@@ -92,6 +92,9 @@ class Explainer:
                 out["error"] = exc.message
             except ImportError:
                 out["error"] = "the linkage model is not installed"
+            except Exception as exc:  # the page still shows the case and the held reason
+                log.warning("explaining %s failed: %s", report_key, type(exc).__name__)
+                out["error"] = f"the model could not score this report ({type(exc).__name__})"
             if len(self._cache) > 256:
                 self._cache.clear()
             self._cache[key] = out
