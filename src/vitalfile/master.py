@@ -270,7 +270,15 @@ class MasterProjection:
     name = "master"
 
     def ddl(self) -> list[str]:
-        return [PERSONS_DDL, DEATHS_DDL, DEATH_VERSIONS_DDL, REPORTS_DDL]
+        return [
+            PERSONS_DDL,
+            DEATHS_DDL,
+            DEATH_VERSIONS_DDL,
+            REPORTS_DDL,
+            # point lookups (verification, linking by SSN) must not scan the file
+            "CREATE INDEX IF NOT EXISTS persons_ssn ON persons (ssn)",
+            "CREATE INDEX IF NOT EXISTS deaths_person_id ON deaths (person_id)",
+        ]
 
     def tables(self) -> list[str]:
         return ["persons", "deaths", "death_versions", "reports"]

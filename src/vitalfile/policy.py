@@ -8,6 +8,7 @@ The tier rules (`Grant.allows`, `Grant.death_sql`) are written once here, in Pyt
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -171,6 +172,7 @@ class PolicyProjection:
         return event_type in (RecipientAdded.type, AgreementAdded.type, AgreementEnded.type)
 
     def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
+        _generation[0] += 1  # drop every cached agreement
         for seq, e in events:
             if isinstance(e, RecipientAdded):
                 tx.execute(
@@ -298,6 +300,31 @@ def refuse(
     return Refused(reason, recipient=recipient)
 
 
+# Agreements change rarely and every answer consults them: a short-lived cache, dropped
+# at once when this process appends a policy event (other processes: within the TTL).
+POLICY_CACHE_SECONDS = 2.0
+_generation = [0]
+_policy_cache: dict[tuple[int, str, str], tuple[float, int, str | None, list[Any]]] = {}
+
+
+def _policy_of(store: Store, recipient: str) -> tuple[str | None, list[Any]]:
+    key = (id(store), store.url, recipient)
+    now = time.monotonic()
+    hit = _policy_cache.get(key)
+    if hit is not None and hit[1] == _generation[0] and now - hit[0] < POLICY_CACHE_SECONDS:
+        return hit[2], hit[3]
+    tier = recipient_tier(store, recipient)
+    rows = store.query(
+        "SELECT agreement_id, purpose, authority, fields, determination_kinds, start_date, "
+        "end_date FROM agreements WHERE recipient = ? ORDER BY seq",
+        [recipient],
+    )
+    if len(_policy_cache) > 10_000:
+        _policy_cache.clear()
+    _policy_cache[key] = (now, _generation[0], tier, rows)
+    return tier, rows
+
+
 def gate(
     store: Store,
     recipient: str,
@@ -324,14 +351,9 @@ def gate(
             person_ids=person_ids,
         )
 
-    tier = recipient_tier(store, recipient)
+    tier, rows = _policy_of(store, recipient)
     if tier is None:
         raise no("unknown recipient")
-    rows = store.query(
-        "SELECT agreement_id, purpose, authority, fields, determination_kinds, start_date, "
-        "end_date FROM agreements WHERE recipient = ? ORDER BY seq",
-        [recipient],
-    )
     if agreement_id is not None:
         rows = [r for r in rows if r[0] == agreement_id]
         if not rows:

@@ -27,7 +27,7 @@ from vitalfile.ledger.store import Store, utc_now_text
 from vitalfile.link.base import Linker
 from vitalfile.link.rule import norm_name
 from vitalfile.model import DisclosureMade, ReportReceived, partial_date
-from vitalfile.policy import VERIFY_FIELDS, Grant, gate
+from vitalfile.policy import VERIFY_FIELDS, gate
 from vitalfile.ssn import neighbours
 from vitalfile.ssn import parse as parse_ssn
 
@@ -56,15 +56,6 @@ class Answer:
 
 def _given(death: tuple[str, str] | None) -> str:
     return f"death on file {death[0]} {death[1] or '-'}" if death else "no death on file"
-
-
-def _death_if_allowed(store: Store, grant: Grant, pid: int) -> tuple[str, str] | None:
-    rows = store.query(
-        "SELECT dod, proof, status, state_only FROM deaths WHERE person_id = ?", [pid]
-    )
-    if rows and grant.allows(status=rows[0][2], state_only=bool(rows[0][3]), dod=rows[0][0]):
-        return str(rows[0][0]), str(rows[0][1])
-    return None
 
 
 def verify_online(
@@ -98,7 +89,15 @@ def verify_online(
         agreement_id=agreement_id,
         person_ids=matched,
     )
-    death = _death_if_allowed(store, grant, matched[0]) if len(matched) == 1 else None
+    death = None
+    if len(matched) == 1:  # point lookups: a join would hash the whole deaths table
+        found = store.query(
+            "SELECT dod, proof, status, state_only FROM deaths WHERE person_id = ?", [matched[0]]
+        )
+        if found and grant.allows(
+            status=found[0][2], state_only=bool(found[0][3]), dod=found[0][0]
+        ):
+            death = (str(found[0][0]), str(found[0][1]))
     did = uuid.uuid4().hex
     record = (
         journal.record
