@@ -81,6 +81,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         # a later start (tests run the lifespan more than once) gets fresh ones
         jobs, app.state.jobs = app.state.jobs, ThreadPoolExecutor(2, thread_name_prefix="vf-job")
         jobs.shutdown(wait=True)
+        if app.state.answers is not None:
+            app.state.answers.close()
+            app.state.answers = None
         app.state.pool.close()
 
     app = FastAPI(
@@ -96,6 +99,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.pool = StorePool(settings.db, settings.pool_size)
     app.state.key_cache = KeyCache()
+    app.state.answers = None  # this worker's answer journal (PostgreSQL), opened on first use
     app.state.jobs = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vf-job")
     install_error_handlers(app)
     for router in ROUTERS:

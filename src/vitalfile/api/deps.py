@@ -32,7 +32,9 @@ __all__ = [
     "SettingsDep",
     "StoreDep",
     "StorePool",
+    "answer_journal",
     "body_of",
+    "flush_answers",
     "no_unknown_query",
     "principal_from_token",
     "staff",
@@ -122,6 +124,30 @@ def no_unknown_query(request: Request) -> None:
     for name in request.query_params:
         if len(request.query_params.getlist(name)) > 1:
             raise UsageError("a query parameter is given more than once", field=name)
+
+
+_JOURNAL_LOCK = threading.Lock()
+
+
+def answer_journal(request: Request) -> Any:
+    """This worker's journal of online answers (PostgreSQL only; opened on first use)."""
+    state = request.app.state
+    settings: ApiSettings = state.settings
+    if not settings.db.startswith(("postgresql://", "postgres://")):
+        return None
+    with _JOURNAL_LOCK:
+        if state.answers is None:
+            from vitalfile.api.answers import AnswerJournal
+
+            state.answers = AnswerJournal(settings.db, settings.work_dir / "journals")
+    return state.answers
+
+
+def flush_answers(request: Request) -> None:
+    """Commit this worker's waiting answers, so an accounting read now shows them."""
+    answers = getattr(request.app.state, "answers", None)
+    if answers is not None:
+        answers.flush()
 
 
 def get_settings(request: Request) -> ApiSettings:

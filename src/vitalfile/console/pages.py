@@ -27,7 +27,7 @@ from vitalfile.access import (
     require,
 )
 from vitalfile.accounting import accounting
-from vitalfile.api.deps import StoreDep
+from vitalfile.api.deps import StoreDep, flush_answers
 from vitalfile.api.errors import status_for
 from vitalfile.api.routes.cases import case_public
 from vitalfile.api.routes.determinations import determination_public
@@ -329,6 +329,7 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
         as_of: Annotated[str, Query(max_length=32)] = "",
     ) -> HTMLResponse:
         require(me, "accounting.read")
+        flush_answers(request)
         rows = accounting(
             store, _person_ssn(store, person_id), upto_seq=as_of_seq(store, as_of or None)
         )

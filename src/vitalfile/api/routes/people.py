@@ -12,7 +12,7 @@ from fastapi import Path as PathParam
 
 from vitalfile.access import Principal
 from vitalfile.accounting import accounting, my_record
-from vitalfile.api.deps import StoreDep, staff
+from vitalfile.api.deps import StoreDep, flush_answers, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import (
     AccountingEntry,
@@ -137,7 +137,9 @@ def person_timeline(
     return timeline(store, person_id, as_of)
 
 
-@router.post("/people/accounting", response_model=AccountingPublic)
+@router.post(
+    "/people/accounting", response_model=AccountingPublic, dependencies=[Depends(flush_answers)]
+)
 def person_accounting(body: PersonLookup, _: Auditor, store: StoreDep) -> AccountingPublic:
     """Every disclosure and refusal about the people with this SSN: date, recipient,
     purpose, authority, what was given."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from vitalfile.api.deps import RecipientDep, StoreDep
+from vitalfile.api.deps import RecipientDep, StoreDep, answer_journal
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import VerifyCreate, VerifyPublic
 from vitalfile.verify import verify_online
@@ -15,8 +15,14 @@ router = APIRouter(prefix="/v1", tags=["verification"], responses=COMMON_RESPONS
 
 
 @router.post("/verify", response_model=VerifyPublic)
-def verify(body: VerifyCreate, principal: RecipientDep, store: StoreDep) -> VerifyPublic:
-    """Death on file (date and level) only for a unique match the recipient's tier allows."""
+def verify(
+    request: Request, body: VerifyCreate, principal: RecipientDep, store: StoreDep
+) -> VerifyPublic:
+    """Death on file (date and level) only for a unique match the recipient's tier allows.
+
+    On PostgreSQL the disclosure is written ahead to this worker's journal and committed to
+    the ledger with other answers within a fraction of a second (group commit)."""
+    answers = answer_journal(request)
     answer = verify_online(
         store,
         principal.recipient,
@@ -24,6 +30,7 @@ def verify(body: VerifyCreate, principal: RecipientDep, store: StoreDep) -> Veri
         last_name=body.last_name,
         dob=body.dob,
         first_name=body.first_name,
+        journal=answers.journal if answers is not None else None,
     )
     return VerifyPublic(
         result=answer.result,

@@ -1,0 +1,189 @@
+"""Benchmark: online verification over HTTP — requests per second and p50/p99 latency.
+
+Builds a file of N people (a synthetic DMF full file, loaded set-wise into DuckDB, then
+copied to PostgreSQL with `copy_ledger`, hashes kept), registers a certified recipient and
+its key, starts `vitalfile serve` (uvicorn, W worker processes) on a free loopback port, and
+drives `POST /v1/verify` from an httpx async client with C connections, for at most R
+requests or S seconds. Prints one JSON line. Target: ≥ 1,000 req/s with p99 < 50 ms.
+
+    VITALFILE_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test \
+        .venv/bin/python bench/api.py --people 1000000 --workers 4
+
+Works in a fresh PostgreSQL schema, dropped at the end (`--keep` leaves it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from vitalfile.access import create_key
+from vitalfile.bulk import load_dmf_full
+from vitalfile.db import open_store
+from vitalfile.ledger.copy import copy_ledger
+from vitalfile.ledger.postgres import create_schema, drop_schema, with_schema
+from vitalfile.policy import VERIFY_FIELDS, add_agreement, add_recipient
+from vitalfile.synth.dmf import write_dmf_full
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _build(url: str, people: int, work: Path) -> tuple[str, list[dict[str, str]], dict[str, float]]:
+    """The file on PostgreSQL, a recipient key, and a sample of people to ask about."""
+    steps: dict[str, float] = {}
+    t = time.perf_counter()
+    write_dmf_full(work / "full.dmf", people, seed=11)
+    duck = open_store(str(work / "bench.duckdb"))
+    load_dmf_full(duck, work / "full.dmf")
+    add_recipient(duck, "bank", "certified")
+    add_agreement(
+        duck,
+        "bank-1",
+        "bank",
+        purpose="fraud prevention",
+        authority="bench",
+        fields=list(VERIFY_FIELDS),
+        start="2020-01-01",
+        end="2099-12-31",
+    )
+    _, token = create_key(duck, recipient="bank", label="bench")
+    sample = duck.query_arrow(
+        "SELECT ssn, last_name, dob FROM persons USING SAMPLE 20000 ROWS"
+    ).to_pylist()
+    steps["load_duckdb_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    with open_store(url) as pg:
+        copy_ledger(duck, pg)
+    duck.close()
+    steps["copy_to_postgres_s"] = round(time.perf_counter() - t, 1)
+    return token, [{k: str(v) for k, v in r.items()} for r in sample], steps
+
+
+async def _drive(
+    base: str, token: str, sample: list[dict[str, str]], requests: int, seconds: float, conc: int
+) -> tuple[list[float], int, float]:
+    lat: list[float] = []
+    errors = 0
+    rng = random.Random(7)
+    deadline = time.perf_counter() + seconds
+    issued = 0
+    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, limits=limits, headers=headers) as client:
+
+        async def one_worker() -> None:
+            nonlocal issued, errors
+            while issued < requests and time.perf_counter() < deadline:
+                issued += 1
+                p = rng.choice(sample)
+                body = {"ssn": p["ssn"], "last_name": p["last_name"], "dob": p["dob"]}
+                t0 = time.perf_counter()
+                r = await client.post("/v1/verify", json=body)
+                lat.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    errors += 1
+
+        # warm-up: every worker process opens its connections and caches the key
+        for _ in range(conc * 2):
+            await client.post("/v1/verify", json={**sample[0]})
+        t_all = time.perf_counter()
+        await asyncio.gather(*(one_worker() for _ in range(conc)))
+        wall = time.perf_counter() - t_all
+    return lat, errors, wall
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--people", type=int, default=1_000_000)
+    ap.add_argument("--requests", type=int, default=30_000)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--url", default=os.environ.get("VITALFILE_TEST_PG_URL", ""))
+    ap.add_argument("--keep", action="store_true", help="leave the PostgreSQL schema")
+    args = ap.parse_args()
+    if not args.url:
+        sys.exit("needs PostgreSQL: --url or VITALFILE_TEST_PG_URL")
+    schema = create_schema(args.url)
+    url = with_schema(args.url, schema)
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            work = Path(d)
+            token, sample, steps = _build(url, args.people, work)
+            port = _free_port()
+            env = {
+                **os.environ,
+                "VITALFILE_DB": url,
+                "VITALFILE_WORK_DIR": str(work / "service"),
+                "VITALFILE_KEY_PATH": str(work / "no-key.pem"),
+            }
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from vitalfile.cli import main; sys.exit(main(sys.argv[1:]))",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(args.workers),
+                ],
+                env=env,
+            )
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.1)
+            lat, errors, wall = asyncio.run(
+                _drive(base, token, sample, args.requests, args.seconds, args.concurrency)
+            )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        if not args.keep:
+            drop_schema(args.url, schema)
+    lat.sort()
+    n = len(lat)
+    print(
+        json.dumps(
+            {
+                "bench": "api_verify",
+                "backend": "postgresql",
+                "people": args.people,
+                "workers": args.workers,
+                "concurrency": args.concurrency,
+                "requests": n,
+                "errors": errors,
+                "seconds": round(wall, 2),
+                "req_per_s": round(n / wall, 1) if wall else 0.0,
+                "p50_ms": round(lat[n // 2] * 1000, 2) if n else None,
+                "p99_ms": round(lat[min(n - 1, int(n * 0.99))] * 1000, 2) if n else None,
+                **steps,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
