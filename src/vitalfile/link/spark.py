@@ -69,6 +69,8 @@ SPARK_SETTINGS_HELP = {
     "shuffle_partitions": "spark.sql.shuffle.partitions: ~2-3 per core on a cluster",
     "log_level": "Spark's own log level: ERROR (quiet) unless asked; WARN or INFO show it",
     "local_dir": "scratch space (spill, Splink's Parquet checkpoints); default a temp dir",
+    "checkpoint_dir": "where Splink's Parquet checkpoints go (on a cluster: shared storage, "
+    "e.g. hdfs:// or s3a://); default under local_dir",
     "work_dir": "where inputs and outputs pass as Parquet (on a cluster: a path every "
     "executor reads); default a temp dir per run",
 }
@@ -98,6 +100,7 @@ class SparkSettings:
     shuffle_partitions: int = 4
     log_level: str = "ERROR"
     local_dir: str = ""
+    checkpoint_dir: str = ""
     work_dir: str = ""
 
     @classmethod
@@ -216,24 +219,32 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
         from splink.backends.spark import similarity_jar_location
     except ImportError:  # pragma: no cover - depends on the install
         raise ConfigError(_NO_PYSPARK, field="engine") from None
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # launched by spark-submit: the JVM is up, and spark-submit's settings (master, memory,
+    # --jars) win; otherwise this process starts Spark with `settings`
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+    local = s.master.startswith("local") and not submitted
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     scratch = Path(s.local_dir) if s.local_dir else Path(tempfile.mkdtemp(prefix="vf-spark-"))
     scratch.mkdir(parents=True, exist_ok=True)
     log4j = scratch / "log4j2.properties"
     log4j.write_text(_LOG4J2.format(level=s.log_level.lower()))
     builder = (
-        SparkSession.builder.master(s.master)
-        .appName("vitalfile")
-        .config("spark.driver.memory", s.driver_memory)
-        .config("spark.sql.shuffle.partitions", str(s.shuffle_partitions))
-        .config("spark.ui.enabled", "false")
+        SparkSession.builder.appName("vitalfile")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.local.dir", str(scratch / "local"))
-        .config("spark.jars", similarity_jar_location())
-        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
         .config("spark.sql.session.timeZone", "UTC")
     )
-    if s.master.startswith("local"):
+    if not submitted:
+        builder = (
+            builder.master(s.master)
+            .config("spark.jars", similarity_jar_location())
+            .config("spark.driver.memory", s.driver_memory)
+            .config("spark.sql.shuffle.partitions", str(s.shuffle_partitions))
+            .config("spark.ui.enabled", "false")
+            .config("spark.local.dir", str(scratch / "local"))
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
+        )
+    if local:
         # one machine: listen on loopback only (on a cluster, executors must reach the driver)
         builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config(
             "spark.driver.host", "127.0.0.1"
@@ -245,7 +256,7 @@ def spark_session(settings: SparkSettings | None = None) -> SparkSession:
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(s.log_level)
     # Splink's default way to break lineage writes Parquet checkpoints here
-    spark.sparkContext.setCheckpointDir(str(scratch / "checkpoints"))
+    spark.sparkContext.setCheckpointDir(s.checkpoint_dir or str(scratch / "checkpoints"))
     for name in ("py4j", "pyspark", "splink"):
         logging.getLogger(name).setLevel(logging.WARNING if not s.quiet else logging.ERROR)
     _scratch[id(spark)] = scratch
