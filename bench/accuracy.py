@@ -81,21 +81,15 @@ def evaluate(
     }
 
 
-def baselines(
-    people: pa.Table, reports: pa.Table, base: int
-) -> dict[str, list[tuple[str, int | None]]]:
+def baselines(store: Any, reports: pa.Table) -> dict[str, list[tuple[str, int | None]]]:
     """Exact SSN; exact SSN + last name + date of birth (names compared upper-cased)."""
-    by_ssn = {
-        s: (i, last.upper(), dob)
-        for i, (s, last, dob) in enumerate(
-            zip(
-                people.column("ssn").to_pylist(),
-                people.column("last_name").to_pylist(),
-                people.column("dob").to_pylist(),
-                strict=True,
-            )
-        )
-    }
+    ssns = sorted({s for s in reports.column("ssn").to_pylist() if s})
+    rows = store.query(
+        "SELECT ssn, person_id, upper(last_name), dob FROM persons "
+        "WHERE ssn IN (SELECT unnest(?::VARCHAR[]))",
+        [ssns],
+    )
+    by_ssn = {r[0]: (int(r[1]), r[2], r[3]) for r in rows}
     ssn_only: list[tuple[str, int | None]] = []
     ssn_last_dob: list[tuple[str, int | None]] = []
     for s, last, dob in zip(
@@ -105,17 +99,43 @@ def baselines(
         strict=True,
     ):
         hit = by_ssn.get(s) if s else None
-        ssn_only.append(("linked", base + hit[0]) if hit else ("unlinked", None))
+        ssn_only.append(("linked", hit[0]) if hit else ("unlinked", None))
         ok = hit is not None and dob and hit[2] == dob and hit[1] == " ".join(last.upper().split())
-        ssn_last_dob.append(("linked", base + hit[0]) if ok and hit else ("unlinked", None))
+        ssn_last_dob.append(("linked", hit[0]) if ok and hit else ("unlinked", None))
     return {"exact SSN": ssn_only, "exact SSN + last name + DOB": ssn_last_dob}
 
 
-def run(n_people: int, n_reports: int, seed: int, grid: bool, work: Path) -> dict[str, Any]:
+def from_dir(n_people: int, work: Path) -> dict[str, Any]:
+    """Reuse the file and the week that `bench/link.py --dir` built (people ids from 1)."""
+    import pyarrow.csv as pacsv
+
+    from vitalfile.db import open_store
+    from vitalfile.synth import REPORT_COLUMNS, TRUTH_COLUMNS
+    from vitalfile.synth.weekly import received
+
+    text = {c: pa.string() for c in (*REPORT_COLUMNS, *TRUTH_COLUMNS)}
+    strings = pacsv.ConvertOptions(
+        strings_can_be_null=False, column_types={**text, "person_row": pa.int64()}
+    )
+    reports = pacsv.read_csv(work / f"reports-{n_people}.csv", convert_options=strings)
+    truth = pacsv.read_csv(work / f"truth-{n_people}.csv", convert_options=strings)
+    return {
+        "store": open_store(str(work / f"file-{n_people}.duckdb")),
+        "reports": reports,
+        "truth": truth,
+        "received": received(reports),
+        "base": 1,
+        "people_load_s": 0.0,
+    }
+
+
+def run(
+    n_people: int, n_reports: int, seed: int, grid: bool, work: Path, reuse: bool = False
+) -> dict[str, Any]:
     from vitalfile.link.decide import DecideSettings, decide_link
     from vitalfile.link.splink_linker import SplinkLinker
 
-    data = build(n_people, n_reports, seed, work)
+    data = from_dir(n_people, work) if reuse else build(n_people, n_reports, seed, work)
     store, reps = data["store"], data["received"]
     linker = SplinkLinker()
     t0 = time.perf_counter()
@@ -131,7 +151,7 @@ def run(n_people: int, n_reports: int, seed: int, grid: bool, work: Path) -> dic
         return out
 
     results = {f"ours ({linker.version})": evaluate(ours(linker.settings), truth, base)}
-    for name, outs in baselines(data["people"], data["reports"], base).items():
+    for name, outs in baselines(store, data["reports"]).items():
         results[name] = evaluate(outs, truth, base)
     tried = []
     if grid:
@@ -176,10 +196,13 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--grid", action="store_true")
     ap.add_argument("--dir", default=None)
+    ap.add_argument(
+        "--reuse", action="store_true", help="use the file and week bench/link.py left in --dir"
+    )
     args = ap.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="vf-acc-"))
     work.mkdir(parents=True, exist_ok=True)
-    out = run(args.people, args.reports, args.seed, args.grid, work)
+    out = run(args.people, args.reports, args.seed, args.grid, work, args.reuse)
     print_table(out)
     for row in out["grid"]:
         print(json.dumps(row))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,12 +53,31 @@ def _build(n: int, n_reports: int, seed: int, work: Path) -> dict[str, float]:
     }
 
 
+def _undo_weeks(db: Path) -> None:
+    """Take the copy back to the file as built: drop earlier weeks' commits and reports."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    first = con.execute(
+        "SELECT min(commit_no) FROM ledger_commits WHERE note = 'weekly bench'"
+    ).fetchone()
+    if first is not None and first[0] is not None:
+        con.execute("DELETE FROM ledger_events WHERE commit_no >= ?", [first[0]])
+        con.execute("DELETE FROM ledger_commits WHERE commit_no >= ?", [first[0]])
+        con.execute("DELETE FROM reports")
+        con.execute("DELETE FROM deaths")
+    con.close()
+
+
 def _week(n: int, work: Path) -> dict[str, float]:
     from vitalfile.db import open_store
     from vitalfile.ingest import ingest_reports, read_report_file
     from vitalfile.link.splink_linker import SplinkLinker
 
-    store = open_store(str(work / f"file-{n}.duckdb"))
+    week_db = work / f"week-{n}.duckdb"
+    shutil.copyfile(work / f"file-{n}.duckdb", week_db)
+    _undo_weeks(week_db)
+    store = open_store(str(week_db))
     linker = SplinkLinker()  # loading the saved model: part of the week
     t0 = time.perf_counter()
     reports, errors = read_report_file(

@@ -209,8 +209,8 @@ COMPARISONS: tuple[ComparisonSpec, ...] = (
 BlockingKey = tuple[tuple[str, int | None], ...]
 BLOCKING_KEYS: tuple[BlockingKey, ...] = (
     (("ssn", None),),
-    (("dob", None), ("last_name", 1)),
-    (("dob", None), ("first_name", 1)),
+    (("dob", None), ("last_name", 2)),
+    (("dob", None), ("first_name", 2)),
     (("first_name", None), ("last_name", None), ("dob", 4)),
     (("first_name", None), ("last_name", None), ("state", None)),
 )
