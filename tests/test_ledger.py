@@ -70,12 +70,20 @@ def test_append_is_all_or_nothing(store: Store) -> None:
 
 def test_projection_failure_rolls_back_the_events(store: Store) -> None:
     store.append(_people(1, 1))
-    store.query("SELECT 1")
-    store.tx.execute("ALTER TABLE persons ADD COLUMN must_fill VARCHAR NOT NULL DEFAULT 'x'")  # type: ignore[attr-defined]
-    store.tx.execute("ALTER TABLE persons ALTER COLUMN must_fill DROP DEFAULT")  # type: ignore[attr-defined]
+    # make the next projection write fail: a column the projection does not fill
+    store.query("ALTER TABLE death_versions ADD COLUMN must_fill VARCHAR")
+    store.query("UPDATE death_versions SET must_fill = 'x'")
+    store.query("ALTER TABLE death_versions ALTER COLUMN must_fill SET NOT NULL")
     with pytest.raises(StorageError):
-        store.append(_people(2, 1))
+        store.append(
+            [
+                DeathPosted(
+                    person_id=1, dod="2026-01-00", proof="V", report_key="TX/1", source_kind="state"
+                )
+            ]
+        )
     assert store.query("SELECT count(*) FROM ledger_events")[0][0] == 1
+    assert store.query("SELECT count(*) FROM deaths")[0][0] == 0
     assert store.verify().ok
 
 
