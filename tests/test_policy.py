@@ -23,6 +23,7 @@ from vitalfile.model import (
     DeathPosted,
     DeathRetracted,
     DeathUpdated,
+    Event,
     PersonRegistered,
 )
 from vitalfile.monitor import feed, register_monitor
@@ -62,7 +63,7 @@ def death(pid: int, dod: str, kind: str = "funeral_home") -> DeathPosted:
         dod=dod,
         proof="V" if kind == "state" else "P",
         report_key=f"r/{pid}",
-        source_kind=kind,  # type: ignore[arg-type]
+        source_kind=kind,
     )
 
 
@@ -87,7 +88,7 @@ def dmf_ssns(path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+def store(tmp_path: Path):
     s = open_store(str(tmp_path / "p.duckdb"))
     yield s
     s.close()
@@ -109,7 +110,7 @@ _deaths = st.lists(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(deaths=_deaths, on=st.dates(date(2024, 1, 1), date(2029, 12, 31)))
-def test_no_extract_holds_a_record_its_tier_excludes(deaths, on) -> None:  # type: ignore[no-untyped-def]
+def test_no_extract_holds_a_record_its_tier_excludes(deaths, on) -> None:
     with tempfile.TemporaryDirectory() as d:
         store = open_store(str(Path(d) / "h.duckdb"))
         try:
@@ -118,7 +119,7 @@ def test_no_extract_holds_a_record_its_tier_excludes(deaths, on) -> None:  # typ
             for pid, (dd, kind, corro, retracted, prec) in enumerate(deaths, start=1):
                 dod = dd.isoformat()
                 dod = {"day": dod, "month": dod[:8] + "00", "year": dod[:5] + "00-00"}[prec]
-                events = [person(pid), death(pid, dod, kind)]
+                events: list[Event] = [person(pid), death(pid, dod, kind)]
                 if corro:
                     events.append(
                         DeathCorroborated(
