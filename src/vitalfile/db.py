@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from vitalfile.access import ApiKeysProjection  # issue 8
 from vitalfile.accounting import AccountingProjection
 from vitalfile.cases_projections import due_process_projections  # issue 6
 from vitalfile.distribute import DeliveredProjection, DeliveriesProjection
 from vitalfile.ingest_vrdr import MessagesProjection
-from vitalfile.ledger.duckdb import DuckDBStore
+from vitalfile.ledger.duckdb import DEFAULT_MEMORY_LIMIT, DuckDBStore
 from vitalfile.ledger.store import Projection, Store
 from vitalfile.master import MasterProjection
 from vitalfile.monitor import MonitorProjection
@@ -37,4 +39,5 @@ def open_store(url: str) -> Store:
         from vitalfile.ledger.postgres import PostgresStore
 
         return PostgresStore(url, standard_projections())
-    return DuckDBStore(url, standard_projections())
+    limit = os.environ.get("VITALFILE_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+    return DuckDBStore(url, standard_projections(), memory_limit=limit)
