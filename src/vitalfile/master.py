@@ -380,8 +380,14 @@ def _save_versions(tx: Tx, versions: Sequence[tuple[int, int, Death]]) -> None:
         (*r[:7], first[int(r[0])] if r[7] is None else r[7])
         for r in tx.select_in("death_versions", _VERSION_COLS, "person_id", pids)
     ]
-    for i, (pid, seq, d) in enumerate(versions):
-        nxt = next((s for p, s, _ in versions[i + 1 :] if p == pid), None)
+    # each version is valid until the person's next one (walk backwards: linear time)
+    ends: list[int | None] = [None] * len(versions)
+    later: dict[int, int] = {}
+    for i in range(len(versions) - 1, -1, -1):
+        pid, seq, _ = versions[i]
+        ends[i] = later.get(pid)
+        later[pid] = seq
+    for (pid, seq, d), nxt in zip(versions, ends, strict=True):
         rows.append((pid, d.version, d.dod, d.proof, d.state_only, d.status, seq, nxt))
     tx.delete_in("death_versions", "person_id", pids)
     types = (
