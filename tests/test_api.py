@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api_world import LAST, RECIPIENTS, ROLES, World, build_world, ssn_of
+from tests.api_world import LAST, RECIPIENTS, ROLES, World, build_world, ssn_of
 from vitalfile.api import create_app
 from vitalfile.db import open_store
 

@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
-from api_world import build_world
+from tests.api_world import build_world
 from vitalfile.api import create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from api_world import LAST, World, build_world, ssn_of
+from tests.api_world import LAST, World, build_world, ssn_of
 from vitalfile.api import create_app
 from vitalfile.db import open_store
 from vitalfile.distribute import extract_full

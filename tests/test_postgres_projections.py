@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_db_copy import build_ledger, tables
+from tests.test_db_copy import build_ledger, tables
 from vitalfile.db import open_store
 from vitalfile.ledger.copy import copy_ledger
 from vitalfile.ledger.store import Store
