@@ -99,7 +99,7 @@ def test_load_then_extract_gives_back_the_same_bytes(
         )
 
 
-MUTATIONS = st.tuples(st.integers(0, 104), st.sampled_from(list("0A9 x'-/\t") + ["", "EXTRA"]))
+MUTATIONS = st.tuples(st.integers(0, 104), st.sampled_from([*"0A9 x'-/\t", "", "EXTRA"]))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

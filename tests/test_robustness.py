@@ -76,8 +76,21 @@ def test_sigkill_during_loads_and_ingest_leaves_the_database_as_before(tmp_path:
     with reports.open("w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(
-            "report_id,source_kind,source_id,ssn,first_name,middle_name,last_name,suffix,dob,"
-            "dod,sex,death_state,reported_at".split(",")
+            [
+                "report_id",
+                "source_kind",
+                "source_id",
+                "ssn",
+                "first_name",
+                "middle_name",
+                "last_name",
+                "suffix",
+                "dob",
+                "dod",
+                "sex",
+                "death_state",
+                "reported_at",
+            ]
         )
         for i in range(120_000):
             w.writerow(

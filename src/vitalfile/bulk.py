@@ -127,7 +127,7 @@ def _body_sql(base_pid: int) -> str:
         ("dod", "dod"),
         ("dob", "dob"),
     ]
-    args = [f'\'{{"type":"dmf.record_loaded","v":1,"person_id":\'', f"rid + {base_pid}"]
+    args = ['\'{"type":"dmf.record_loaded","v":1,"person_id":\'', f"rid + {base_pid}"]
     for name, expr in fields:
         args += [f'\',"{name}":"\'', expr, "'\"'"]
     args.append("'}'")

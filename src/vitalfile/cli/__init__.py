@@ -19,10 +19,16 @@ __all__ = ["app", "main"]
 
 def _register() -> None:
     # importing a command module adds its commands to `app`
-    import vitalfile.cli.cases_cmds  # noqa: F401  (issue 6)
-    import vitalfile.cli.link_cmds  # noqa: F401  (issue 4)
-    from vitalfile.cli import apikey_cmds, serve_cmds  # noqa: F401  (issue 8)
-    from vitalfile.cli import core, db_cmds, ledger_cmds, policy_cmds  # noqa: F401
+    from vitalfile.cli import (  # noqa: F401
+        apikey_cmds,
+        cases_cmds,
+        core,
+        db_cmds,
+        ledger_cmds,
+        link_cmds,
+        policy_cmds,
+        serve_cmds,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

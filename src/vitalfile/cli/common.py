@@ -42,9 +42,7 @@ _state: dict[str, object] = {}
 def _root(
     db: Annotated[
         str | None,
-        typer.Option(
-            "--db", envvar="VITALFILE_DB", help="DuckDB file path"
-        ),
+        typer.Option("--db", envvar="VITALFILE_DB", help="DuckDB file, or a postgresql:// URL"),
     ] = None,
     key: Annotated[
         Path | None,
