@@ -144,7 +144,7 @@ def run(
     truth, base = data["truth"], data["base"]
 
     def ours(s: DecideSettings) -> list[tuple[str, int | None]]:
-        out = []
+        out: list[tuple[str, int | None]] = []
         for r, cands in zip(reps, scored.candidates, strict=True):
             lr = decide_link(r, cands, settings=s, model_version=linker.version)
             out.append((lr.outcome, lr.person_id))

@@ -69,7 +69,7 @@ def _undo_weeks(db: Path) -> None:
     con.close()
 
 
-def _week(n: int, work: Path) -> dict[str, float]:
+def _week(n: int, work: Path) -> dict[str, object]:
     from vitalfile.db import open_store
     from vitalfile.ingest import ingest_reports, read_report_file
     from vitalfile.link.splink_linker import SplinkLinker
@@ -116,10 +116,11 @@ def main() -> None:
     args = ap.parse_args()
     if args.child:
         work = Path(args.dir)
-        if args.child == "build":
-            out = _build(args.n, args.reports, args.seed, work)
-        else:
-            out = _week(args.n, work)
+        out: dict[str, object] = (
+            dict(_build(args.n, args.reports, args.seed, work))
+            if args.child == "build"
+            else _week(args.n, work)
+        )
         print(json.dumps(out))
         return
     work = Path(args.dir or tempfile.mkdtemp(prefix="vf-link-"))

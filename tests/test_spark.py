@@ -165,7 +165,7 @@ class _Corrupting(SparkLinker):
         super().__init__(*args, **kwargs)
         self.damage = damage
 
-    def write_inputs(self, store, reports, files: BatchFiles, *, vetoes=None):  # type: ignore[no-untyped-def]
+    def write_inputs(self, store, reports, files: BatchFiles, *, vetoes=None):
         dob_of = super().write_inputs(store, reports, files, vetoes=vetoes)
         if self.damage == "corrupt":
             data = files.persons.read_bytes()
