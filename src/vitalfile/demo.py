@@ -25,6 +25,7 @@ from vitalfile.ingest import IngestResult, ingest_file
 from vitalfile.ledger.checkpoint import init_key, make_checkpoint
 from vitalfile.ledger.store import utc_now_text
 from vitalfile.ledger.verify import verify_ledger
+from vitalfile.link import make_linker
 from vitalfile.people import load_people_file
 from vitalfile.sources.csv import ReportRow, read_reports, write_reports
 
@@ -118,9 +119,12 @@ def run_demo(
     try:
         with step("register people"):
             summary.people = load_people_file(store, data / "people.csv").registered
+        linker = make_linker("splink")  # the trained model, as the command line uses it
         for i, path in enumerate(month_files[:2], start=1):
             with step(f"ingest month {i}"):
-                summary.add(ingest_file(store, path, source_kind="state", source_id="demo"))
+                summary.add(
+                    ingest_file(store, path, source_kind="state", source_id="demo", linker=linker)
+                )
             with step(f"extract {'full' if i == 1 else 'update'} file"):
                 out = workdir / ("dmf-full.txt" if i == 1 else "dmf-update.txt")
                 if i == 1:

@@ -15,6 +15,7 @@ from vitalfile.distribute import extract_full, extract_update
 from vitalfile.errors import NotFound, UsageError
 from vitalfile.ingest import ingest_file
 from vitalfile.ingest_vrdr import VrdrIngestResult
+from vitalfile.link import make_linker
 from vitalfile.master import find_person_ids, status_of
 from vitalfile.model import SOURCE_KINDS
 from vitalfile.people import load_people_file
@@ -112,6 +113,13 @@ def ingest(
             help="VRDR: outbox folder for one acknowledgement (or extraction error) per message",
         ),
     ] = None,
+    linker: Annotated[
+        str,
+        typer.Option(
+            envvar="VITALFILE_LINKER",
+            help="splink (the trained model) or rule (exact SSN, birth date, last name)",
+        ),
+    ] = "splink",
 ) -> None:
     """Take in death reports: screen, link, post deaths; all or nothing.
 
@@ -128,6 +136,7 @@ def ingest(
             rejects_path=rejects,
             progress=advance,
             ack_dir=ack_dir,
+            linker=make_linker(linker),
         )
     if as_json:
         out_console.print_json(json.dumps(result.as_dict()))
