@@ -188,7 +188,7 @@ def _check_person(row: PersonRow, line: int | None) -> PersonRow:
     _check_code(row.birth_state, STATE_CODES, "a US state or territory code", "birth_state", line)
     _check_code(row.state, STATE_CODES, "a US state or territory code", "state", line)
     if row.zip and not _ZIP.fullmatch(row.zip):
-        raise RecordError("ZIP code is not 12345 or 12345-6789", line=line, field="zip")
+        raise RecordError("ZIP code is not 5 digits or ZIP+4", line=line, field="zip")
     return row if digits == row.ssn else replace(row, ssn=digits)
 
 
