@@ -33,7 +33,22 @@ def test_api_conforms_to_its_schema(case: schemathesis.Case, who: str) -> None:
     # body (any string fits `type: string`, few are a DMF file) nor for the rules a schema
     # cannot say (a dispute of a living person, an SSN area never issued): those are 400/422
     # by design, documented on every route.
-    case.call_and_validate(
-        headers={"Authorization": f"Bearer {WORLD.keys[who]}"},
-        excluded_checks=[positive_data_acceptance],
-    )
+    # A case generated without its Authorization header (a negative case) is sent without
+    # one (401 is documented); otherwise the generated token is replaced by a real key.
+    headers = dict(case.headers or {})
+    if any(k.lower() == "authorization" for k in headers):
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        headers["Authorization"] = f"Bearer {WORLD.keys[who]}"
+    case.headers = headers
+    response = case.call_and_validate(excluded_checks=[positive_data_acceptance])
+    SEEN.append(response.status_code)
+
+
+SEEN: list[int] = []
+
+
+def test_schema_cases_reached_the_routes() -> None:
+    # runs after the cases above (file order): most were authenticated, many succeeded
+    assert SEEN, "no schemathesis case ran"
+    assert sum(1 for s in SEEN if s != 401) > len(SEEN) // 2
+    assert any(200 <= s < 300 for s in SEEN)
