@@ -76,7 +76,10 @@ def verify_online(
     ledger with others in one batch; without, it is appended before the answer returns.
     """
     digits = parse_ssn(ssn, field="ssn")
-    dob = partial_date(dob)
+    try:
+        dob = partial_date(dob)
+    except ValueError as exc:
+        raise RecordError("date of birth is not a valid date", field="dob") from exc
     last = norm_name(last_name)
     rows = store.query("SELECT person_id, last_name, dob FROM persons WHERE ssn = ?", [digits])
     matched = [int(r[0]) for r in rows if dob and r[2] == dob and norm_name(r[1]) == last]

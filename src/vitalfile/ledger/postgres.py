@@ -73,6 +73,9 @@ PROJECTION_INDEXES: dict[str, list[str]] = {
         "CREATE INDEX IF NOT EXISTS persons_ssn ON persons (ssn)",
     ],
     "deaths": ["CREATE INDEX IF NOT EXISTS deaths_person_id ON deaths (person_id)"],
+    "death_versions": [
+        "CREATE INDEX IF NOT EXISTS death_versions_person_id ON death_versions (person_id)"
+    ],
     "reports": ["CREATE INDEX IF NOT EXISTS reports_report_key ON reports (report_key)"],
 }
 
