@@ -31,6 +31,7 @@ from vitalfile.model import (
     ReportUnlinked,
     ReportVoided,
 )
+from vitalfile.sources.csv import PEOPLE_COLUMNS
 from vitalfile.sources.dmf import name_block
 
 __all__ = [
@@ -48,20 +49,7 @@ __all__ = [
     "status_of",
 ]
 
-PERSON_COLUMNS = (
-    "ssn",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "dob",
-    "sex",
-    "birth_state",
-    "address",
-    "city",
-    "state",
-    "zip",
-)
+PERSON_COLUMNS = PEOPLE_COLUMNS  # a person is what the canonical people CSV carries
 _DMF_PERSON = ("ssn", "last_name", "suffix", "first_name", "middle_name", "dob")
 REPORT_COLUMNS = (
     "source_kind",

@@ -8,13 +8,9 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from pathlib import Path
 from typing import TextIO, TypeVar
 
 import us
@@ -22,6 +18,7 @@ import us
 from vitalfile import ssn as ssn_rules
 from vitalfile.errors import FileRejected, RecordError
 from vitalfile.model import SOURCE_KINDS, partial_date
+from vitalfile.sources._io import staged
 
 __all__ = [
     "PEOPLE_COLUMNS",
@@ -356,26 +353,6 @@ def read_reports(
 
 
 # ── writing ──────────────────────────────────────────────────────────────────────────────
-@contextmanager
-def _staged(out: str | os.PathLike[str] | TextIO) -> Iterator[TextIO]:
-    """A text sink that reaches `out` only when the block ends without an error."""
-    if isinstance(out, str | os.PathLike):
-        target = Path(out)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                yield fh
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    else:
-        with tempfile.SpooledTemporaryFile(
-            max_size=8 << 20, mode="w+", encoding="utf-8", newline=""
-        ) as spool:
-            yield spool  # type: ignore[misc]
-            spool.seek(0)
-            shutil.copyfileobj(spool, out)
 
 
 _Row = TypeVar("_Row", PersonRow, ReportRow)
@@ -389,7 +366,7 @@ def _write(
 ) -> int:
     problems: list[RecordError] = []
     count = 0
-    with _staged(out) as sink:
+    with staged(out) as sink:
         writer = csv.writer(sink, lineterminator="\n")
         writer.writerow(columns)
         for count, row in enumerate(rows, 1):

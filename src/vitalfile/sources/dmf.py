@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import TextIO
 
 from vitalfile.errors import FileRejected, RecordError
 from vitalfile.model import partial_date
+from vitalfile.sources._io import staged
 from vitalfile.ssn import never_issued_reason
 
 __all__ = [
@@ -349,28 +346,6 @@ def read_dmf(
         yield rec
 
 
-@contextmanager
-def _staged(out: str | os.PathLike[str] | TextIO) -> Iterator[TextIO]:
-    """A text sink that reaches `out` only when the block ends without an error."""
-    if isinstance(out, str | os.PathLike):
-        target = Path(out)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii", newline="\n") as fh:
-                yield fh
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    else:
-        with tempfile.SpooledTemporaryFile(
-            max_size=8 << 20, mode="w+", encoding="utf-8", newline="\n"
-        ) as spool:
-            yield spool  # type: ignore[misc]
-            spool.seek(0)
-            shutil.copyfileobj(spool, out)
-
-
 def write_dmf(records: Iterable[DmfRecord], out: str | os.PathLike[str] | TextIO) -> int:
     """Write `records` as DMF lines ending in \\n to a path or text stream; return the count.
 
@@ -380,7 +355,7 @@ def write_dmf(records: Iterable[DmfRecord], out: str | os.PathLike[str] | TextIO
     """
     problems: list[RecordError] = []
     count = 0
-    with _staged(out) as sink:
+    with staged(out) as sink:
         write = sink.write
         for count, rec in enumerate(records, 1):
             try:

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vitalfile.sources.csv import PEOPLE_COLUMNS as CSV_PEOPLE_COLUMNS
 from vitalfile.synth import _vocab
 
 __all__ = [
@@ -23,20 +24,7 @@ __all__ = [
     "ssn_text",
 ]
 
-PEOPLE_COLUMNS: tuple[str, ...] = (
-    "ssn",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "dob",
-    "sex",
-    "birth_state",
-    "address",
-    "city",
-    "state",
-    "zip",
-)
+PEOPLE_COLUMNS: tuple[str, ...] = CSV_PEOPLE_COLUMNS  # the canonical people CSV
 PEOPLE_TRUTH_COLUMNS: tuple[str, ...] = ("person_row", "maiden_name", "nickname")
 
 REFERENCE_DATE = np.datetime64("2026-01-01", "D")  # ages are counted at this day
