@@ -40,7 +40,7 @@ def test_batches_commit_and_close_flushes(tmp_path: Path) -> None:
         journal.close()
         assert _ids(store) == [f"d{i}" for i in range(7)]
         assert store.verify().ok
-        assert not (tmp_path / "j.log").exists()
+        assert not list(tmp_path.glob("j.log*"))
 
 
 def test_a_crashed_journal_is_recovered_once(tmp_path: Path) -> None:
@@ -52,10 +52,36 @@ def test_a_crashed_journal_is_recovered_once(tmp_path: Path) -> None:
         # the process dies here: d4 is only in the journal file
         journal._fh.close()
         assert _ids(store) == ["d0", "d1", "d2", "d3"]
-    # a crash after a commit but before the journal was emptied must not double-record
-    log = (tmp_path / "j.log").read_text()
-    (tmp_path / "j.log").write_text("1\t" + _event(0).to_json() + "\n" + log + "6\t{trunc")
+    # a crash after a commit but before its segment was deleted must not double-record
+    leftover = sorted(tmp_path.glob("j.log.*"))
+    assert [p.read_text().count("\n") for p in leftover] == [1]  # only d4 awaits
+    (tmp_path / "j.log.0").write_text("1\t" + _event(0).to_json() + "\n")
+    with leftover[0].open("a") as fh:
+        fh.write("6\t{trunc")
     with open_store(str(db)) as store:
         Journal(store, tmp_path / "j.log").close()
         assert _ids(store) == ["d0", "d1", "d2", "d3", "d4"]
+        assert store.verify().ok
+        assert not list(tmp_path.glob("j.log*"))
+
+
+def test_answers_keep_flowing_while_a_batch_commits(tmp_path: Path) -> None:
+    import threading
+
+    with open_store(str(tmp_path / "j.duckdb")) as store:
+        journal = Journal(store, tmp_path / "j.log", max_batch=10**9, inline_flush=False)
+        stop = threading.Event()
+
+        def flusher() -> None:
+            while not stop.is_set():
+                journal.flush()
+
+        t = threading.Thread(target=flusher)
+        t.start()
+        for i in range(300):
+            journal.record(_event(i))
+        stop.set()
+        t.join()
+        journal.close()
+        assert _ids(store) == [f"d{i}" for i in range(300)]
         assert store.verify().ok
