@@ -28,14 +28,14 @@ from vitalfile.ledger.chain import (
     update_with_strings,
 )
 from vitalfile.ledger.store import (
+    COMMIT_COLS,
     CommitInfo,
     Projection,
     Store,
-    StoredEvent,
     VerifyReport,
     utc_now_text,
 )
-from vitalfile.model import Event, decode
+from vitalfile.model import Event
 
 __all__ = ["DuckDBStore"]
 
@@ -50,19 +50,6 @@ LEDGER_DDL = [
 ]
 
 DEFAULT_MEMORY_LIMIT = "3GB"
-_COMMIT_COLS = "commit_no, first_seq, n_events, committed_at, prev_hash, hash, note"
-
-
-def _commit(row: tuple[Any, ...]) -> CommitInfo:
-    return CommitInfo(
-        commit_no=int(row[0]),
-        first_seq=int(row[1]),
-        n_events=int(row[2]),
-        committed_at=str(row[3]),
-        prev_hash=str(row[4]),
-        hash=str(row[5]),
-        note=str(row[6]),
-    )
 
 
 class _DuckTx:
@@ -281,7 +268,7 @@ class DuckDBStore(Store):
             note=note,
         )
         self.tx.execute(
-            f"INSERT INTO ledger_commits ({_COMMIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO ledger_commits ({COMMIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 info.commit_no,
                 info.first_seq,
@@ -294,66 +281,7 @@ class DuckDBStore(Store):
         )
         return info
 
-    def _apply(self, events: list[tuple[int, Event]]) -> None:
-        for p in self.projections:
-            mine = [(s, e) for s, e in events if p.handles(e.type)]
-            if mine:
-                p.apply(self.tx, mine)
-
     # ── reading ───────────────────────────────────────────────────────────────────────
-    def head(self) -> CommitInfo | None:
-        rows = self.tx.fetchall(
-            f"SELECT {_COMMIT_COLS} FROM ledger_commits ORDER BY commit_no DESC LIMIT 1"
-        )
-        return _commit(rows[0]) if rows else None
-
-    def commits(self) -> list[CommitInfo]:
-        rows = self.tx.fetchall(f"SELECT {_COMMIT_COLS} FROM ledger_commits ORDER BY commit_no")
-        return [_commit(r) for r in rows]
-
-    def commit_at(self, when: str) -> CommitInfo | None:
-        rows = self.tx.fetchall(
-            f"SELECT {_COMMIT_COLS} FROM ledger_commits WHERE committed_at <= ? "
-            "ORDER BY commit_no DESC LIMIT 1",
-            [when],
-        )
-        return _commit(rows[0]) if rows else None
-
-    def iter_events(
-        self,
-        *,
-        after_seq: int = 0,
-        upto_seq: int | None = None,
-        subject: int | None = None,
-        types: Sequence[str] | None = None,
-        batch: int = 50_000,
-    ) -> Iterator[StoredEvent]:
-        where = ["seq > ?"]
-        params: list[Any] = [after_seq]
-        if upto_seq is not None:
-            where.append("seq <= ?")
-            params.append(upto_seq)
-        if subject is not None:
-            where.append("subject = ?")
-            params.append(subject)
-        if types:
-            where.append(f"type IN ({', '.join('?' for _ in types)})")
-            params.extend(types)
-        cond = " AND ".join(where)
-        last = after_seq
-        while True:
-            # page by sequence number: a fully fetched page leaves the connection free
-            rows = self.tx.fetchall(
-                f"SELECT seq, commit_no, body FROM ledger_events WHERE {cond} "
-                f"ORDER BY seq LIMIT {int(batch)}",
-                [last, *params[1:]],
-            )
-            for seq, commit_no, body in rows:
-                yield StoredEvent(int(seq), int(commit_no), decode(body))
-            if len(rows) < batch:
-                return
-            last = int(rows[-1][0])
-
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.tx.fetchall(sql, params)
 

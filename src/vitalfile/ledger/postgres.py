@@ -26,14 +26,14 @@ from psycopg import sql as pgsql
 from vitalfile.errors import AppendConflict, StorageError
 from vitalfile.ledger.chain import GENESIS, CommitHeader, commit_hash, digest_texts
 from vitalfile.ledger.store import (
+    COMMIT_COLS,
     CommitInfo,
     Projection,
     Store,
-    StoredEvent,
     VerifyReport,
     utc_now_text,
 )
-from vitalfile.model import Event, decode
+from vitalfile.model import Event
 
 __all__ = [
     "PostgresStore",
@@ -79,7 +79,6 @@ PROJECTION_INDEXES: dict[str, list[str]] = {
     "reports": ["CREATE INDEX IF NOT EXISTS reports_report_key ON reports (report_key)"],
 }
 
-_COMMIT_COLS = "commit_no, first_seq, n_events, committed_at, prev_hash, hash, note"
 _DDL_LOCK = 0x5646_4444  # advisory lock key: one process at a time creates the tables
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?|%", re.S)
@@ -103,18 +102,6 @@ _DOUBLE = re.compile(r"\bDOUBLE\b(?!\s+PRECISION)", re.I)
 def to_pg_ddl(sql: str) -> str:
     """A projection's DuckDB-flavoured DDL in PostgreSQL types (`DOUBLE` is the only gap)."""
     return _DOUBLE.sub("DOUBLE PRECISION", sql)
-
-
-def _commit(row: tuple[Any, ...]) -> CommitInfo:
-    return CommitInfo(
-        commit_no=int(row[0]),
-        first_seq=int(row[1]),
-        n_events=int(row[2]),
-        committed_at=str(row[3]),
-        prev_hash=str(row[4]),
-        hash=str(row[5]),
-        note=str(row[6]),
-    )
 
 
 _ARROW_TYPES: dict[int, pa.DataType] = {
@@ -304,7 +291,7 @@ class PostgresStore(Store):
                 note=note,
             )
             tx.execute(
-                f"INSERT INTO ledger_commits ({_COMMIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO ledger_commits ({COMMIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     info.commit_no,
                     info.first_seq,
@@ -331,66 +318,7 @@ class PostgresStore(Store):
             self._apply(list(zip(seqs, events, strict=True)))
             return info
 
-    def _apply(self, events: list[tuple[int, Event]]) -> None:
-        for p in self.projections:
-            mine = [(s, e) for s, e in events if p.handles(e.type)]
-            if mine:
-                p.apply(self.tx, mine)
-
     # ── reading ───────────────────────────────────────────────────────────────────────
-    def head(self) -> CommitInfo | None:
-        rows = self.tx.fetchall(
-            f"SELECT {_COMMIT_COLS} FROM ledger_commits ORDER BY commit_no DESC LIMIT 1"
-        )
-        return _commit(rows[0]) if rows else None
-
-    def commits(self) -> list[CommitInfo]:
-        rows = self.tx.fetchall(f"SELECT {_COMMIT_COLS} FROM ledger_commits ORDER BY commit_no")
-        return [_commit(r) for r in rows]
-
-    def commit_at(self, when: str) -> CommitInfo | None:
-        rows = self.tx.fetchall(
-            f"SELECT {_COMMIT_COLS} FROM ledger_commits WHERE committed_at <= ? "
-            "ORDER BY commit_no DESC LIMIT 1",
-            [when],
-        )
-        return _commit(rows[0]) if rows else None
-
-    def iter_events(
-        self,
-        *,
-        after_seq: int = 0,
-        upto_seq: int | None = None,
-        subject: int | None = None,
-        types: Sequence[str] | None = None,
-        batch: int = 50_000,
-    ) -> Iterator[StoredEvent]:
-        where = ["seq > ?"]
-        params: list[Any] = [after_seq]
-        if upto_seq is not None:
-            where.append("seq <= ?")
-            params.append(upto_seq)
-        if subject is not None:
-            where.append("subject = ?")
-            params.append(subject)
-        if types:
-            where.append("type = ANY(?)")
-            params.append(list(types))
-        cond = " AND ".join(where)
-        last = after_seq
-        while True:
-            # page by sequence number: a fully fetched page leaves the connection free
-            rows = self.tx.fetchall(
-                f"SELECT seq, commit_no, body FROM ledger_events WHERE {cond} "
-                f"ORDER BY seq LIMIT {int(batch)}",
-                [last, *params[1:]],
-            )
-            for seq, commit_no, body in rows:
-                yield StoredEvent(int(seq), int(commit_no), decode(body))
-            if len(rows) < batch:
-                return
-            last = int(rows[-1][0])
-
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self.tx.fetchall(sql, params)

@@ -16,17 +16,21 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from vitalfile.model import Event
+from vitalfile.model import Event, decode
 
 __all__ = [
+    "COMMIT_COLS",
     "CommitInfo",
     "Projection",
     "Store",
     "StoredEvent",
     "Tx",
     "VerifyReport",
+    "commit_from_row",
     "utc_now_text",
 ]
+
+COMMIT_COLS = "commit_no, first_seq, n_events, committed_at, prev_hash, hash, note"
 
 
 def utc_now_text() -> str:
@@ -47,6 +51,19 @@ class CommitInfo:
     @property
     def last_seq(self) -> int:
         return self.first_seq + self.n_events - 1
+
+
+def commit_from_row(row: Sequence[Any]) -> CommitInfo:
+    """A `ledger_commits` row (columns in COMMIT_COLS order) as a CommitInfo."""
+    return CommitInfo(
+        commit_no=int(row[0]),
+        first_seq=int(row[1]),
+        n_events=int(row[2]),
+        committed_at=str(row[3]),
+        prev_hash=str(row[4]),
+        hash=str(row[5]),
+        note=str(row[6]),
+    )
 
 
 @dataclass(frozen=True)
@@ -121,14 +138,35 @@ class Store(abc.ABC):
     def transaction(self) -> AbstractContextManager[Any]:
         """One database transaction spanning several appends (all or nothing)."""
 
-    @abc.abstractmethod
-    def head(self) -> CommitInfo | None: ...
+    # ── shared by every backend: portable SQL through the transaction view ──────────────
+    def _apply(self, events: list[tuple[int, Event]]) -> None:
+        tx = self.reader()
+        for p in self.projections:
+            mine = [(s, e) for s, e in events if p.handles(e.type)]
+            if mine:
+                p.apply(tx, mine)
 
-    @abc.abstractmethod
+    def head(self) -> CommitInfo | None:
+        rows = self.reader().fetchall(
+            f"SELECT {COMMIT_COLS} FROM ledger_commits ORDER BY commit_no DESC LIMIT 1"
+        )
+        return commit_from_row(rows[0]) if rows else None
+
+    def commits(self) -> list[CommitInfo]:
+        rows = self.reader().fetchall(
+            f"SELECT {COMMIT_COLS} FROM ledger_commits ORDER BY commit_no"
+        )
+        return [commit_from_row(r) for r in rows]
+
     def commit_at(self, when: str) -> CommitInfo | None:
         """The last commit made at or before the ISO time `when`."""
+        rows = self.reader().fetchall(
+            f"SELECT {COMMIT_COLS} FROM ledger_commits WHERE committed_at <= ? "
+            "ORDER BY commit_no DESC LIMIT 1",
+            [when],
+        )
+        return commit_from_row(rows[0]) if rows else None
 
-    @abc.abstractmethod
     def iter_events(
         self,
         *,
@@ -137,7 +175,33 @@ class Store(abc.ABC):
         subject: int | None = None,
         types: Sequence[str] | None = None,
         batch: int = 50_000,
-    ) -> Iterator[StoredEvent]: ...
+    ) -> Iterator[StoredEvent]:
+        """Events in sequence order, paged by sequence number (a fully fetched page leaves
+        the connection free for other statements between pages)."""
+        where = ["seq > ?"]
+        params: list[Any] = []
+        if upto_seq is not None:
+            where.append("seq <= ?")
+            params.append(upto_seq)
+        if subject is not None:
+            where.append("subject = ?")
+            params.append(subject)
+        if types:
+            where.append(f"type IN ({', '.join('?' for _ in types)})")
+            params.extend(types)
+        cond = " AND ".join(where)
+        last = after_seq
+        while True:
+            rows = self.reader().fetchall(
+                f"SELECT seq, commit_no, body FROM ledger_events WHERE {cond} "
+                f"ORDER BY seq LIMIT {int(batch)}",
+                [last, *params],
+            )
+            for seq, commit_no, body in rows:
+                yield StoredEvent(int(seq), int(commit_no), decode(body))
+            if len(rows) < batch:
+                return
+            last = int(rows[-1][0])
 
     @abc.abstractmethod
     def verify(self) -> VerifyReport: ...
