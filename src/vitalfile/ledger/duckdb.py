@@ -19,16 +19,14 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from vitalfile.errors import AppendConflict, StorageError
+from vitalfile.errors import StorageError
 from vitalfile.ledger.chain import (
     GENESIS,
     CommitHeader,
     commit_hash,
-    digest_texts,
     update_with_strings,
 )
 from vitalfile.ledger.store import (
-    COMMIT_COLS,
     CommitInfo,
     Projection,
     Store,
@@ -164,46 +162,6 @@ class DuckDBStore(Store):
                     raise StorageError(f"commit failed: {type(exc).__name__}") from exc
 
     # ── the one way in ────────────────────────────────────────────────────────────────
-    def append(
-        self,
-        events: Sequence[Event],
-        *,
-        note: str = "",
-        expected_head: int | None = None,
-    ) -> CommitInfo | None:
-        if not events:
-            return None
-        with self.transaction() as tx:
-            head = self.head()
-            head_no = head.commit_no if head else 0
-            if expected_head is not None and expected_head != head_no:
-                raise AppendConflict(
-                    "the ledger moved since the decision was made; decide again",
-                    commit=head_no,
-                )
-            first_seq = head.last_seq + 1 if head else 1
-            bodies = [e.to_json() for e in events]
-            header = CommitHeader(
-                commit_no=head_no + 1,
-                first_seq=first_seq,
-                n_events=len(events),
-                committed_at=utc_now_text(),
-                prev_hash=head.hash if head else GENESIS,
-            )
-            info = self._write_commit(header, digest_texts(bodies), note)
-            rows = pa.table(
-                {
-                    "seq": pa.array(range(first_seq, first_seq + len(events)), pa.int64()),
-                    "commit_no": pa.array([header.commit_no] * len(events), pa.int64()),
-                    "type": pa.array([e.type for e in events], pa.string()),
-                    "subject": pa.array([e.subject() for e in events], pa.int64()),
-                    "body": pa.array(bodies, pa.string()),
-                }
-            )
-            tx.insert_arrow("ledger_events", rows)
-            self._apply(list(zip(range(first_seq, first_seq + len(events)), events, strict=True)))
-            return info
-
     def append_staged(
         self,
         stage: str,
@@ -256,30 +214,6 @@ class DuckDBStore(Store):
                 if progress is not None:
                     progress(hi - lo)
         return infos
-
-    def _write_commit(self, header: CommitHeader, digest: str, note: str) -> CommitInfo:
-        info = CommitInfo(
-            commit_no=header.commit_no,
-            first_seq=header.first_seq,
-            n_events=header.n_events,
-            committed_at=header.committed_at,
-            prev_hash=header.prev_hash,
-            hash=commit_hash(header, digest),
-            note=note,
-        )
-        self.tx.execute(
-            f"INSERT INTO ledger_commits ({COMMIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                info.commit_no,
-                info.first_seq,
-                info.n_events,
-                info.committed_at,
-                info.prev_hash,
-                info.hash,
-                info.note,
-            ],
-        )
-        return info
 
     # ── reading ───────────────────────────────────────────────────────────────────────
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

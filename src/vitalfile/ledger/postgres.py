@@ -23,15 +23,13 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql as pgsql
 
-from vitalfile.errors import AppendConflict, StorageError
-from vitalfile.ledger.chain import GENESIS, CommitHeader, commit_hash, digest_texts
+from vitalfile.errors import StorageError
+from vitalfile.ledger.chain import GENESIS, CommitHeader, commit_hash
 from vitalfile.ledger.store import (
-    COMMIT_COLS,
     CommitInfo,
     Projection,
     Store,
     VerifyReport,
-    utc_now_text,
 )
 from vitalfile.model import Event
 
@@ -254,71 +252,7 @@ class PostgresStore(Store):
         """A transaction to read in (named cursors need one); the open one if any."""
         return nullcontext() if self._depth else self.conn.transaction()
 
-    # ── the one way in ────────────────────────────────────────────────────────────────
-    def append(
-        self,
-        events: Sequence[Event],
-        *,
-        note: str = "",
-        expected_head: int | None = None,
-    ) -> CommitInfo | None:
-        if not events:
-            return None
-        with self.transaction() as tx:
-            head = self.head()
-            head_no = head.commit_no if head else 0
-            if expected_head is not None and expected_head != head_no:
-                raise AppendConflict(
-                    "the ledger moved since the decision was made; decide again",
-                    commit=head_no,
-                )
-            first_seq = head.last_seq + 1 if head else 1
-            bodies = [e.to_json() for e in events]
-            header = CommitHeader(
-                commit_no=head_no + 1,
-                first_seq=first_seq,
-                n_events=len(events),
-                committed_at=utc_now_text(),
-                prev_hash=head.hash if head else GENESIS,
-            )
-            info = CommitInfo(
-                commit_no=header.commit_no,
-                first_seq=header.first_seq,
-                n_events=header.n_events,
-                committed_at=header.committed_at,
-                prev_hash=header.prev_hash,
-                hash=commit_hash(header, digest_texts(bodies)),
-                note=note,
-            )
-            tx.execute(
-                f"INSERT INTO ledger_commits ({COMMIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    info.commit_no,
-                    info.first_seq,
-                    info.n_events,
-                    info.committed_at,
-                    info.prev_hash,
-                    info.hash,
-                    info.note,
-                ],
-            )
-            seqs = range(first_seq, first_seq + len(events))
-            tx.insert_arrow(
-                "ledger_events",
-                pa.table(
-                    {
-                        "seq": pa.array(seqs, pa.int64()),
-                        "commit_no": pa.array([header.commit_no] * len(events), pa.int64()),
-                        "type": pa.array([e.type for e in events], pa.string()),
-                        "subject": pa.array([e.subject() for e in events], pa.int64()),
-                        "body": pa.array(bodies, pa.string()),
-                    }
-                ),
-            )
-            self._apply(list(zip(seqs, events, strict=True)))
-            return info
-
-    # ── reading ───────────────────────────────────────────────────────────────────────
+    # ── reading (the one way in, `append`, is the Store base's) ────────────────────────
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self.tx.fetchall(sql, params)

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from vitalfile.errors import AppendConflict
+from vitalfile.ledger.chain import GENESIS, CommitHeader, commit_hash, digest_texts
 from vitalfile.model import Event, decode
 
 __all__ = [
@@ -124,7 +126,6 @@ class Store(abc.ABC):
     url: str
     projections: list[Projection]
 
-    @abc.abstractmethod
     def append(
         self,
         events: Sequence[Event],
@@ -132,7 +133,72 @@ class Store(abc.ABC):
         note: str = "",
         expected_head: int | None = None,
     ) -> CommitInfo | None:
-        """Append `events` as one commit, with their projections, all or nothing."""
+        """Append `events` as one commit, with their projections, all or nothing.
+
+        With `expected_head`, refuse (AppendConflict) when another writer moved the chain
+        head since the caller decided; the backends serialise appends on the head.
+        """
+        if not events:
+            return None
+        with self.transaction():
+            tx = self.reader()
+            head = self.head()
+            head_no = head.commit_no if head else 0
+            if expected_head is not None and expected_head != head_no:
+                raise AppendConflict(
+                    "the ledger moved since the decision was made; decide again",
+                    commit=head_no,
+                )
+            first_seq = head.last_seq + 1 if head else 1
+            bodies = [e.to_json() for e in events]
+            header = CommitHeader(
+                commit_no=head_no + 1,
+                first_seq=first_seq,
+                n_events=len(events),
+                committed_at=utc_now_text(),
+                prev_hash=head.hash if head else GENESIS,
+            )
+            info = self._write_commit(header, digest_texts(bodies), note)
+            seqs = range(first_seq, first_seq + len(events))
+            tx.insert_arrow(
+                "ledger_events",
+                pa.table(
+                    {
+                        "seq": pa.array(seqs, pa.int64()),
+                        "commit_no": pa.array([header.commit_no] * len(events), pa.int64()),
+                        "type": pa.array([e.type for e in events], pa.string()),
+                        "subject": pa.array([e.subject() for e in events], pa.int64()),
+                        "body": pa.array(bodies, pa.string()),
+                    }
+                ),
+            )
+            self._apply(list(zip(seqs, events, strict=True)))
+            return info
+
+    def _write_commit(self, header: CommitHeader, digest: str, note: str) -> CommitInfo:
+        """Store one commit row (inside the open transaction) and return it."""
+        info = CommitInfo(
+            commit_no=header.commit_no,
+            first_seq=header.first_seq,
+            n_events=header.n_events,
+            committed_at=header.committed_at,
+            prev_hash=header.prev_hash,
+            hash=commit_hash(header, digest),
+            note=note,
+        )
+        self.reader().execute(
+            f"INSERT INTO ledger_commits ({COMMIT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                info.commit_no,
+                info.first_seq,
+                info.n_events,
+                info.committed_at,
+                info.prev_hash,
+                info.hash,
+                info.note,
+            ],
+        )
+        return info
 
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[Any]:
