@@ -9,7 +9,6 @@ This module never changes a death: a reviewer decides the case.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -26,6 +25,7 @@ from vitalfile.ledger.store import Store, Tx
 from vitalfile.master import PersonState
 from vitalfile.model import ActivityRecorded, CaseOpened, Event
 from vitalfile.policy import latest_dod
+from vitalfile.sources.csv import iter_rows
 from vitalfile.ssn import parse as parse_ssn
 
 __all__ = [
@@ -103,45 +103,36 @@ def read_activity(path: Path) -> tuple[list[ActivityLine], list[RecordError]]:
     """Every line of an activity CSV (`ssn,kind,date,source`) and every problem, by line."""
     lines: list[ActivityLine] = []
     errors: list[RecordError] = []
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None or tuple(h.strip() for h in header) != HEADER:
-            raise FileRejected(
-                [RecordError(f"the header must be {','.join(HEADER)}", line=1, file=path.name)],
-                file=path.name,
-            )
-        for i, row in enumerate(reader, start=2):
-            if not row or all(not c.strip() for c in row):
-                continue
-            if len(row) != len(HEADER):
-                errors.append(RecordError("wrong number of columns", line=i, file=path.name))
-                continue
-            raw_ssn, kind, day, source = (c.strip() for c in row)
-            try:
-                ssn = parse_ssn(raw_ssn, line=i)
-            except RecordError as exc:
-                errors.append(exc.in_file(path.name))
-                continue
-            if kind not in ACTIVITY_KINDS:
-                errors.append(
-                    RecordError(
-                        f"kind must be one of {', '.join(ACTIVITY_KINDS)}",
-                        line=i,
-                        field="kind",
-                        file=path.name,
-                    )
+    for item in iter_rows(path, HEADER):
+        if isinstance(item, RecordError):
+            errors.append(item)
+            continue
+        i, v = item
+        raw_ssn, kind, day, source = (v[h] for h in HEADER)
+        try:
+            ssn = parse_ssn(raw_ssn, line=i)
+        except RecordError as exc:
+            errors.append(exc.in_file(path.name))
+            continue
+        if kind not in ACTIVITY_KINDS:
+            errors.append(
+                RecordError(
+                    f"kind must be one of {', '.join(ACTIVITY_KINDS)}",
+                    line=i,
+                    field="kind",
+                    file=path.name,
                 )
-                continue
-            try:
-                date.fromisoformat(day)
-            except ValueError:
-                errors.append(RecordError("not an ISO date", line=i, field="date", file=path.name))
-                continue
-            if not source:
-                errors.append(RecordError("no source", line=i, field="source", file=path.name))
-                continue
-            lines.append(ActivityLine(i, ssn, kind, day, source))
+            )
+            continue
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            errors.append(RecordError("not an ISO date", line=i, field="date", file=path.name))
+            continue
+        if not source:
+            errors.append(RecordError("no source", line=i, field="source", file=path.name))
+            continue
+        lines.append(ActivityLine(i, ssn, kind, day, source))
     return lines, errors
 
 

@@ -12,7 +12,6 @@ checked alone. It is shown only to recipients whose agreement names its kind, on
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import re
@@ -26,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from vitalfile.cases import CaseState, decision_event, due_date, iso_now
-from vitalfile.errors import FileRejected, NotFound, RecordError, UsageError
+from vitalfile.errors import NotFound, RecordError, UsageError
 from vitalfile.ledger.store import Store, Tx
 from vitalfile.link.base import Linker, LinkResult
 from vitalfile.master import PersonState, load_people
@@ -46,6 +45,7 @@ from vitalfile.model import (
     ReportReceived,
 )
 from vitalfile.notices import notice_text, write_notice_pdf
+from vitalfile.sources.csv import iter_rows
 
 __all__ = [
     "CONTEST_DAYS",
@@ -141,50 +141,38 @@ def read_determinations(path: Path) -> tuple[list[DeterminationIn], list[RecordE
     effective_date,evidence_ref`): one determination per line, and every problem by line."""
     items: list[DeterminationIn] = []
     errors: list[RecordError] = []
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None or tuple(h.strip() for h in header) != HEADER:
-            raise FileRejected(
-                [RecordError(f"the header must be {','.join(HEADER)}", line=1, file=path.name)],
-                file=path.name,
+    for item in iter_rows(path, HEADER):
+        if isinstance(item, RecordError):
+            errors.append(item)
+            continue
+        i, v = item
+        ssn = v["ssn"].replace("-", "")
+        if not (len(ssn) == 9 and ssn.isdigit()):
+            errors.append(RecordError("not a 9-digit SSN", line=i, field="ssn", file=path.name))
+            continue
+        if not _KIND.match(v["kind"]):
+            errors.append(
+                RecordError("kind must be a lower-case word", line=i, field="kind", file=path.name)
             )
-        for i, row in enumerate(reader, start=2):
-            if not row or all(not c.strip() for c in row):
-                continue
-            if len(row) != len(HEADER):
-                errors.append(RecordError("wrong number of columns", line=i, file=path.name))
-                continue
-            v = dict(zip(HEADER, (c.strip() for c in row), strict=True))
-            ssn = v["ssn"].replace("-", "")
-            if not (len(ssn) == 9 and ssn.isdigit()):
-                errors.append(RecordError("not a 9-digit SSN", line=i, field="ssn", file=path.name))
-                continue
-            if not _KIND.match(v["kind"]):
-                errors.append(
-                    RecordError(
-                        "kind must be a lower-case word", line=i, field="kind", file=path.name
-                    )
-                )
-                continue
-            bad = [f for f in ("dob", "effective_date") if not _iso_or_blank(v[f])]
-            if bad:
-                errors.append(RecordError("not an ISO date", line=i, field=bad[0], file=path.name))
-                continue
-            items.append(
-                DeterminationIn(
-                    ssn=ssn,
-                    kind=v["kind"],
-                    authority=v["authority"],
-                    effective_date=v["effective_date"],
-                    evidence_ref=v["evidence_ref"],
-                    first_name=v["first_name"],
-                    middle_name=v["middle_name"],
-                    last_name=v["last_name"],
-                    dob=v["dob"],
-                    line=i,
-                )
+            continue
+        bad = [f for f in ("dob", "effective_date") if not _iso_or_blank(v[f])]
+        if bad:
+            errors.append(RecordError("not an ISO date", line=i, field=bad[0], file=path.name))
+            continue
+        items.append(
+            DeterminationIn(
+                ssn=ssn,
+                kind=v["kind"],
+                authority=v["authority"],
+                effective_date=v["effective_date"],
+                evidence_ref=v["evidence_ref"],
+                first_name=v["first_name"],
+                middle_name=v["middle_name"],
+                last_name=v["last_name"],
+                dob=v["dob"],
+                line=i,
             )
+        )
     return items, errors
 
 

@@ -10,7 +10,6 @@ a list of people under one shared basis with no reference per person. Every requ
 
 from __future__ import annotations
 
-import csv
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from vitalfile.cases import CaseState, decision_event, due_date, iso_now
-from vitalfile.errors import FileRejected, NotFound, RecordError, UsageError
+from vitalfile.errors import NotFound, RecordError, UsageError
 from vitalfile.ledger.store import Store, Tx
 from vitalfile.model import (
     CaseOpened,
@@ -31,6 +30,7 @@ from vitalfile.model import (
     Event,
     PersonalDataRequested,
 )
+from vitalfile.sources.csv import iter_rows
 
 __all__ = [
     "ALLOWED_BASES",
@@ -76,29 +76,20 @@ def read_requests(path: Path) -> tuple[list[RequestIn], list[RecordError]]:
     """A requests CSV (`agency,ssn,basis,case_ref`), one request per line."""
     items: list[RequestIn] = []
     errors: list[RecordError] = []
-    with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None or tuple(h.strip() for h in header) != HEADER:
-            raise FileRejected(
-                [RecordError(f"the header must be {','.join(HEADER)}", line=1, file=path.name)],
-                file=path.name,
-            )
-        for i, row in enumerate(reader, start=2):
-            if not row or all(not c.strip() for c in row):
-                continue
-            if len(row) != len(HEADER):
-                errors.append(RecordError("wrong number of columns", line=i, file=path.name))
-                continue
-            agency, ssn, basis, ref = (c.strip() for c in row)
-            ssn = ssn.replace("-", "")
-            if not agency:
-                errors.append(RecordError("no agency", line=i, field="agency", file=path.name))
-                continue
-            if not (len(ssn) == 9 and ssn.isdigit()):
-                errors.append(RecordError("not a 9-digit SSN", line=i, field="ssn", file=path.name))
-                continue
-            items.append(RequestIn(agency, ssn, basis, ref, i))
+    for item in iter_rows(path, HEADER):
+        if isinstance(item, RecordError):
+            errors.append(item)
+            continue
+        i, v = item
+        agency, ssn, basis, ref = (v[h] for h in HEADER)
+        ssn = ssn.replace("-", "")
+        if not agency:
+            errors.append(RecordError("no agency", line=i, field="agency", file=path.name))
+            continue
+        if not (len(ssn) == 9 and ssn.isdigit()):
+            errors.append(RecordError("not a 9-digit SSN", line=i, field="ssn", file=path.name))
+            continue
+        items.append(RequestIn(agency, ssn, basis, ref, i))
     return items, errors
 
 

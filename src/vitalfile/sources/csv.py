@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO, TypeVar
 
 import us
@@ -27,6 +28,7 @@ __all__ = [
     "STATE_CODES",
     "PersonRow",
     "ReportRow",
+    "iter_rows",
     "read_people",
     "read_reports",
     "write_people",
@@ -398,3 +400,28 @@ def write_reports(rows: Iterable[ReportRow], out: str | os.PathLike[str] | TextI
     nothing, as `write_people`.
     """
     return _write(rows, out, REPORT_COLUMNS, _check_report)
+
+
+def iter_rows(
+    path: Path, header: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, str]] | RecordError]:
+    """The rows of a small fixed-header CSV (activity, submissions, requests), stripped.
+
+    A wrong header refuses the file (FileRejected); a row with the wrong number of columns
+    is a RecordError for its line; blank rows are skipped. Values are never quoted back.
+    """
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        first = next(reader, None)
+        if first is None or tuple(h.strip() for h in first) != header:
+            raise FileRejected(
+                [RecordError(f"the header must be {','.join(header)}", line=1, file=path.name)],
+                file=path.name,
+            )
+        for i, row in enumerate(reader, start=2):
+            if not row or all(not c.strip() for c in row):
+                continue
+            if len(row) != len(header):
+                yield RecordError("wrong number of columns", line=i, file=path.name)
+                continue
+            yield i, dict(zip(header, (c.strip() for c in row), strict=True))
