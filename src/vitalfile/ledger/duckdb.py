@@ -16,14 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from vitalfile.errors import StorageError
 from vitalfile.ledger.chain import (
     GENESIS,
     CommitHeader,
-    commit_hash,
     update_with_strings,
 )
 from vitalfile.ledger.store import (
@@ -33,6 +31,7 @@ from vitalfile.ledger.store import (
     VerifyReport,
     utc_now_text,
 )
+from vitalfile.ledger.walk import Batch, walk_chain
 from vitalfile.model import Event
 
 __all__ = ["DuckDBStore"]
@@ -239,84 +238,24 @@ class DuckDBStore(Store):
 
     def _verify(self, *, ordered: bool) -> VerifyReport:
         started = time.perf_counter()
-        report = VerifyReport()
         commits = self.commits()
-        idx = 0  # current commit
-        pos = 0  # events of it consumed
-        h = hashlib.sha256()
-        prev_hash = GENESIS
-        expected_seq = 1
-        problem: str | None = None
-
-        def close_commit(c: CommitInfo) -> str | None:
-            header = CommitHeader(c.commit_no, c.first_seq, c.n_events, c.committed_at, prev_hash)
-            if c.prev_hash != prev_hash:
-                return f"commit {c.commit_no}: does not follow the commit before it"
-            if commit_hash(header, h.hexdigest()) != c.hash:
-                return f"commit {c.commit_no}: its events do not match its hash"
-            return None
-
-        def check_header(c: CommitInfo, number: int) -> str | None:
-            if c.commit_no != number:
-                return f"commit {number}: missing (next stored is {c.commit_no})"
-            if c.first_seq != expected_seq:
-                return f"commit {c.commit_no}: events out of sequence"
-            return None
-
-        if commits:
-            problem = check_header(commits[0], 1)
         order = " ORDER BY seq, commit_no" if ordered else ""
         reader = self.con.sql(
             f"SELECT seq, commit_no, body FROM ledger_events{order}"
         ).to_arrow_reader(1 << 19)
-        for batch in reader if problem is None else ():
-            seqs = batch.column(0).to_numpy()
-            nos = batch.column(1).to_numpy()
-            bodies = batch.column(2)
-            start = 0
-            while start < batch.num_rows and problem is None:
-                if idx >= len(commits):
-                    problem = f"commit {int(nos[start])}: events stored outside any commit"
-                    if not ordered:
-                        problem += " (out of place)"
-                    break
-                c = commits[idx]
-                take = min(c.n_events - pos, batch.num_rows - start)
-                sl = slice(start, start + take)
-                want = np.arange(expected_seq, expected_seq + take)
-                if not (np.array_equal(seqs[sl], want) and (nos[sl] == c.commit_no).all()):
-                    bad = np.flatnonzero((seqs[sl] != want) | (nos[sl] != c.commit_no))
-                    # an event claiming an earlier commit was inserted there
-                    blame = min(c.commit_no, int(nos[sl][bad[0]]))
-                    problem = f"commit {blame}: events missing, inserted or reordered"
-                    if not ordered:
-                        problem += " (out of place)"
-                    break
-                update_with_strings(h, bodies.slice(start, take))
-                expected_seq += take
-                pos += take
-                start += take
-                report.events += take
-                if pos == c.n_events:
-                    problem = close_commit(c)
-                    if problem is None:
-                        prev_hash = c.hash
-                        report.commits += 1
-                        report.head = c
-                        idx += 1
-                        pos = 0
-                        h = hashlib.sha256()
-                        if idx < len(commits):
-                            problem = check_header(commits[idx], c.commit_no + 1)
-            if problem is not None:
-                break
-        if problem is None and idx < len(commits):
-            c = commits[idx]
-            problem = f"commit {c.commit_no}: events missing, inserted or reordered"
-        if problem is not None:
-            report.problems.append(problem)
-        report.seconds = time.perf_counter() - started
-        return report
+
+        def batches() -> Iterator[Batch]:
+            for batch in reader:
+                bodies = batch.column(2)
+
+                def feed(h: Any, start: int, take: int, bodies: Any = bodies) -> None:
+                    update_with_strings(h, bodies.slice(start, take))
+
+                yield batch.column(0).to_numpy(), batch.column(1).to_numpy(), feed
+
+        return walk_chain(
+            commits, batches(), started=started, suffix="" if ordered else " (out of place)"
+        )
 
     # ── projections ───────────────────────────────────────────────────────────────────
     def rebuild(self, *, upto_seq: int | None = None, into_schema: str | None = None) -> None:

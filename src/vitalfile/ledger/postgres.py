@@ -9,7 +9,6 @@ translates the few differences (placeholders, `DOUBLE`, `strip_accents`).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 import time
@@ -24,13 +23,13 @@ import pyarrow as pa
 from psycopg import sql as pgsql
 
 from vitalfile.errors import StorageError
-from vitalfile.ledger.chain import GENESIS, CommitHeader, commit_hash
 from vitalfile.ledger.store import (
     CommitInfo,
     Projection,
     Store,
     VerifyReport,
 )
+from vitalfile.ledger.walk import Batch, walk_chain
 from vitalfile.model import Event
 
 __all__ = [
@@ -366,75 +365,14 @@ def _verify(
     commits: list[CommitInfo], fetch: Callable[[], list[tuple[Any, ...]]], started: float
 ) -> VerifyReport:
     """The chain check over events fetched in sequence order, batch by batch."""
-    report = VerifyReport()
-    idx = 0  # current commit
-    pos = 0  # events of it consumed
-    h = hashlib.sha256()
-    prev_hash = GENESIS
-    expected_seq = 1
-    problem: str | None = None
 
-    def close_commit(c: CommitInfo) -> str | None:
-        header = CommitHeader(c.commit_no, c.first_seq, c.n_events, c.committed_at, prev_hash)
-        if c.prev_hash != prev_hash:
-            return f"commit {c.commit_no}: does not follow the commit before it"
-        if commit_hash(header, h.hexdigest()) != c.hash:
-            return f"commit {c.commit_no}: its events do not match its hash"
-        return None
+    def batches() -> Iterator[Batch]:
+        while rows := fetch():
+            seq_col, no_col, body_col = zip(*rows, strict=True)
 
-    def check_header(c: CommitInfo, number: int) -> str | None:
-        if c.commit_no != number:
-            return f"commit {number}: missing (next stored is {c.commit_no})"
-        if c.first_seq != expected_seq:
-            return f"commit {c.commit_no}: events out of sequence"
-        if c.n_events < 1:
-            return f"commit {c.commit_no}: holds no events"
-        return None
+            def feed(h: Any, start: int, take: int, texts: Any = body_col) -> None:
+                h.update("".join(texts[start : start + take]).encode())
 
-    if commits:
-        problem = check_header(commits[0], 1)
-    while problem is None:
-        rows = fetch()
-        if not rows:
-            break
-        seq_col, no_col, body_col = zip(*rows, strict=True)
-        seqs = np.array(seq_col, dtype=np.int64)
-        nos = np.array(no_col, dtype=np.int64)
-        n = len(rows)
-        start = 0
-        while start < n and problem is None:
-            if idx >= len(commits):
-                problem = f"commit {int(nos[start:].min())}: events stored outside any commit"
-                break
-            c = commits[idx]
-            take = min(c.n_events - pos, n - start)
-            sl = slice(start, start + take)
-            want = np.arange(expected_seq, expected_seq + take)
-            bad_no = nos[sl] != c.commit_no
-            if not np.array_equal(seqs[sl], want) or bad_no.any():
-                # an event claiming an earlier commit is that commit's tampering
-                blame = min([c.commit_no, *nos[sl][bad_no].tolist()])
-                problem = f"commit {blame}: events missing, inserted or reordered"
-                break
-            h.update("".join(body_col[start : start + take]).encode())
-            expected_seq += take
-            pos += take
-            start += take
-            report.events += take
-            if pos == c.n_events:
-                problem = close_commit(c)
-                if problem is None:
-                    prev_hash = c.hash
-                    report.commits += 1
-                    report.head = c
-                    idx += 1
-                    pos = 0
-                    h = hashlib.sha256()
-                    if idx < len(commits):
-                        problem = check_header(commits[idx], c.commit_no + 1)
-    if problem is None and idx < len(commits):
-        problem = f"commit {commits[idx].commit_no}: events missing, inserted or reordered"
-    if problem is not None:
-        report.problems.append(problem)
-    report.seconds = time.perf_counter() - started
-    return report
+            yield np.array(seq_col, dtype=np.int64), np.array(no_col, dtype=np.int64), feed
+
+    return walk_chain(commits, batches(), started=started)
