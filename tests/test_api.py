@@ -58,6 +58,7 @@ READERS = {"reviewer", "supervisor", "auditor"}
 DECIDERS = {"reviewer", "supervisor"}
 INTAKE = {"intake", "supervisor"}
 AUDIT = {"supervisor", "auditor"}
+KEEPER = {"supervisor"}  # the keeper's own file, API keys
 RECIPIENT_OK = {"fed", "bank", "pub"}  # "gone": its agreement ended → refused by the gate
 CSV = "customer_id,ssn,first_name,last_name,dob\nc1,{ssn},ANN,STATEONLY,1950-01-02\n"
 
@@ -93,7 +94,19 @@ def routes() -> list[tuple[str, str, dict[str, Any], set[str], int]]:
         ),
         ("GET", "/v1/matches/" + "0" * 32, {}, set(RECIPIENTS), 404),
         ("GET", "/v1/matches/" + "0" * 32 + "/result", {}, set(RECIPIENTS), 404),
+        (
+            "POST",
+            "/v1/activity",
+            {
+                "content": f"ssn,kind,date,source\n{ssn_of(5)},earnings,2024-05-01,irs\n".encode(),
+                "headers": {"content-type": "text/csv"},
+            },
+            INTAKE,
+            200,
+        ),
         ("POST", "/v1/extracts", {"json": {"kind": "full"}}, RECIPIENT_OK, 201),
+        ("POST", "/v1/keeper-extracts", {"json": {"format": "csv"}}, KEEPER, 201),
+        ("GET", "/v1/keeper-extracts/" + "0" * 32 + "/file", {}, KEEPER, 404),
         ("GET", "/v1/deliveries", {}, AUDIT | set(RECIPIENTS), 200),
         ("GET", "/v1/deliveries/" + "0" * 32 + "/file", {}, set(RECIPIENTS), 404),
         ("GET", "/v1/corrections", {}, AUDIT | RECIPIENT_OK, 200),
@@ -140,6 +153,7 @@ def routes() -> list[tuple[str, str, dict[str, Any], set[str], int]]:
         ),
         ("GET", "/v1/determinations", {}, READERS, 200),
         ("GET", "/v1/determinations/DT-0000000000000000", {}, READERS, 404),
+        ("GET", "/v1/determinations/DT-0000000000000000/notice", {}, READERS, 404),
         (
             "POST",
             "/v1/determinations/DT-0000000000000000/verification",
@@ -169,6 +183,15 @@ def routes() -> list[tuple[str, str, dict[str, Any], set[str], int]]:
         ("GET", "/v1/people/2/timeline", {}, READERS, 200),
         ("POST", "/v1/people/accounting", lookup, AUDIT, 200),
         ("POST", "/v1/people/record", lookup, READERS, 200),
+        ("POST", "/v1/api-keys", {"json": {"role": "auditor", "label": "walk"}}, KEEPER, 201),
+        ("GET", "/v1/api-keys", {}, KEEPER, 200),
+        (
+            "POST",
+            "/v1/api-keys/" + "0" * 16 + "/revocation",
+            {"json": {"reason": "left"}},
+            KEEPER,
+            404,
+        ),
     ]
 
 

@@ -46,6 +46,7 @@ ROLES = ("intake", "reviewer", "supervisor", "auditor")
 # receive goes through `policy.gate` (their tier and agreement), not through this table.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "reports.ingest": frozenset({"intake", "supervisor"}),
+    "activity.ingest": frozenset({"intake", "supervisor"}),
     "cases.read": frozenset({"reviewer", "supervisor", "auditor"}),
     "cases.decide": frozenset({"reviewer", "supervisor"}),
     "cases.assign": frozenset({"supervisor"}),
@@ -60,6 +61,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "record.read": frozenset({"reviewer", "supervisor", "auditor"}),
     "deliveries.read": frozenset({"supervisor", "auditor"}),
     "corrections.read": frozenset({"supervisor", "auditor"}),
+    "extracts.keeper": frozenset({"supervisor"}),
+    "apikeys.manage": frozenset({"supervisor"}),
 }
 
 

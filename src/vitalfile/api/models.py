@@ -8,12 +8,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from vitalfile.model import partial_date
 
 __all__ = [
     "AccountingPublic",
+    "ActivityPublic",
+    "ApiKeyCreate",
+    "ApiKeyPublic",
+    "ApiKeyTokenPublic",
     "AssignCreate",
     "CasePublic",
     "ContestCreate",
@@ -34,11 +45,13 @@ __all__ = [
     "RecordPublic",
     "RequestCreate",
     "RequestPublic",
+    "RevocationCreate",
     "StatusPublic",
     "TimelinePublic",
     "VerificationCreate",
     "VerifyCreate",
     "VerifyPublic",
+    "VrdrRepliesPublic",
 ]
 
 Ssn = Annotated[str, StringConstraints(pattern=r"^\d{3}-?\d{2}-?\d{4}$")]
@@ -66,6 +79,15 @@ class _Out(BaseModel):
 
 
 # ── reports ───────────────────────────────────────────────────────────────────────────
+class VrdrRepliesPublic(_Out):
+    """The FHIR messages answering a VRDR body: one acknowledgement per message taken in
+    (resent ones included), one extraction error per refused message (quarantine only)."""
+
+    acknowledgements: list[dict[str, Any]]
+    extraction_errors: list[dict[str, Any]]
+    unanswered: int  # refused bundles with no message id to answer
+
+
 class IngestPublic(_Out):
     format: Literal["dmf", "csv", "vrdr"]
     received: int
@@ -79,6 +101,17 @@ class IngestPublic(_Out):
     upgraded: int
     rejected: int
     commits: list[int]
+    amended: int = 0
+    voided: int = 0
+    replies: VrdrRepliesPublic | None = None
+
+
+class ActivityPublic(_Out):
+    recorded: int
+    duplicates: int
+    unmatched: int
+    after_death: int
+    cases_opened: list[str]
 
 
 # ── verification and matching ─────────────────────────────────────────────────────────
@@ -372,6 +405,37 @@ class AccountingPublic(_Out):
 class RecordPublic(_Out):
     as_of: str | None
     people: list[dict[str, Any]]
+
+
+# ── API keys ──────────────────────────────────────────────────────────────────────────
+class ApiKeyCreate(_In):
+    """A key for exactly one staff role or one recipient."""
+
+    role: Literal["intake", "reviewer", "supervisor", "auditor"] | None = None
+    recipient: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    label: Annotated[str, StringConstraints(max_length=100)] = ""
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> ApiKeyCreate:
+        if (self.role is None) == (self.recipient is None):
+            raise ValueError("a key is for exactly one staff role or one recipient")
+        return self
+
+
+class ApiKeyPublic(_Out):
+    key_id: str
+    role: str
+    recipient: str
+    label: str
+    revoked: bool
+
+
+class ApiKeyTokenPublic(ApiKeyPublic):
+    token: str  # shown here once; the file keeps only its SHA-256
+
+
+class RevocationCreate(_In):
+    reason: ShortText = ""
 
 
 class MePublic(_Out):

@@ -3,6 +3,8 @@
 from fastapi import APIRouter
 
 from vitalfile.api.routes import (
+    activity,
+    apikeys,
     cases,
     determinations,
     extracts,
@@ -20,6 +22,7 @@ __all__ = ["ROUTERS"]
 ROUTERS: list[APIRouter] = [
     me.router,
     reports.router,
+    activity.router,
     verify.router,
     matches.router,
     extracts.router,
@@ -28,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     determinations.router,
     requests.router,
     people.router,
+    apikeys.router,
 ]

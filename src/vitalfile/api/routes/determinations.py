@@ -1,12 +1,15 @@
 """Determinations about living people: submitted by agencies (intake), verified, noticed,
 contested and put in effect by staff; answered to recipients whose agreement names the kind
-(through the gate, in `determinations.determinations_for`). Never a death."""
+(through the gate, in `determinations.determinations_for`); a notice as the PDF the subject
+receives. Never a death."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Path as PathParam
 
 from vitalfile.access import Principal
@@ -33,6 +36,7 @@ from vitalfile.determinations import (
     list_determinations,
     submit_determinations,
     verify_match,
+    write_notice,
 )
 from vitalfile.ledger.store import Store
 from vitalfile.ssn import parse as parse_ssn
@@ -129,6 +133,24 @@ def determinations(
 def determination(determination_id: DetId, _: Reader, store: StoreDep) -> DeterminationPublic:
     """One determination, with the text of its notice when one was issued."""
     return determination_public(get_determination(store, determination_id), store)
+
+
+@router.get(
+    "/determinations/{determination_id}/notice",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string"}}}}},
+)
+def notice_pdf(determination_id: DetId, _: Reader, store: StoreDep) -> Response:
+    """The determination's notice as the PDF sent to its subject (made from the text fixed
+    at issue); 404 while no notice has been issued."""
+    with tempfile.TemporaryDirectory(prefix="vf-notice-") as tmp:
+        _txt, pdf = write_notice(store, determination_id, Path(tmp))
+        data = pdf.read_bytes()
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{pdf.name}"'},
+    )
 
 
 @router.post(

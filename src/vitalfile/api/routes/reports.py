@@ -1,4 +1,8 @@
-"""Death reports in: DMF fixed-width, canonical CSV, or FHIR VRDR bodies (intake)."""
+"""Death reports in: DMF fixed-width, canonical CSV, or FHIR VRDR bodies (intake).
+
+A VRDR body is answered in the same response with the FHIR replies a state's EDRS expects
+(`replies`: acknowledgements and extraction errors), made only after the append committed.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from fastapi import APIRouter, Depends, Query
 
 from vitalfile.api.deps import StoreDep, body_of, staff
 from vitalfile.api.errors import COMMON_RESPONSES
-from vitalfile.api.models import IngestPublic
+from vitalfile.api.models import IngestPublic, VrdrRepliesPublic
 from vitalfile.errors import RecordError, UsageError
 from vitalfile.ingest import detect_format, ingest_file
 from vitalfile.model import SourceKind
@@ -62,7 +66,18 @@ def ingest_reports_body(
     source_id: Name = "",
     quarantine: Annotated[Literal["true", "false"], Query()] = "false",
 ) -> IngestPublic:
-    """Take in one file of death reports; refused whole on a bad record unless quarantined."""
+    """Take in one file of death reports; refused whole on a bad record unless quarantined.
+
+    FHIR VRDR (a state's EDRS): the replies come back in this response, under `replies`,
+    once the messages are committed — one acknowledgement (a FHIR `message` Bundle whose
+    `MessageHeader.response.identifier` is the message id, code `ok`) per message taken in,
+    and, with `quarantine=true`, one extraction error (code `fatal-error`, no personal data)
+    per refused message that has a message id. Nothing is queued to poll: an EDRS that lost
+    the response sends the same messages again, which records nothing new (idempotent by
+    message id) and answers the same acknowledgements again (same ids). Refused whole
+    (422, the problems by line) means nothing was taken in and nothing is acknowledged.
+    A document bundle (not a message) is taken in but has nothing to acknowledge.
+    """
     ctype, data = body
     fmt = TYPES[ctype]
     if ctype in ("application/fhir+json", "application/json"):
@@ -76,6 +91,7 @@ def ingest_reports_body(
         found = detect_format(path)
         if found != fmt:
             raise UsageError(f"the body is {found}, not what its content type says ({fmt})")
+        outbox = Path(tmp) / "replies" if fmt == "vrdr" else None
         result = ingest_file(
             store,
             path,
@@ -83,11 +99,29 @@ def ingest_reports_body(
             source_id=source_id,
             quarantine=quarantine == "true",
             rejects_path=Path(tmp) / "rejects.csv",
+            ack_dir=outbox,
         )
-    d = result.as_dict()
+        d = result.as_dict()
+        replies = _replies(outbox, int(d.get("unanswered", 0))) if outbox is not None else None
     return IngestPublic(
         format=fmt,
-        **{k: d[k] for k in IngestPublic.model_fields if k != "format" and k in d},
+        replies=replies,
+        **{k: d[k] for k in IngestPublic.model_fields if k not in ("format", "replies") and k in d},
+    )
+
+
+def _replies(outbox: Path, unanswered: int) -> VrdrRepliesPublic:
+    """The replies `ingest_vrdr.write_replies` wrote to the outbox, in message id order."""
+
+    def read(suffix: str) -> list[dict[str, Any]]:
+        if not outbox.is_dir():
+            return []
+        return [json.loads(p.read_text("utf-8")) for p in sorted(outbox.glob(f"*{suffix}"))]
+
+    return VrdrRepliesPublic(
+        acknowledgements=read(".ack.json"),
+        extraction_errors=read(".error.json"),
+        unanswered=unanswered,
     )
 
 
