@@ -132,7 +132,7 @@ def from_dir(n_people: int, work: Path) -> dict[str, Any]:
 def run(
     n_people: int, n_reports: int, seed: int, grid: bool, work: Path, reuse: bool = False
 ) -> dict[str, Any]:
-    from vitalfile.link.decide import DecideSettings, decide_link
+    from vitalfile.link.decide import DecideSettings, decide_batch
     from vitalfile.link.splink_linker import SplinkLinker
 
     data = from_dir(n_people, work) if reuse else build(n_people, n_reports, seed, work)
@@ -144,11 +144,10 @@ def run(
     truth, base = data["truth"], data["base"]
 
     def ours(s: DecideSettings) -> list[tuple[str, int | None]]:
-        out: list[tuple[str, int | None]] = []
-        for r, cands in zip(reps, scored.candidates, strict=True):
-            lr = decide_link(r, cands, settings=s, model_version=linker.version)
-            out.append((lr.outcome, lr.person_id))
-        return out
+        # the file holds people only: the deaths that count are those the week's own
+        # state reports certify (decided first, as the linker does)
+        results = decide_batch(reps, scored.candidates, settings=s, model_version=linker.version)
+        return [(lr.outcome, lr.person_id) for lr in results]
 
     results = {f"ours ({linker.version})": evaluate(ours(linker.settings), truth, base)}
     for name, outs in baselines(store, data["reports"]).items():

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vitalfile.db import open_store
+from vitalfile.ingest import ingest_reports
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
-from vitalfile.link.decide import Candidate, DecideSettings, age_at, decide_link
+from vitalfile.link.decide import (
+    Candidate,
+    DecideSettings,
+    age_at,
+    decide_batch,
+    decide_link,
+    dod_agreement,
+)
 from vitalfile.link.names import first_name_forms, last_name_parts, norm_name
 from vitalfile.link.settings import gamma_of, level_words, settings_creator
 from vitalfile.link.splink_linker import SplinkLinker
@@ -168,6 +179,41 @@ def test_minor_is_held_unless_a_state_certified_it(store, linker) -> None:
     assert strict.link(store, [report("kid", kind="state")])[0].outcome == "held"
 
 
+def test_a_certified_death_on_the_same_date_lets_a_minors_report_link(store, linker) -> None:
+    family, state = report("kid", kind="family"), report("kid", kind="state")
+    later = report("kid", kind="family", dod="2026-01-15")  # another date: no corroboration
+    # the state's report comes last in the batch; it is decided first all the same
+    res = linker.link(store, [family, later, state])
+    assert [r.outcome for r in res] == ["linked", "held", "linked"]
+    assert res[0].person_id == IDS["kid"] and res[0].weights["death_on_file"] > 0
+    assert any("death already on file" in line for line in res[0].explanation)
+    assert "minor" in res[1].reason and "death_on_file" not in res[1].weights
+    assert linker.link(store, [family])[0].outcome == "held"  # alone: a person looks
+
+
+def test_a_relatives_ssn_links_to_the_person_a_state_certified(store, linker) -> None:
+    relative = report("child", kind="family", ssn=PEOPLE["parent"]["ssn"])
+    alone = linker.link(store, [relative])[0]
+    assert alone.outcome != "linked" or alone.person_id == IDS["child"]
+    res = linker.link(store, [relative, report("child", kind="state")])
+    assert (res[0].outcome, res[0].person_id) == ("linked", IDS["child"])
+    assert IDS["parent"] not in [r.person_id for r in res if r.outcome == "linked"]
+
+
+def test_certified_deaths_on_file_count_like_those_in_the_batch(tmp_path: Path) -> None:
+    s = open_store(str(tmp_path / "d.duckdb"))
+    load_people_bulk(s, make_people(2_000, 4))
+    s.append([PersonRegistered(person_id=IDS["kid"], **PEOPLE["kid"])])
+    linker = SplinkLinker()
+    ingest_reports(s, [report("kid", kind="state")], linker=linker, today=date(2026, 3, 1))
+    family = report("kid", kind="family")
+    result = ingest_reports(s, [family], linker=linker, today=date(2026, 3, 1))
+    assert result.as_dict()["linked"] == 1
+    rows = s.query("SELECT proof, sources FROM deaths WHERE person_id = ?", [IDS["kid"]])
+    assert rows[0][0] == "V" and "family" in rows[0][1]
+    s.close()
+
+
 def test_vetoed_link_is_never_made_again(tmp_path: Path) -> None:
     s = open_store(str(tmp_path / "v.duckdb"))
     s.append([PersonRegistered(person_id=IDS[k], **v) for k, v in PEOPLE.items()])
@@ -237,6 +283,41 @@ def test_decide_is_pure_and_deterministic() -> None:
     c2 = Candidate(2, 0.9999, 30.0, {"ssn": 0, "first_name": 6, "dob": 6}, {"ssn": -7})
     a = decide_link(r, [c1, c2])
     assert a == decide_link(r, [c2, c1]) and a.outcome == "held" and "close" in a.reason
+
+
+def test_dod_agreement() -> None:
+    assert dod_agreement("2026-02-01", "2026-02-01") == "exact"
+    assert dod_agreement("2026-02-00", "2026-02-01") == "month"
+    assert dod_agreement("2026-02-01", "2026-02-00") == "month"
+    assert dod_agreement("2026-00-00", "2026-02-01") == ""
+    assert dod_agreement("2026-02-02", "2026-02-01") == ""
+    assert dod_agreement("", "2026-02-01") == "" and dod_agreement("2026-02-01", "") == ""
+
+
+@given(
+    st.lists(st.sampled_from(["state", "family", "funeral_home"]), min_size=1, max_size=6),
+    st.randoms(use_true_random=False),
+)
+def test_decide_batch_is_the_same_in_any_order(kinds: list[str], rnd) -> None:
+    kid = Candidate(7, 0.99999, 20.0, {"ssn": 4, "first_name": 6, "dob": 6}, {"ssn": 12.0},
+                    dob="2016-04-09")  # fmt: skip
+    reps = [report("kid", kind=k) for k in kinds]
+    order = list(range(len(reps)))
+    rnd.shuffle(order)
+    forward = decide_batch(reps, [[kid]] * len(reps))
+    shuffled = decide_batch([reps[i] for i in order], [[kid]] * len(reps))
+    assert [shuffled[order.index(i)] for i in range(len(reps))] == forward
+    linked = {r.report_key for r, lr in zip(reps, forward, strict=True) if lr.outcome == "linked"}
+    assert linked == ({r.report_key for r in reps} if "state" in kinds else set())
+
+
+def test_a_link_on_a_certified_death_that_was_not_posted_is_held() -> None:
+    r = report("kid", kind="family")
+    link = LinkResult(r.report_key, "linked", person_id=1, probability=0.999,
+                      decided_by="model", weights={"death_on_file": 8.0})  # fmt: skip
+    held = decide_report(r, link, PersonState(1, {"ssn": "1"}), [])
+    assert [e.type for e in held] == ["report.held"]
+    assert "certified death" in held[0].reason  # type: ignore[attr-defined]
 
 
 def test_lone_family_report_before_activity_is_held() -> None:

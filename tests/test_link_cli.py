@@ -25,7 +25,7 @@ PERSON = dict(ssn="212345678", first_name="GRETCHEN", last_name="OYELARAN", dob=
 
 def _report(key: str, kind: str = "state", **changes: str) -> ReportReceived:
     fields = {**{k: v for k, v in PERSON.items() if k != "state"}, "death_state": "GA"}
-    fields.update(dod="2026-02-01", **changes)
+    fields.update({"dod": "2026-02-01", **changes})
     return ReportReceived(
         report_key=f"S/{key}", source_kind=kind, source_id="S", report_id=key, **fields
     )
@@ -39,7 +39,10 @@ def db(tmp_path: Path) -> Path:
     s.append([PersonRegistered(person_id=9_001, **PERSON)])
     ingest_reports(
         s,
-        [_report("1", dob="1944-08-03"), _report("2", kind="family", ssn="", dob="")],
+        [
+            _report("1", dob="1944-08-03"),
+            _report("2", kind="family", ssn="", dob="", dod="2026-01-20"),
+        ],
         linker=SplinkLinker(),
         today=date(2026, 3, 1),
     )

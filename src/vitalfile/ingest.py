@@ -218,7 +218,8 @@ def ingest_reports(
 
         seen_alive = latest_activity(store, list(people))
 
-        for r in new:
+        # a state's reports first: a death they certify is on file for the others
+        for r in sorted(new, key=lambda r: r.source_kind != "state"):
             link = links[r.report_key]
             person = (
                 people.setdefault(link.person_id, PersonState(link.person_id))

@@ -53,6 +53,27 @@ def decide_report(
                 hold=True,
             )
         )
+    if (
+        link.outcome == "linked"
+        and not holds
+        and link.weights.get("death_on_file")
+        and (
+            person is None
+            or person.death is None
+            or person.death.proof != "V"
+            or person.death.status != "current"
+        )
+    ):
+        # the link leaned on a state's certified death (on file or in the same batch) that
+        # was not posted after all: no report is let list a person dead on that ground
+        holds.append(
+            Finding(
+                "death_on_file_missing",
+                "dod",
+                "matched against a certified death that is not on file",
+                hold=True,
+            )
+        )
     if link.outcome == "unlinked":
         return [
             ReportUnlinked(report_key=key, reason=link.reason, model_version=link.model_version)

@@ -1,14 +1,22 @@
 """From scored candidates to an outcome: linked, held for review, or unlinked. Pure.
 
 Input: one report, its candidates as the model scored them (probability, match weight, the
-level each comparison reached), the people a reviewer vetoed for it, and the thresholds.
-Output: a `LinkResult`. No database, no model: the same inputs always give the same result.
+level each comparison reached), the people a reviewer vetoed for it, the verified deaths
+already on file among the candidates, and the thresholds. Output: a `LinkResult`. No
+database, no model: the same inputs always give the same result.
+
+A candidate whose death a state already certified, on the date the report gives, gains the
+weight of that agreement (the model cannot see dates of death: people on file have none
+until they die). Linking such a report lists no one dead who was not, so the holds that
+protect living people (a minor, a relative's SSN) yield to it when the thresholds are met.
+`decide_batch` decides a batch's state reports first, so their deaths count for the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from vitalfile.link.base import LinkResult
 from vitalfile.link.settings import level_words
@@ -19,7 +27,9 @@ __all__ = [
     "Candidate",
     "DecideSettings",
     "age_at",
+    "decide_batch",
     "decide_link",
+    "dod_agreement",
     "explain_lines",
     "relative_ssn",
 ]
@@ -31,6 +41,10 @@ DECIDE_SETTINGS_HELP = {
     "minor_age": "subjects younger than this at death are held (see minor_hold_sources)",
     "minor_hold_sources": "source kinds whose reports about a minor are held (a state's "
     "certified death record is not)",
+    "death_on_file_weight": "match weight added when the candidate's verified death on file "
+    "has the report's date of death (m about 0.9, u about 1/365)",
+    "death_on_file_month_weight": "the same when only year and month can be compared (a day "
+    "unknown on either side; u about 1/12)",
 }
 
 
@@ -43,6 +57,8 @@ class DecideSettings:
     margin_weight: float = 8.0
     minor_age: int = 18
     minor_hold_sources: tuple[str, ...] = ("funeral_home", "family", "financial", "federal_agency")
+    death_on_file_weight: float = 8.0
+    death_on_file_month_weight: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,51 @@ def age_at(dob: str, dod: str) -> int | None:
     return years
 
 
+def dod_agreement(reported: str, on_file: str) -> str:
+    """How a report's date of death agrees with one on file: 'exact', 'month' or ''."""
+    if len(reported) < 10 or len(on_file) < 10 or reported[:4] != on_file[:4]:
+        return ""
+    if reported[5:7] == "00" or reported[5:7] != on_file[5:7]:
+        return ""
+    if reported[8:10] == "00" or on_file[8:10] == "00":
+        return "month"
+    return "exact" if reported[8:10] == on_file[8:10] else ""
+
+
+def _probability(weight: float) -> float:
+    return 1.0 / (1.0 + math.pow(2.0, -weight)) if weight > -1000 else 0.0
+
+
+def _with_deaths_on_file(
+    report: ReportReceived,
+    candidates: Sequence[Candidate],
+    verified: Mapping[int, str],
+    s: DecideSettings,
+) -> tuple[list[Candidate], set[int]]:
+    """Candidates with the weight of a verified death on the report's date added; and who."""
+    if not verified or not report.dod:
+        return list(candidates), set()
+    out: list[Candidate] = []
+    agreeing: set[int] = set()
+    for c in candidates:
+        level = dod_agreement(report.dod, verified.get(c.person_id, ""))
+        if not level:
+            out.append(c)
+            continue
+        bonus = s.death_on_file_weight if level == "exact" else s.death_on_file_month_weight
+        weight = c.match_weight + bonus
+        agreeing.add(c.person_id)
+        out.append(
+            replace(
+                c,
+                match_weight=weight,
+                probability=_probability(weight),
+                weights={**c.weights, "death_on_file": bonus},
+            )
+        )
+    return out, agreeing
+
+
 def explain_lines(c: Candidate, prior_weight: float | None = None) -> list[str]:
     """The waterfall in plain words: the prior, each comparison's level and weight, the end."""
     lines = []
@@ -101,6 +162,11 @@ def explain_lines(c: Candidate, prior_weight: float | None = None) -> list[str]:
         if tf is not None and abs(tf) >= 0.05:
             text += f" ({'rarer' if tf > 0 else 'more common'} name than most, {tf:+.1f})"
         lines.append(text)
+    on_file = c.weights.get("death_on_file")
+    if on_file is not None:
+        lines.append(
+            f"death already on file: certified by a state, the same date of death, {on_file:+.1f}"
+        )
     lines.append(
         f"total {c.match_weight:+.1f}: match probability {c.probability:.6f} (person {c.person_id})"
     )
@@ -112,8 +178,9 @@ def _verdict(
     candidates: Sequence[Candidate],
     vetoed: Collection[int],
     s: DecideSettings,
+    dead: Collection[int] = (),
 ) -> _Verdict:
-    v = _plain_verdict(report, candidates, vetoed, s)
+    v = _plain_verdict(report, candidates, vetoed, s, dead)
     relatives = [c for c in candidates if c.person_id not in vetoed and relative_ssn(c)]
     if not relatives:
         return v
@@ -122,6 +189,8 @@ def _verdict(
         # Another person clearly wins on everything but the SSN: the SSN was a relative's
         # (or mis-keyed onto one); the link goes to that person, never to the SSN's owner.
         return v
+    if v.outcome == "linked" and v.best is not None and v.best.person_id in dead:
+        return v  # the SSN's owner, already certified dead on this date: no one else listed
     best = v.best or owner
     return _Verdict(
         "held",
@@ -137,6 +206,7 @@ def _plain_verdict(
     candidates: Sequence[Candidate],
     vetoed: Collection[int],
     s: DecideSettings,
+    dead: Collection[int] = (),
 ) -> _Verdict:
     vetoed_out = [c for c in candidates if c.person_id in vetoed]
     cands = sorted(
@@ -156,7 +226,12 @@ def _plain_verdict(
             extra=note,
         )
     age = age_at(report.dob or best.dob, report.dod)
-    if age is not None and age < s.minor_age and report.source_kind in s.minor_hold_sources:
+    if (
+        age is not None
+        and age < s.minor_age
+        and report.source_kind in s.minor_hold_sources
+        and best.person_id not in dead  # a certified death on this date: no child listed dead
+    ):
         return _Verdict("held", f"the subject is a minor (age {age} at death)", best, runner, note)
     if best.level("first_name") == "null" and best.level("dob") == "null":
         return _Verdict(
@@ -192,12 +267,17 @@ def decide_link(
     candidates: Sequence[Candidate],
     *,
     vetoed: Collection[int] = (),
+    verified_deaths: Mapping[int, str] | None = None,
     settings: DecideSettings | None = None,
     model_version: str = "",
 ) -> LinkResult:
-    """The outcome for one report. A vetoed person is never linked to this report again."""
+    """The outcome for one report. A vetoed person is never linked to this report again.
+
+    `verified_deaths`: person id -> date of death, for candidates whose death a state has
+    certified (on file, or linked earlier in the same batch by a state's report)."""
     s = settings or DecideSettings()
-    v = _verdict(report, candidates, vetoed, s)
+    scored, dead = _with_deaths_on_file(report, candidates, verified_deaths or {}, s)
+    v = _verdict(report, scored, vetoed, s, dead)
     best, runner = v.best, v.runner_up
     explanation: list[str] = []
     if best is not None:
@@ -220,3 +300,43 @@ def decide_link(
         weights=dict(best.weights) if best is not None else {},
         explanation=tuple(explanation),
     )
+
+
+def decide_batch(
+    reports: Sequence[ReportReceived],
+    candidates: Sequence[Sequence[Candidate]],
+    *,
+    vetoes: Mapping[str, Collection[int]] | None = None,
+    verified_deaths: Mapping[int, str] | None = None,
+    settings: DecideSettings | None = None,
+    model_version: str = "",
+) -> list[LinkResult]:
+    """Every report's outcome, in the batch's order, whatever that order is.
+
+    The state reports are decided first, against the verified deaths on file; the deaths
+    they link (the earliest date when several) then count for the other reports."""
+    on_file = dict(verified_deaths or {})
+    out: list[LinkResult | None] = [None] * len(reports)
+
+    def one(i: int, verified: Mapping[int, str]) -> LinkResult:
+        r = reports[i]
+        return decide_link(
+            r,
+            candidates[i],
+            vetoed=(vetoes or {}).get(r.report_key, ()),
+            verified_deaths=verified,
+            settings=settings,
+            model_version=model_version,
+        )
+
+    certified: dict[int, str] = {}
+    for i, r in enumerate(reports):
+        if r.source_kind == "state":
+            lr = out[i] = one(i, on_file)
+            if lr.outcome == "linked" and lr.person_id is not None and r.dod:
+                certified[lr.person_id] = min(r.dod, certified.get(lr.person_id, r.dod))
+    verified = {**certified, **on_file}
+    for i, r in enumerate(reports):
+        if r.source_kind != "state":
+            out[i] = one(i, verified)
+    return [lr for lr in out if lr is not None]

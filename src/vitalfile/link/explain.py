@@ -16,7 +16,7 @@ from vitalfile.errors import NotFound
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
 from vitalfile.link.decide import decide_link
-from vitalfile.link.rule import _vetoes
+from vitalfile.link.onfile import verified_deaths, vetoes_of
 from vitalfile.link.splink_linker import SplinkLinker
 from vitalfile.master import REPORT_COLUMNS
 from vitalfile.model import ReportReceived
@@ -58,13 +58,14 @@ def explain_report(
     """Score the report again and explain the outcome and the best candidate's weights."""
     linker = linker or SplinkLinker()
     r = load_report(store, report)
-    vetoes = _vetoes(store, [r.report_key])
+    vetoes = vetoes_of(store, [r.report_key])
     scored = linker.score(store, [r], vetoes=vetoes, keep_splink=chart)
     cands = scored.candidates[0]
     result = decide_link(
         r,
         cands,
         vetoed=vetoes.get(r.report_key, set()),
+        verified_deaths=verified_deaths(store, (c.person_id for c in cands)),
         settings=linker.settings,
         model_version=linker.version,
     )

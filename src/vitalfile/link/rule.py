@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
+from vitalfile.link.onfile import vetoes_of
 from vitalfile.model import ReportReceived
 
 __all__ = ["RuleLinker", "norm_name"]
@@ -37,7 +38,7 @@ class RuleLinker:
                 *(table.column(i).to_pylist() for i in range(4)), strict=True
             ):
                 by_ssn[ssn].append((int(pid), dob, last))
-        vetoes = _vetoes(store, [r.report_key for r in reports])
+        vetoes = vetoes_of(store, [r.report_key for r in reports])
         out: list[LinkResult] = []
         for r in reports:
             out.append(self._one(r, by_ssn.get(r.ssn, []), vetoes.get(r.report_key, set())))
@@ -70,17 +71,3 @@ class RuleLinker:
                 runner_up=matches[1],
             )
         return LinkResult(key, "unlinked", reason="SSN on file, but birth date or last name differ")
-
-
-def _vetoes(store: Store, keys: Sequence[str]) -> dict[str, set[int]]:
-    if not keys:
-        return {}
-    rows = store.query_arrow(
-        "SELECT report_key, vetoes FROM reports WHERE vetoes <> '' AND report_key IN "
-        "(SELECT unnest(?::VARCHAR[]))",
-        [list(keys)],
-    )
-    out: dict[str, set[int]] = {}
-    for key, v in zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True):
-        out[key] = {int(x) for x in v.split(",") if x}
-    return out

@@ -2,7 +2,7 @@
 
 Train on DuckDB, predict on Spark. The model artefact is compiled for Spark's SQL dialect;
 blocking and scoring run as Spark jobs through Splink's `SparkAPI`; inputs and outputs pass
-as Parquet; the outcomes come from `decide.decide_link`, the same pure functions as on
+as Parquet; the outcomes come from `decide.decide_batch`, the same pure functions as on
 DuckDB. Nothing here writes to the ledger. A failed Spark job raises `StorageError` naming
 the stage that failed, never Spark's own text (Spark and Py4J messages can hold rows).
 pyspark is an optional extra (`pip install vitalfile[spark]`): it is imported on first use.
@@ -29,9 +29,9 @@ from vitalfile.errors import ConfigError, StorageError
 from vitalfile.ledger.store import Store
 from vitalfile.link import settings as model_settings
 from vitalfile.link.base import Linker, LinkResult
-from vitalfile.link.decide import Candidate, DecideSettings, decide_link
+from vitalfile.link.decide import Candidate, DecideSettings, decide_batch
 from vitalfile.link.frames import FRAME_SCHEMA, person_frame, report_frame, reports_table
-from vitalfile.link.rule import _vetoes
+from vitalfile.link.onfile import verified_deaths, vetoes_of
 from vitalfile.link.splink_linker import (
     _prior_weight,
     candidate_people,
@@ -392,18 +392,17 @@ class SparkLinker:
     def link(self, store: Store, reports: Sequence[ReportReceived]) -> list[LinkResult]:
         if not reports:
             return []
-        vetoes = _vetoes(store, [r.report_key for r in reports])
+        vetoes = vetoes_of(store, [r.report_key for r in reports])
         candidates = self.score(store, reports, vetoes=vetoes)
-        return [
-            decide_link(
-                r,
-                cands,
-                vetoed=vetoes.get(r.report_key, set()),
-                settings=self.settings,
-                model_version=self.version,
-            )
-            for r, cands in zip(reports, candidates, strict=True)
-        ]
+        ids = (c.person_id for cands in candidates for c in cands)
+        return decide_batch(
+            reports,
+            candidates,
+            vetoes=vetoes,
+            verified_deaths=verified_deaths(store, ids),
+            settings=self.settings,
+            model_version=self.version,
+        )
 
     def score(
         self,

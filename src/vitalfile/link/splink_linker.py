@@ -2,7 +2,7 @@
 
 Candidate people are found in the store by the model's blocking keys (set-wise SQL over the
 `persons` table), handed with the batch to Splink on its own in-memory DuckDB connection,
-scored, and each report's candidates go to `decide.decide_link`. The store is only read.
+scored, and the batch's candidates go to `decide.decide_batch`. The store is only read.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from splink import DuckDBAPI, Linker
 from vitalfile.ledger.store import Store
 from vitalfile.link import settings as model_settings
 from vitalfile.link.base import LinkResult
-from vitalfile.link.decide import Candidate, DecideSettings, decide_link
+from vitalfile.link.decide import Candidate, DecideSettings, decide_batch
 from vitalfile.link.frames import person_frame, report_frame, reports_table
 from vitalfile.link.names import norm_name
-from vitalfile.link.rule import _vetoes
+from vitalfile.link.onfile import verified_deaths, vetoes_of
 from vitalfile.link.train import MODEL_VERSION, load_model
 from vitalfile.model import ReportReceived
 
@@ -165,18 +165,17 @@ class SplinkLinker:
     def link(self, store: Store, reports: Sequence[ReportReceived]) -> list[LinkResult]:
         if not reports:
             return []
-        vetoes = _vetoes(store, [r.report_key for r in reports])
+        vetoes = vetoes_of(store, [r.report_key for r in reports])
         scored = self.score(store, reports, vetoes=vetoes)
-        return [
-            decide_link(
-                r,
-                cands,
-                vetoed=vetoes.get(r.report_key, set()),
-                settings=self.settings,
-                model_version=self.version,
-            )
-            for r, cands in zip(reports, scored.candidates, strict=True)
-        ]
+        ids = (c.person_id for cands in scored.candidates for c in cands)
+        return decide_batch(
+            reports,
+            scored.candidates,
+            vetoes=vetoes,
+            verified_deaths=verified_deaths(store, ids),
+            settings=self.settings,
+            model_version=self.version,
+        )
 
     def score(
         self,
