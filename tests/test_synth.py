@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from nicknames import NickNamer
 
 from vitalfile.model import partial_date
@@ -25,6 +27,9 @@ from vitalfile.synth import (
     PEOPLE_TRUTH_COLUMNS,
     REPORT_COLUMNS,
     TRUTH_COLUMNS,
+    TWIN_BIRTH_RATE,
+    TWIN_OPPOSITE_SEX,
+    TWIN_SSN_IN_SEQUENCE,
     make_people,
     make_reports,
     write_dmf_full,
@@ -72,6 +77,7 @@ def test_people_columns_and_types(people: pa.Table) -> None:
         assert people.schema.field(name).type == pa.string()
         assert people.column(name).null_count == 0
     assert people.column("person_row").to_pylist() == list(range(N_PEOPLE))
+    assert people.schema.field("twin_row").type == pa.int64()
 
 
 def test_ssns_unique_issuable_and_area_by_birth_state(rows: list[dict[str, Any]]) -> None:
@@ -130,6 +136,73 @@ def test_maiden_names_and_nicknames(rows: list[dict[str, Any]]) -> None:
         assert r["nickname"].lower() in namer.nicknames_of(r["first_name"].lower())
     bill = Counter(r["nickname"] for r in rows if r["first_name"] == "WILLIAM")
     assert bill["BILL"] > 0 and bill[""] == 0
+
+
+def _twin_pairs(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each twin pair once: (first row, second row) by row number."""
+    for i, r in enumerate(rows):
+        if r["twin_row"] >= 0:
+            assert r["twin_row"] != i and rows[r["twin_row"]]["twin_row"] == i
+    return [(r, rows[r["twin_row"]]) for i, r in enumerate(rows) if i < r["twin_row"]]
+
+
+def _family_name(r: dict[str, Any]) -> str:
+    return str(r["maiden_name"] or r["last_name"])
+
+
+def _check_twins(rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """What holds for every twin pair; returns the pairs."""
+    pairs = _twin_pairs(rows)
+    for a, b in pairs:
+        assert a["dob"] == b["dob"] and a["birth_state"] == b["birth_state"]
+        assert _family_name(a) == _family_name(b)
+        if not a["maiden_name"] and not b["maiden_name"]:
+            assert a["last_name"] == b["last_name"]
+        assert a["first_name"] != b["first_name"] and a["ssn"] != b["ssn"]
+        assert not (a["suffix"] and b["suffix"])
+        if _age(a["dob"]) < 18:  # minors live together
+            assert [a[c] for c in ("address", "city", "state", "zip")] == [
+                b[c] for c in ("address", "city", "state", "zip")
+            ]
+    return pairs
+
+
+def test_twins_at_their_share_and_alike(rows: list[dict[str, Any]]) -> None:
+    pairs = _check_twins(rows)
+    twins = 2 * len(pairs)
+    sd = 2 * math.sqrt(N_PEOPLE / 2 * TWIN_BIRTH_RATE * (1 - TWIN_BIRTH_RATE))
+    assert abs(twins - TWIN_BIRTH_RATE * N_PEOPLE) <= 5 * sd, (twins, N_PEOPLE)
+    assert all(r["twin_row"] == -1 for r in rows if r["twin_row"] < 0)
+    boy_girl = sum(a["sex"] != b["sex"] for a, b in pairs) / len(pairs)
+    assert abs(boy_girl - TWIN_OPPOSITE_SEX) < 0.05
+    same_last = sum(a["last_name"] == b["last_name"] for a, b in pairs) / len(pairs)
+    assert same_last > 0.6  # all but pairs where a sister took a married name
+    old = [(a, b) for a, b in pairs if a["dob"] < "2011-01-01"]
+    new = [(a, b) for a, b in pairs if a["dob"] >= "2011-01-01"]
+    assert len(old) > 500 and len(new) > 100
+
+    def in_sequence(group: list[tuple[dict[str, Any], dict[str, Any]]]) -> float:
+        return sum(abs(int(a["ssn"]) - int(b["ssn"])) == 1 for a, b in group) / len(group)
+
+    assert abs(in_sequence(old) - TWIN_SSN_IN_SEQUENCE) < 0.07
+    assert in_sequence(new) < 0.01  # assigned at random since 2011
+    for a, b in old:  # numbers in sequence share the area and group
+        if abs(int(a["ssn"]) - int(b["ssn"])) == 1:
+            assert a["ssn"][:5] == b["ssn"][:5]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(0, 4000), seed=st.integers(0, 2**32 - 1))
+def test_twins_and_ssns_hold_for_any_seed(n: int, seed: int) -> None:
+    rows = make_people(n, seed).to_pylist()
+    ssns = [r["ssn"] for r in rows]
+    assert len(set(ssns)) == n
+    assert all(never_issued_reason(s) is None for s in ssns)
+    pairs = _check_twins(rows)
+    assert 2 * len(pairs) <= n
+    for r in rows:
+        if r["maiden_name"]:
+            assert r["sex"] == "F" and _age(r["dob"]) > 25 and r["maiden_name"] != r["last_name"]
 
 
 # ── deaths and reports ────────────────────────────────────────────────────────────────
@@ -248,6 +321,33 @@ def test_truth_agrees_with_reports(rows: list[dict[str, Any]], reports: Any) -> 
         if t["person_row"] >= 0
     )
     assert relatives and same_name >= 0.7 * len(relatives)
+    for r, t in relatives:  # a subject with a twin: the twin's SSN (few such reports here)
+        if t["person_row"] >= 0 and rows[t["person_row"]]["twin_row"] >= 0:
+            assert r["ssn"] == rows[rows[t["person_row"]]["twin_row"]]["ssn"]
+
+
+def test_relative_ssn_is_the_twins_when_there_is_one() -> None:
+    people = make_people(20_000, 8)
+    rows = people.to_pylist()
+    # Pair most of the file (as if twins were common) so that many reports show the rule;
+    # every fifth pair is left without a twin, to check the surname pick still holds.
+    twin = np.arange(people.num_rows) ^ 1
+    twin[(np.arange(people.num_rows) // 2) % 5 == 0] = -1
+    paired = people.set_column(
+        people.column_names.index("twin_row"), "twin_row", pa.array(twin, pa.int64())
+    )
+    rep, truth = make_reports(paired, 120, seed=8)
+    with_twin = without = 0
+    for r, t in zip(rep.to_pylist(), truth.to_pylist(), strict=True):
+        if "relative_ssn" not in _errors(t) or t["person_row"] < 0:
+            continue
+        if twin[t["person_row"]] >= 0:
+            with_twin += 1
+            assert r["ssn"] == rows[twin[t["person_row"]]]["ssn"]
+        else:
+            without += 1
+            assert r["ssn"] != t["true_ssn"] and r["ssn"] in {p["ssn"] for p in rows}
+    assert with_twin > 20 and without > 3
 
 
 def test_error_rates_as_configured(rows: list[dict[str, Any]], reports: Any) -> None:
@@ -274,6 +374,37 @@ def test_error_rates_as_configured(rows: list[dict[str, Any]], reports: Any) -> 
     assert expected["ssn_digit"] > 40 and expected["nickname"] > 40
     share = sum(bool(t["errors"]) for t in truth) / len(truth)
     assert 0.1 < share < 0.5
+
+
+def _assert_empty(rep: pa.Table, truth: pa.Table) -> None:
+    assert rep.num_rows == 0 and truth.num_rows == 0
+    assert rep.column_names == list(REPORT_COLUMNS)
+    assert truth.column_names == list(TRUTH_COLUMNS)
+    assert truth.schema.field("person_row").type == pa.int64()
+    assert all(t == pa.string() for t in rep.schema.types)
+
+
+def test_no_deaths_gives_empty_tables(tmp_path: Path) -> None:
+    _assert_empty(*make_reports(make_people(300, 2), 0, seed=2))  # no time, no deaths
+    _assert_empty(*make_reports(make_people(0, 2), 12, seed=2))  # no one to die
+    counts = write_synth(tmp_path, people=0, months=1, seed=3)
+    assert counts["reports"] == counts["deaths_in_file"] == counts["deaths_not_in_file"] == 0
+    for name, columns in (("reports.csv", REPORT_COLUMNS), ("truth.csv", TRUTH_COLUMNS)):
+        assert _read(tmp_path / name) == [list(columns)]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(0, 600), months=st.integers(0, 2), seed=st.integers(0, 2**32 - 1))
+def test_small_batches_never_fail(n: int, months: int, seed: int) -> None:
+    """Tiny populations and short spans: often no death at all, or only deaths of people
+    who are not in the file; the tables keep their columns either way."""
+    people = make_people(n, seed)
+    rep, truth = make_reports(people, months, seed)
+    assert rep.column_names == list(REPORT_COLUMNS)
+    assert truth.column_names == list(TRUTH_COLUMNS)
+    assert rep.num_rows == truth.num_rows
+    assert rep.column("report_id").to_pylist() == truth.column("report_id").to_pylist()
+    assert all(-1 <= row < n for row in truth.column("person_row").to_pylist())
 
 
 # ── files ─────────────────────────────────────────────────────────────────────────────

@@ -6,7 +6,14 @@ bytes. Owns nothing else; nothing in the pipeline imports it.
 from __future__ import annotations
 
 from vitalfile.synth.dmf import DMF_RECORD_LENGTH, write_dmf_full
-from vitalfile.synth.people import PEOPLE_COLUMNS, PEOPLE_TRUTH_COLUMNS, make_people
+from vitalfile.synth.people import (
+    PEOPLE_COLUMNS,
+    PEOPLE_TRUTH_COLUMNS,
+    TWIN_BIRTH_RATE,
+    TWIN_OPPOSITE_SEX,
+    TWIN_SSN_IN_SEQUENCE,
+    make_people,
+)
 from vitalfile.synth.reports import (
     ANNUAL_DEATH_RATE,
     ERROR_KINDS,
@@ -30,6 +37,9 @@ __all__ = [
     "REPORT_COLUMNS",
     "STATE_REPORTED",
     "TRUTH_COLUMNS",
+    "TWIN_BIRTH_RATE",
+    "TWIN_OPPOSITE_SEX",
+    "TWIN_SSN_IN_SEQUENCE",
     "make_people",
     "make_reports",
     "write_canonical_csv",

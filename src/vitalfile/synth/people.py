@@ -1,7 +1,8 @@
 """The synthetic population: one vectorised pass (numpy draws, Arrow string kernels).
 
 No Python runs per person; word lists are indexed with Arrow `take` and strings joined with
-Arrow compute, so 10 million people take seconds and about 2-3 GB of memory.
+Arrow compute, so 10 million people take seconds and about 2-3 GB of memory. About 3% of
+people are twins: a pair shares the family surname, the date of birth and the birth state.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ __all__ = [
     "PEOPLE_COLUMNS",
     "PEOPLE_TRUTH_COLUMNS",
     "REFERENCE_DATE",
+    "TWIN_BIRTH_RATE",
+    "TWIN_OPPOSITE_SEX",
+    "TWIN_SSN_IN_SEQUENCE",
     "age_weights",
     "draw_ssns",
     "make_people",
@@ -25,7 +29,7 @@ __all__ = [
 ]
 
 PEOPLE_COLUMNS: tuple[str, ...] = CSV_PEOPLE_COLUMNS  # the canonical people CSV
-PEOPLE_TRUTH_COLUMNS: tuple[str, ...] = ("person_row", "maiden_name", "nickname")
+PEOPLE_TRUTH_COLUMNS: tuple[str, ...] = ("person_row", "maiden_name", "nickname", "twin_row")
 
 REFERENCE_DATE = np.datetime64("2026-01-01", "D")  # ages are counted at this day
 _MAX_AGE = 105  # born 1920 at the earliest
@@ -44,10 +48,27 @@ STAY_IN_BIRTH_STATE = 0.62
 _SUFFIXES = ("", "JR", "SR", "II", "III", "IV")
 _SUFFIX_MALE = (0.948, 0.03, 0.012, 0.004, 0.005, 0.001)
 
+# Twins. Share of people born a twin: the US twin birth rate, 31.2 per 1,000 births in 2021
+# (CDC NCHS, National Vital Statistics System: Horon & Martin, "Changes in Twin Births in the
+# United States, 2019-2021", NVSR, Dec. 2022). It was about 19 per 1,000 in 1980 and 33 in
+# 2009 (NCHS Data Brief 80); one rate for every birth year keeps the model simple.
+TWIN_BIRTH_RATE = 0.031
+TWIN_OPPOSITE_SEX = 1 / 3  # boy-girl pairs: half the fraternal pairs, about 2/3 of all pairs
+# Before 2011 twins' parents usually applied for both numbers at once, and the office issued
+# them in sequence (the next serial). An assumption of the model, not a published figure.
+TWIN_SSN_IN_SEQUENCE = 0.7
+
 
 def age_weights() -> np.ndarray:
     """Relative number of people of each age 0..105 (index = age)."""
     return np.interp(np.arange(_MAX_AGE + 1), _AGE_POINTS, _AGE_WEIGHTS)
+
+
+def _other_name(idx: np.ndarray, female: np.ndarray, f_offset: int, total: int) -> np.ndarray:
+    """The next first name of the same sex list (wrapping round), for a name to avoid."""
+    lo = np.where(female, f_offset, 0)
+    size = np.where(female, total - f_offset, f_offset)
+    return lo + (idx - lo + 1) % size
 
 
 def _in_sorted(values: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
@@ -129,32 +150,71 @@ def _take(words: pa.Array, idx: np.ndarray) -> pa.Array:
     return words.take(pa.array(idx))
 
 
+def _twin_pairs(
+    rng: np.random.Generator | None, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows (first, second) of the twin pairs among `n` people, TWIN_BIRTH_RATE of them (none
+    without `rng`), and two uniforms per pair."""
+    pairs = int(rng.binomial(n // 2, TWIN_BIRTH_RATE)) if rng is not None and n > 1 else 0
+    if rng is None or not pairs:
+        none = np.empty(0, np.int64)
+        return none, none, np.empty((2, 0))
+    rows = rng.choice(n, 2 * pairs, replace=False).astype(np.int64)
+    return rows[:pairs], rows[pairs:], rng.random((2, pairs))
+
+
+def _ssns_in_sequence(
+    ssn: np.ndarray, first: np.ndarray, second: np.ndarray, exclude: np.ndarray
+) -> np.ndarray:
+    """`ssn` with each `second` twin given the next serial after the `first` twin's number,
+    where that number is issuable and no one else holds it (or is excluded)."""
+    nxt = ssn[first] + 1
+    ok = ssn[first] % 10_000 < 9_999  # serial 9999 has no next (0000 is never issued)
+    taken = np.sort(ssn)
+    for pool in (taken, _PUBLICISED, exclude):
+        ok &= ~_in_sorted(nxt, pool)
+    out = ssn.copy()
+    out[second[ok]] = nxt[ok]
+    return out
+
+
 def people_arrays(
     rng: np.random.Generator,
     n: int,
     *,
     dob: np.ndarray | None = None,
     exclude_ssns: np.ndarray | None = None,
+    twins: np.random.Generator | None = None,
 ) -> dict[str, pa.Array]:
-    """Draw `n` people: canonical columns plus `maiden_name` and `nickname` (no row number).
+    """Draw `n` people: canonical columns plus `maiden_name`, `nickname` and `twin_row` (the
+    row of the person's twin, -1 for none).
 
     `dob` (datetime64[D]) fixes the dates of birth; `exclude_ssns` (sorted int64) are SSNs
-    that must not be drawn (used for people who are not in the file).
+    that must not be drawn (used for people who are not in the file). With `twins`, a
+    generator of its own (so the other people stay as they are drawn without), about
+    TWIN_BIRTH_RATE of the people are paired as twins.
     """
     male, female, f_offset = _vocab.first_names()
+    n_first = len(male.words)
     last = _vocab.last_names()
     geo = _vocab.places()
 
     female_mask = rng.random(n) < SHARE_FEMALE
     dob_days = _draw_dobs(rng, n) if dob is None else dob.astype("datetime64[D]")
+    # Twins: the second of a pair takes the first's date of birth and, unless a boy-girl
+    # pair, sex; the rest of the pair's likeness is set below, as each trait is drawn.
+    tw_a, tw_b, tw_u = _twin_pairs(twins, n)
+    dob_days[tw_b] = dob_days[tw_a]
+    female_mask[tw_b] = female_mask[tw_a] ^ (tw_u[0] < TWIN_OPPOSITE_SEX)
     age_days = (REFERENCE_DATE - dob_days).astype(np.int64)
 
     first_idx = np.where(female_mask, female.draw(rng, n) + f_offset, male.draw(rng, n))
+    _, name_id = np.unique(np.array(male.words.to_pylist()), return_inverse=True)
+    b = tw_b[name_id[first_idx[tw_b]] == name_id[first_idx[tw_a]]]  # twins: two names
+    first_idx[b] = _other_name(first_idx[b], female_mask[b], f_offset, n_first)
     middle_idx = np.where(female_mask, female.draw(rng, n) + f_offset, male.draw(rng, n))
     same = middle_idx == first_idx  # JOHN JOHN: take the neighbouring name of that sex
-    lo = np.where(female_mask, f_offset, 0)
-    size = np.where(female_mask, len(male.words) - f_offset, f_offset)
-    middle_idx = np.where(same, lo + (middle_idx - lo + 1) % size, middle_idx)
+    middle_idx = np.where(same, _other_name(middle_idx, female_mask, f_offset, n_first), middle_idx)
     middle_empty = rng.random(n) < MIDDLE_EMPTY
 
     last_idx = last.draw(rng, n)
@@ -162,12 +222,22 @@ def people_arrays(
     has_maiden = female_mask & (age_days > 25 * 365.25) & (rng.random(n) < MAIDEN_SHARE)
     maiden_idx = last.draw(rng, n)
     maiden_idx = np.where(maiden_idx == last_idx, (maiden_idx + 1) % n_last, maiden_idx)
+    # Twins share the family surname: the last name, or the maiden name of a woman who took
+    # her husband's (then her last name is another one).
+    family = np.where(has_maiden[tw_a], maiden_idx[tw_a], last_idx[tw_a])
+    married = has_maiden[tw_b]
+    maiden_idx[tw_b[married]] = family[married]
+    last_b = last_idx[tw_b]
+    last_idx[tw_b] = np.where(
+        married, np.where(last_b == family, (last_b + 1) % n_last, last_b), family
+    )
     hyphen = has_maiden & (rng.random(n) < HYPHENATED)
 
     suffix_cdf = np.cumsum(_SUFFIX_MALE)
     suffix_cdf[-1] = 1.0
     suffix_idx = np.searchsorted(suffix_cdf, rng.random(n), side="right")
     suffix_idx = np.where(female_mask, 0, suffix_idx)
+    suffix_idx[tw_b[suffix_idx[tw_a] > 0]] = 0  # one JR (or III) per pair
 
     nk_off, nk_count, nk_flat = _vocab.nicknames()
     count = nk_count[first_idx]
@@ -178,6 +248,7 @@ def people_arrays(
     )
 
     birth_state = np.searchsorted(geo.state_cdf, rng.random(n), side="right")
+    birth_state[tw_b] = birth_state[tw_a]
     moved = np.searchsorted(geo.state_cdf, rng.random(n), side="right")
     state = np.where(rng.random(n) < STAY_IN_BIRTH_STATE, birth_state, moved)
     city_idx = state * geo.per_state + np.searchsorted(geo.city_cdf, rng.random(n), side="right")
@@ -190,6 +261,18 @@ def people_arrays(
 
     random_era = dob_days >= np.datetime64("2011-01-01", "D")
     ssn = draw_ssns(rng, birth_state, random_era, exclude_ssns)
+    in_sequence = (tw_u[1] < TWIN_SSN_IN_SEQUENCE) & ~random_era[tw_a]
+    excl = np.empty(0, np.int64) if exclude_ssns is None else exclude_ssns
+    ssn = _ssns_in_sequence(ssn, tw_a[in_sequence], tw_b[in_sequence], excl)
+    street_idx = geo.streets.draw(rng, n)
+    street_suffix_idx = geo.street_suffixes.draw(rng, n)
+    # Twins under 18 live together; adults live where the usual rule puts them.
+    home_a = tw_a[age_days[tw_a] < 18 * 365.25]
+    home_b = tw_b[age_days[tw_a] < 18 * 365.25]
+    for arr in (state, city_idx, zip_code, house, has_apt, apt, street_idx, street_suffix_idx):
+        arr[home_b] = arr[home_a]
+    twin_row = np.full(n, -1, dtype=np.int64)
+    twin_row[tw_a], twin_row[tw_b] = tw_b, tw_a
 
     empty = pa.scalar("", pa.string())
     last_words = _take(last.words, last_idx)
@@ -197,8 +280,8 @@ def people_arrays(
     hyphenated = pc.binary_join_element_wise(maiden_words, last_words, "-")
     address = pc.binary_join_element_wise(
         pa.array(house).cast(pa.string()),
-        _take(geo.streets.words, geo.streets.draw(rng, n)),
-        _take(geo.street_suffixes.words, geo.street_suffixes.draw(rng, n)),
+        _take(geo.streets.words, street_idx),
+        _take(geo.street_suffixes.words, street_suffix_idx),
         " ",
     )
     with_apt = pc.binary_join_element_wise(address, "APT", pa.array(apt).cast(pa.string()), " ")
@@ -217,16 +300,18 @@ def people_arrays(
         "zip": pc.utf8_lpad(pa.array(zip_code).cast(pa.string()), 5, "0"),
         "maiden_name": pc.if_else(pa.array(has_maiden), maiden_words, empty),
         "nickname": _take(nk_flat, nick_idx),
+        "twin_row": pa.array(twin_row, pa.int64()),
     }
 
 
 def make_people(n: int, seed: int) -> pa.Table:
-    """`n` synthetic people: the canonical people columns, then `person_row`,
-    `maiden_name`, `nickname` (truth, never written to people.csv). Same seed, same table."""
+    """`n` synthetic people: the canonical people columns, then `person_row`, `maiden_name`,
+    `nickname` and `twin_row` (truth, never written to people.csv). Same seed, same table."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    cols = people_arrays(rng, n)
+    twins = np.random.default_rng(np.random.SeedSequence([seed, 4]))
+    cols = people_arrays(rng, n, twins=twins)
     data = {c: cols[c] for c in PEOPLE_COLUMNS}
     data["person_row"] = pa.array(np.arange(n, dtype=np.int64))
-    data["maiden_name"] = cols["maiden_name"]
-    data["nickname"] = cols["nickname"]
+    for c in ("maiden_name", "nickname", "twin_row"):
+        data[c] = cols[c]
     return pa.table(data)

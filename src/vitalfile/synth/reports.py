@@ -67,7 +67,7 @@ ERROR_RATES: dict[str, tuple[float, float]] = {
     "missing_middle": (0.05, 0.20),  # *
     "ssn_digit": (0.015, 0.03),  # one digit wrong
     "ssn_swap": (0.01, 0.02),  # two neighbouring (different) digits swapped
-    "relative_ssn": (0.005, 0.02),  # another person's SSN, the same surname when possible
+    "relative_ssn": (0.005, 0.02),  # a relative's SSN: the twin's, else someone of the surname
     "never_issued_ssn": (0.002, 0.005),  # area 000/666/9xx, group 00 or serial 0000
     "missing_ssn": (0.005, 0.04),
     "dob_day_month_swap": (0.03, 0.06),  # *
@@ -168,9 +168,11 @@ def _relative_rows(
     people: pa.Table,
     surname: np.ndarray,
     self_row: np.ndarray,
+    twin_row: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """For each subject, the row of another person: one with `surname` when there is one."""
+    """For each subject, the row of another person: the twin (`twin_row`, -1 for none), else
+    one with `surname` when there is one."""
     n = people.num_rows
     pop_last = people.column("last_name")
     wanted = pa.array(np.unique(surname).tolist(), pa.string())
@@ -188,10 +190,12 @@ def _relative_rows(
     pick = np.where(step, cand[np.minimum(lo + k + 1, max(cand.size - 1, 0))], pick)
     anyone = rng.integers(0, max(n, 1), surname.size)
     anyone = np.where(anyone == self_row, (anyone + 1) % max(n, 1), anyone)
-    return np.where(others > 0, pick, anyone)
+    return np.where(twin_row >= 0, twin_row, np.where(others > 0, pick, anyone))
 
 
 def _fmt_int(values: np.ndarray, width: int) -> np.ndarray:
+    if not values.size:  # numpy's zfill takes the max of the widths: none when empty
+        return np.array([], dtype=f"U{width}")
     return np.char.zfill(values.astype(np.int64).astype(str), width)
 
 
@@ -200,8 +204,9 @@ def make_reports(
 ) -> tuple[pa.Table, pa.Table]:
     """Deaths over `months` months from `start`, and (reports, truth) about them.
 
-    `people` is a `make_people` table (the truth columns `person_row`, `maiden_name` and
-    `nickname` are used when present). Reports are ordered by `reported_at`.
+    `people` is a `make_people` table (the truth columns `person_row`, `maiden_name`,
+    `nickname` and `twin_row` are used when present). Reports are ordered by `reported_at`;
+    a period in which no one dies gives empty tables.
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
     n = people.num_rows
@@ -231,6 +236,10 @@ def make_reports(
         person_row = subjects.column("person_row").to_numpy().astype(np.int64)
     else:
         person_row = rows.astype(np.int64)
+    if "twin_row" in people.column_names:
+        twin_row = subjects.column("twin_row").to_numpy().astype(np.int64)
+    else:
+        twin_row = np.full(rows.size, -1, dtype=np.int64)
 
     # ── people not in the file who die too ──
     m = int(rng.binomial(rows.size, NOT_IN_FILE_SHARE / (1 - NOT_IN_FILE_SHARE)))
@@ -249,6 +258,7 @@ def make_reports(
         for c in subj:
             subj[c] = np.concatenate([subj[c], _to_numpy(outsiders[c])])
         person_row = np.concatenate([person_row, np.full(m, -1, dtype=np.int64)])
+        twin_row = np.concatenate([twin_row, np.full(m, -1, dtype=np.int64)])
     deaths = person_row.size
     dod_day = first_day + (rng.random(deaths) * span).astype(np.int64)
 
@@ -350,7 +360,9 @@ def make_reports(
     errors["ssn_swap"][idx[ok]] = True
     idx = np.flatnonzero(ssn_pick["relative_ssn"])
     if idx.size and n > 1:
-        relative = _relative_rows(people, subj["last_name"][d[idx]], person_row[d[idx]], rng)
+        relative = _relative_rows(
+            people, subj["last_name"][d[idx]], person_row[d[idx]], twin_row[d[idx]], rng
+        )
         ssn[idx] = _to_numpy(people.column("ssn").take(pa.array(relative)))
         errors["relative_ssn"][idx] = True
     idx = np.flatnonzero(ssn_pick["never_issued_ssn"])
