@@ -3,11 +3,12 @@
 Builds a file of N people (a synthetic DMF full file, loaded set-wise into DuckDB, then
 copied to PostgreSQL with `copy_ledger`, hashes kept), registers a certified recipient and
 its key, starts `vitalfile serve` (uvicorn, W worker processes) on a free loopback port, and
-drives `POST /v1/verify` from an httpx async client with C connections, for at most R
-requests or S seconds. Prints one JSON line. Target: ≥ 1,000 req/s with p99 < 50 ms.
+drives `POST /v1/verify` with C connections for S seconds — Debian's `wrk` when installed,
+else an httpx async client (at most R requests) — once per C of `--concurrency 4,6,8`
+against the same server. One JSON line per C. Target: ≥ 1,000 req/s with p99 < 50 ms.
 
     VITALFILE_TEST_PG_URL=postgresql://postgres@127.0.0.1:5432/test \
-        .venv/bin/python bench/api.py --people 1000000 --workers 4
+        .venv/bin/python bench/api.py --people 1000000 --workers 4 --concurrency 4,6,8
 
 Works in a fresh PostgreSQL schema, dropped at the end (`--keep` leaves it).
 """
@@ -164,12 +165,39 @@ def _wrk(
     }
 
 
+def _measure(
+    args: argparse.Namespace,
+    base: str,
+    token: str,
+    sample: list[dict[str, str]],
+    conc: int,
+    work: Path,
+) -> dict[str, float]:
+    if args.client == "wrk":
+        return _wrk(base, token, sample, args.seconds, conc, work)
+    lat, errors, wall = asyncio.run(_drive(base, token, sample, args.requests, args.seconds, conc))
+    lat.sort()
+    n = len(lat)
+    return {
+        "requests": n,
+        "errors": errors,
+        "seconds": round(wall, 2),
+        "req_per_s": round(n / wall, 1) if wall else 0.0,
+        "p50_ms": round(lat[n // 2] * 1000, 2) if n else float("nan"),
+        "p99_ms": round(lat[min(n - 1, int(n * 0.99))] * 1000, 2) if n else 0.0,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--people", type=int, default=1_000_000)
     ap.add_argument("--requests", type=int, default=30_000)
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument(
+        "--concurrency",
+        default="4,6,8",
+        help="connections; a comma list measures each in turn against the same server",
+    )
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--url", default=os.environ.get("VITALFILE_TEST_PG_URL", ""))
     ap.add_argument("--keep", action="store_true", help="leave the PostgreSQL schema")
@@ -185,6 +213,7 @@ def main() -> None:
     schema = create_schema(args.url)
     url = with_schema(args.url, schema)
     server: subprocess.Popen[bytes] | None = None
+    runs: list[dict[str, float]] = []
     try:
         with tempfile.TemporaryDirectory() as d:
             work = Path(d)
@@ -217,42 +246,30 @@ def main() -> None:
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.1)
-            if args.client == "wrk":
-                figures = _wrk(base, token, sample, args.seconds, args.concurrency, work)
-            else:
-                lat, errors, wall = asyncio.run(
-                    _drive(base, token, sample, args.requests, args.seconds, args.concurrency)
+            for conc in (int(c) for c in str(args.concurrency).split(",") if c.strip()):
+                runs.append(
+                    {"concurrency": conc, **_measure(args, base, token, sample, conc, work)}
                 )
-                lat.sort()
-                n = len(lat)
-                figures = {
-                    "requests": n,
-                    "errors": errors,
-                    "seconds": round(wall, 2),
-                    "req_per_s": round(n / wall, 1) if wall else 0.0,
-                    "p50_ms": round(lat[n // 2] * 1000, 2) if n else float("nan"),
-                    "p99_ms": round(lat[min(n - 1, int(n * 0.99))] * 1000, 2) if n else 0.0,
-                }
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
         if not args.keep:
             drop_schema(args.url, schema)
-    print(
-        json.dumps(
-            {
-                "bench": "api_verify",
-                "backend": "postgresql",
-                "client": args.client,
-                "people": args.people,
-                "workers": args.workers,
-                "concurrency": args.concurrency,
-                **figures,
-                **steps,
-            }
+    for run in runs:
+        print(
+            json.dumps(
+                {
+                    "bench": "api_verify",
+                    "backend": "postgresql",
+                    "client": args.client,
+                    "people": args.people,
+                    "workers": args.workers,
+                    **run,
+                    **steps,
+                }
+            )
         )
-    )
 
 
 if __name__ == "__main__":

@@ -58,6 +58,22 @@ def _given(death: tuple[str, str] | None) -> str:
     return f"death on file {death[0]} {death[1] or '-'}" if death else "no death on file"
 
 
+def _with_ssn(store: Store, digits: str) -> list[tuple[Any, ...]]:
+    """(person id, last name, dob, dod, proof, status, state_only) of the people with this
+    SSN; the death columns are None when no death is on file — or, where a join is not a
+    point look-up (DuckDB hashes the whole deaths table), not yet read. The lateral join
+    keeps PostgreSQL on the index whatever its statistics say (a copied file may have none)."""
+    if store.indexed_joins:
+        return store.query(
+            "SELECT p.person_id, p.last_name, p.dob, d.dod, d.proof, d.status, d.state_only "
+            "FROM persons p LEFT JOIN LATERAL (SELECT dod, proof, status, state_only "
+            "FROM deaths WHERE person_id = p.person_id LIMIT 1) d ON true WHERE p.ssn = ?",
+            [digits],
+        )
+    rows = store.query("SELECT person_id, last_name, dob FROM persons WHERE ssn = ?", [digits])
+    return [(*r, None, None, None, None) for r in rows]
+
+
 def verify_online(
     store: Store,
     recipient: str,
@@ -81,7 +97,7 @@ def verify_online(
     except ValueError as exc:
         raise RecordError("date of birth is not a valid date", field="dob") from exc
     last = norm_name(last_name)
-    rows = store.query("SELECT person_id, last_name, dob FROM persons WHERE ssn = ?", [digits])
+    rows = _with_ssn(store, digits)
     matched = [int(r[0]) for r in rows if dob and r[2] == dob and norm_name(r[1]) == last]
     grant = gate(
         store,
@@ -93,14 +109,18 @@ def verify_online(
         person_ids=matched,
     )
     death = None
-    if len(matched) == 1:  # point lookups: a join would hash the whole deaths table
-        found = store.query(
-            "SELECT dod, proof, status, state_only FROM deaths WHERE person_id = ?", [matched[0]]
-        )
-        if found and grant.allows(
-            status=found[0][2], state_only=bool(found[0][3]), dod=found[0][0]
+    if len(matched) == 1:
+        found = next(r[3:] for r in rows if int(r[0]) == matched[0])
+        if found[0] is None and not store.indexed_joins:
+            on_file = store.query(
+                "SELECT dod, proof, status, state_only FROM deaths WHERE person_id = ?",
+                [matched[0]],
+            )
+            found = on_file[0] if on_file else found
+        if found[0] is not None and grant.allows(
+            status=found[2], state_only=bool(found[3]), dod=found[0]
         ):
-            death = (str(found[0][0]), str(found[0][1]))
+            death = (str(found[0]), str(found[1]))
     did = uuid.uuid4().hex
     record = (
         journal.record

@@ -27,16 +27,18 @@ log = logging.getLogger("vitalfile.api")
 
 
 class AnswerJournal:
-    def __init__(self, url: str, folder: Path, *, delay: float = 0.2) -> None:
+    def __init__(self, url: str, folder: Path, *, delay: float = 0.5) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.store: Store = open_store(url)
         self._recover_orphans(folder)
         path = folder / f"answers-{os.getpid()}-{uuid.uuid4().hex[:8]}.journal"
         self._lockfile: IO[str] = (folder / (path.name + ".lock")).open("w")
         fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        # a request commits the batch when it is due (every 0.2 s per worker under load);
-        # the thread below commits what a quiet worker leaves waiting
-        self.journal = Journal(self.store, path, max_batch=2000, max_delay=delay, inline_flush=True)
+        # the thread below commits what waits, every `delay` seconds: a request only writes
+        # its answer ahead (it never waits on the chain head the other workers append to)
+        self.journal = Journal(
+            self.store, path, max_batch=5000, max_delay=delay, inline_flush=False
+        )
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(delay,), daemon=True)
         self._thread.start()

@@ -4,6 +4,11 @@
 key whose role may do `action`, through `access.require`), `RecipientDep` (a recipient key;
 what it may receive is decided by `policy.gate` inside the library call), `body_of(types)`
 (the raw request body, its content type checked, its size bounded).
+
+The checks that do no I/O are `async` so they run on the event loop: FastAPI sends every
+plain `def` dependency to a worker thread, and on a busy verification route those hops
+cost more than the work. Only what may wait (a pool with no free store, a key not in the
+cache) goes to a thread.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vitalfile.access import Forbidden, Principal, Unauthenticated, authenticate, hash_token
@@ -36,6 +42,7 @@ __all__ = [
     "body_of",
     "flush_answers",
     "no_unknown_query",
+    "open_answer_journal",
     "principal_from_token",
     "staff",
 ]
@@ -56,20 +63,32 @@ class StorePool:
 
     @contextmanager
     def borrow(self) -> Iterator[Store]:
-        store: Store | None = None
-        try:
-            store = self._free.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                if len(self._opened) < self.size:
-                    store = open_store(self.url)
-                    self._opened.append(store)
-            if store is None:
-                store = self._free.get()
+        store = self.take()
         try:
             yield store
         finally:
-            self._free.put(store)
+            self.give_back(store)
+
+    def take_nowait(self) -> Store | None:
+        """A free store, or None when each is lent (or none is opened yet)."""
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            return None
+
+    def take(self) -> Store:
+        """A free store; opens one while under `size`, else waits for one to come back."""
+        store = self.take_nowait()
+        if store is not None:
+            return store
+        with self._lock:
+            if len(self._opened) < self.size:
+                store = open_store(self.url)
+                self._opened.append(store)
+        return store if store is not None else self._free.get()
+
+    def give_back(self, store: Store) -> None:
+        self._free.put(store)
 
     def close(self) -> None:
         with self._lock:
@@ -102,7 +121,7 @@ class KeyCache:
 _KNOWN_QUERY: dict[int, frozenset[str]] = {}
 
 
-def no_unknown_query(request: Request) -> None:
+async def no_unknown_query(request: Request) -> None:
     """Refuse query parameters the route does not declare (a misspelt filter is an error)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
@@ -131,7 +150,11 @@ _JOURNAL_LOCK = threading.Lock()
 
 def answer_journal(request: Request) -> Any:
     """This worker's journal of online answers (PostgreSQL only; opened on first use)."""
-    state = request.app.state
+    return open_answer_journal(request.app.state)
+
+
+def open_answer_journal(state: Any) -> Any:
+    """The journal kept on `state.answers` (PostgreSQL only), opened if it is not yet."""
     settings: ApiSettings = state.settings
     if not settings.db.startswith(("postgresql://", "postgres://")):
         return None
@@ -150,20 +173,23 @@ def flush_answers(request: Request) -> None:
         answers.flush()
 
 
-def get_settings(request: Request) -> ApiSettings:
+async def get_settings(request: Request) -> ApiSettings:
     settings = request.app.state.settings
     assert isinstance(settings, ApiSettings)
     return settings
 
 
-def get_store(request: Request) -> Iterator[Store]:
+async def get_store(request: Request) -> AsyncIterator[Store]:
     pool: StorePool = request.app.state.pool
-    with pool.borrow() as store:
-        request.state.store = store
-        try:
-            yield store
-        finally:
-            request.state.store = None
+    store = pool.take_nowait()
+    if store is None:
+        store = await run_in_threadpool(pool.take)
+    request.state.store = store
+    try:
+        yield store
+    finally:
+        request.state.store = None
+        pool.give_back(store)
 
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
@@ -172,40 +198,49 @@ StoreDep = Annotated[Store, Depends(get_store)]
 _bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer vf_…`")
 
 
+def _look_up_key(request: Request, token: str) -> Principal:
+    held = getattr(request.state, "store", None)
+    if held is not None:  # this request already holds one (DuckDB lends only one)
+        return authenticate(held, token)
+    pool: StorePool = request.app.state.pool
+    with pool.borrow() as store:
+        return authenticate(store, token)
+
+
 def principal_from_token(request: Request, token: str) -> Principal:
+    """The key's holder: from the cache, else looked up (and cached)."""
     cache: KeyCache = request.app.state.key_cache
     digest = hash_token(token)
     hit = cache.get(digest)
-    if hit is not None:
-        return hit
-    held = getattr(request.state, "store", None)
-    if held is not None:  # this request already holds one (DuckDB lends only one)
-        principal = authenticate(held, token)
-    else:
-        pool: StorePool = request.app.state.pool
-        with pool.borrow() as store:
-            principal = authenticate(store, token)
-    cache.put(digest, principal)
-    return principal
+    if hit is None:
+        hit = _look_up_key(request, token)
+        cache.put(digest, hit)
+    return hit
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     # borrows a store only for the look-up: a route may hand work to a background job
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated("an API key is required (Authorization: Bearer …)")
-    return principal_from_token(request, creds.credentials)
+    cache: KeyCache = request.app.state.key_cache
+    digest = hash_token(creds.credentials)
+    hit = cache.get(digest)
+    if hit is None:
+        hit = await run_in_threadpool(_look_up_key, request, creds.credentials)
+        cache.put(digest, hit)
+    return hit
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def staff(action: str) -> Callable[[Principal], Principal]:
+def staff(action: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
     """A dependency: the caller holds a staff key whose role may do `action`."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         require_action(principal, action)
         return principal
 
@@ -213,7 +248,7 @@ def staff(action: str) -> Callable[[Principal], Principal]:
     return check
 
 
-def get_recipient(principal: PrincipalDep) -> Principal:
+async def get_recipient(principal: PrincipalDep) -> Principal:
     if not principal.recipient:
         raise Forbidden("this route answers recipients (a recipient's key)")
     return principal

@@ -9,6 +9,7 @@ translates the few differences (placeholders, `DOUBLE`, `strip_accents`).
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -81,6 +82,7 @@ _DDL_LOCK = 0x5646_4444  # advisory lock key: one process at a time creates the 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?|%", re.S)
 
 
+@functools.lru_cache(maxsize=4096)
 def to_pg_sql(sql: str) -> str:
     """Portable SQL with `?` placeholders → psycopg's `%s` (a literal `%` becomes `%%`)."""
 
@@ -180,6 +182,8 @@ class _PgTx:
 
 class PostgresStore(Store):
     """A ledger in a PostgreSQL database (the schema first on the connection's search_path)."""
+
+    indexed_joins = True
 
     def __init__(self, url: str, projections: Sequence[Projection] = ()) -> None:
         self.url = url

@@ -125,6 +125,9 @@ class Store(abc.ABC):
 
     url: str
     projections: list[Projection]
+    # whether a join on an indexed key is a point look-up (a row-store's nested loop); where
+    # it is not (DuckDB hashes the whole other side), hot paths query each table by key
+    indexed_joins: bool = False
 
     def append(
         self,
