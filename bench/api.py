@@ -212,7 +212,6 @@ def main() -> None:
         sys.exit("needs PostgreSQL: --url or VITALFILE_TEST_PG_URL")
     schema = create_schema(args.url)
     url = with_schema(args.url, schema)
-    server: subprocess.Popen[bytes] | None = None
     runs: list[dict[str, float]] = []
     try:
         with tempfile.TemporaryDirectory() as d:
@@ -239,21 +238,22 @@ def main() -> None:
                 env=env,
             )
             base = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.1)
-            for conc in (int(c) for c in str(args.concurrency).split(",") if c.strip()):
-                runs.append(
-                    {"concurrency": conc, **_measure(args, base, token, sample, conc, work)}
-                )
+            try:
+                for _ in range(300):
+                    try:
+                        if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    time.sleep(0.1)
+                for conc in (int(c) for c in str(args.concurrency).split(",") if c.strip()):
+                    runs.append(
+                        {"concurrency": conc, **_measure(args, base, token, sample, conc, work)}
+                    )
+            finally:  # before the work directory (the workers' journals) goes
+                server.terminate()
+                server.wait(timeout=30)
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
         if not args.keep:
             drop_schema(args.url, schema)
     for run in runs:
