@@ -47,6 +47,27 @@ def link_train(
         )
 
 
+@link_app.command("settings")
+def link_settings(
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """The thresholds the model's decisions use now (defaults, or VITALFILE_LINK_<NAME>)."""
+    from dataclasses import asdict
+
+    from vitalfile.link.decide import DECIDE_SETTINGS_HELP, DecideSettings
+
+    values = asdict(DecideSettings.from_env())
+    if as_json:
+        typer.echo(json.dumps(values))
+        return
+    for name, value in values.items():
+        shown = ",".join(value) if isinstance(value, tuple | list) else value
+        out_console.print(
+            f"{name:<28} {shown!s:<12} VITALFILE_LINK_{name.upper()}: {DECIDE_SETTINGS_HELP[name]}",
+            markup=False,
+        )
+
+
 @link_app.command("explain")
 def link_explain(
     report: Annotated[str, typer.Argument(help="the report: source/report_id, or report_id")],

@@ -3,7 +3,8 @@
 A `Linker` turns received reports into `LinkResult`s; `decide` (pure) turns those into
 events. `make_linker` picks one by name: `splink` (the trained model, the default of the
 command line), `rule` (exact SSN, birth date and last name: the library's default and the
-baseline). Swapping the linker changes no caller.
+baseline). Swapping the linker changes no caller. The model's thresholds are
+`decide.DecideSettings`, each settable as `VITALFILE_LINK_<NAME>` (`vitalfile link settings`).
 """
 
 from vitalfile.link.base import Linker, LinkResult, ReportIn
@@ -22,7 +23,8 @@ def make_linker(name: str) -> Linker:
 
         return RuleLinker()
     if name == "splink":
+        from vitalfile.link.decide import DecideSettings
         from vitalfile.link.splink_linker import SplinkLinker
 
-        return SplinkLinker()
+        return SplinkLinker(settings=DecideSettings.from_env())
     raise UsageError(f"unknown linker; use one of {', '.join(LINKERS)}", field="linker")

@@ -15,12 +15,15 @@ protect living people (a minor, a relative's SSN) yield to it when the threshold
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
+from vitalfile.errors import ConfigError
 from vitalfile.link.base import LinkResult
 from vitalfile.link.settings import level_words
-from vitalfile.model import ReportReceived
+from vitalfile.model import SOURCE_KINDS, ReportReceived
 
 __all__ = [
     "DECIDE_SETTINGS_HELP",
@@ -59,6 +62,38 @@ class DecideSettings:
     minor_hold_sources: tuple[str, ...] = ("funeral_home", "family", "financial", "federal_agency")
     death_on_file_weight: float = 8.0
     death_on_file_month_weight: float = 3.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DecideSettings:
+        """The defaults, each replaced by `VITALFILE_LINK_<NAME>` when that is set (a number;
+        for `minor_hold_sources` a comma list of source kinds, empty for none)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"VITALFILE_LINK_{f.name.upper()}")
+            if raw is None:
+                continue
+            if f.name == "minor_hold_sources":
+                kinds = tuple(k.strip() for k in raw.split(",") if k.strip())
+                unknown = [k for k in kinds if k not in SOURCE_KINDS]
+                if unknown:
+                    raise ConfigError(
+                        f"unknown source kind; use some of {', '.join(SOURCE_KINDS)}",
+                        field=f.name,
+                    )
+                values[f.name] = kinds
+                continue
+            try:
+                number = int(raw) if f.name == "minor_age" else float(raw)
+            except ValueError as exc:
+                raise ConfigError("not a number", field=f.name) from exc
+            values[f.name] = number
+        s = cls(**values)
+        if not 0.0 <= s.unlink_probability <= s.link_probability <= 1.0:
+            raise ConfigError(
+                "need 0 <= unlink_probability <= link_probability <= 1", field="link_probability"
+            )
+        return s
 
 
 @dataclass(frozen=True)
