@@ -161,3 +161,74 @@ def test_loading_the_same_file_twice_is_refused_not_doubled(tmp_path: Path) -> N
         assert store.query("SELECT count(*) FROM persons")[0][0] == 1
         state = status_of(store, 1)
     assert state.death is not None and state.death.proof == "V"
+
+
+PEOPLE_ROWS = [
+    "212345678,ANN,,QUILLFEATHER,,1947-09-15,F,MN,,,MN,",
+    "223456789,BOB,,ROE,,1950-05-06,M,TX,,,TX,",
+]
+
+
+@pytest.mark.parametrize("former", [True, False])
+def test_people_files_with_or_without_former_names_load_alike(tmp_path: Path, former: bool) -> None:
+    """The set-wise and the per-event people loads agree, with the column or without it."""
+    from vitalfile.master import PERSON_COLUMNS
+    from vitalfile.people import load_people_file
+    from vitalfile.people_bulk import load_people_bulk
+
+    header = ",".join(PERSON_COLUMNS if former else PERSON_COLUMNS[:-1])
+    rows = [r + (",BALDOCK;TREMAYNE" if i == 0 else ",") if former else r
+            for i, r in enumerate(PEOPLE_ROWS)]  # fmt: skip
+    src = tmp_path / "people.csv"
+    src.write_text("\n".join([header, *rows]) + "\n")
+    got = []
+    for load in (load_people_bulk, load_people_file):
+        with open_store(":memory:") as store:
+            load(store, src)
+            bodies = [r[0] for r in store.query("SELECT body FROM ledger_events ORDER BY seq")]
+            persons = store.query(
+                f"SELECT person_id, {', '.join(PERSON_COLUMNS)} FROM persons ORDER BY 1"
+            )
+            got.append((bodies, persons))
+    assert got[0] == got[1]
+    bodies, persons = got[0]
+    assert [decode(b).to_json() for b in bodies] == bodies
+    assert [p[-1] for p in persons] == (["BALDOCK;TREMAYNE", ""] if former else ["", ""])
+
+
+def test_a_people_table_without_former_names_loads(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from vitalfile.master import PERSON_COLUMNS
+    from vitalfile.people_bulk import load_people_bulk
+
+    cols = PERSON_COLUMNS[:-1]
+    table = pa.table({c: [v] for c, v in zip(cols, PEOPLE_ROWS[0].split(","), strict=True)})
+    with open_store(":memory:") as store:
+        load_people_bulk(store, table)
+        assert store.query("SELECT last_name, former_names FROM persons") == [("QUILLFEATHER", "")]
+
+
+def test_a_file_made_before_former_names_gains_the_column(tmp_path: Path) -> None:
+    import duckdb
+
+    from vitalfile.model import PersonRegistered
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(
+        "CREATE TABLE persons (person_id BIGINT NOT NULL, ssn VARCHAR NOT NULL, "
+        "first_name VARCHAR NOT NULL, middle_name VARCHAR NOT NULL, last_name VARCHAR NOT NULL, "
+        "suffix VARCHAR NOT NULL, dob VARCHAR NOT NULL, sex VARCHAR NOT NULL, "
+        "birth_state VARCHAR NOT NULL, address VARCHAR NOT NULL, city VARCHAR NOT NULL, "
+        "state VARCHAR NOT NULL, zip VARCHAR NOT NULL, registered_seq BIGINT NOT NULL)"
+    )
+    con.execute("INSERT INTO persons VALUES (9, '212345678', 'ANN', '', 'DOE', '', '', '', "
+                "'', '', '', '', '', 0)")  # fmt: skip
+    con.close()
+    with open_store(str(db)) as store:
+        store.append([PersonRegistered(person_id=10, ssn="223456789", former_names="ROE")])
+        assert store.query("SELECT person_id, former_names FROM persons ORDER BY 1") == [
+            (9, ""),
+            (10, "ROE"),
+        ]

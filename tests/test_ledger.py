@@ -189,3 +189,29 @@ def _recompute_chain(store: Store) -> None:
             "UPDATE ledger_commits SET hash = ?, prev_hash = ? WHERE commit_no = ?", [h, prev, no]
         )
         prev = h
+
+
+def test_a_version_1_person_event_still_reads() -> None:
+    """Person events stored before former names existed read as having none."""
+    from vitalfile.master import PersonState, evolve_person
+
+    old = (
+        '{"type":"person.registered","v":1,"person_id":7,"ssn":"212345678","first_name":"ANN",'
+        '"middle_name":"","last_name":"DOE","suffix":"","dob":"1950-00-00","sex":"F",'
+        '"birth_state":"","address":"","city":"","state":"TX","zip":""}'
+    )
+    event = decode(old)
+    assert event == PersonRegistered(
+        person_id=7, ssn="212345678", first_name="ANN", last_name="DOE", dob="1950-00-00",
+        sex="F", state="TX",
+    )  # fmt: skip
+    assert isinstance(event, PersonRegistered) and event.former_names == ""
+    text = event.to_json()
+    assert text.startswith('{"type":"person.registered","v":2,') and text.endswith(
+        '"zip":"","former_names":""}'
+    )
+    assert decode(text) == event
+    state = evolve_person(PersonState(7), 1, event)
+    assert state.person is not None and state.person["former_names"] == ""
+    again = decode(PersonRegistered(person_id=8, ssn="212345679", former_names="A;B").to_json())
+    assert isinstance(again, PersonRegistered) and again.former_names == "A;B"

@@ -22,7 +22,8 @@ from vitalfile.link.decide import (
     decide_link,
     dod_agreement,
 )
-from vitalfile.link.names import first_name_forms, last_name_parts, norm_name
+from vitalfile.link.frames import person_frame, report_frame
+from vitalfile.link.names import first_name_forms, last_name_parts, norm_name, surname_parts
 from vitalfile.link.settings import gamma_of, level_words, settings_creator
 from vitalfile.link.splink_linker import SplinkLinker
 from vitalfile.master import PersonState
@@ -47,6 +48,9 @@ PEOPLE = {
                 sex="M", state="VT"),
     "swapper": dict(ssn="218901234", first_name="GRETCHEN", last_name="OYELARAN",
                     dob="1944-03-08", sex="F", state="GA"),
+    # married name on file, her birth surname among her former names (name history)
+    "married": dict(ssn="219012345", first_name="ROSALIND", last_name="QUILLFEATHER",
+                    dob="1947-09-15", sex="F", state="MN", former_names="TREMAYNE-OKAFOR;BALDOCK"),
 }  # fmt: skip
 IDS = {name: 100_001 + i for i, name in enumerate(PEOPLE)}
 
@@ -71,6 +75,7 @@ _N = iter(range(1, 10_000))
 def report(who: str | None = None, *, kind: str = "state", **changes: str) -> ReportReceived:
     base = dict(PEOPLE[who]) if who else {}
     state = base.pop("state", "")
+    base.pop("former_names", None)  # a report gives one surname
     fields = {**base, "death_state": state, "dod": "2026-02-01", **changes}
     n = next(_N)
     return ReportReceived(
@@ -143,6 +148,28 @@ def test_maiden_name_in_double_barrelled_surname_links(store, linker) -> None:
 def test_maiden_name_alone_still_links_on_the_rest(store, linker) -> None:
     res = one(store, linker, report("anna", last_name="NOWAK"))
     assert (res.outcome, res.person_id) == ("linked", IDS["anna"])
+
+
+@pytest.mark.parametrize("maiden", ["Tremayne-Okafor", "OKAFOR", "Baldock"])
+def test_report_with_a_former_surname_reaches_parts_and_links(store, linker, maiden) -> None:
+    r = report("married", last_name=maiden)
+    res = one(store, linker, r)
+    assert (res.outcome, res.person_id) == ("linked", IDS["married"])
+    assert level(res, store, linker, r)["last_name"] == "parts"
+
+
+def test_former_surname_without_ssn_links_by_birth_date_and_first_name(store, linker) -> None:
+    r = report("married", last_name="BALDOCK", ssn="")
+    res = one(store, linker, r)
+    assert (res.outcome, res.person_id) == ("linked", IDS["married"])
+    assert level(res, store, linker, r)["last_name"] == "parts"
+
+
+def test_a_surname_not_in_the_name_history_is_no_part(store, linker) -> None:
+    r = report("married", last_name="PENDERGAST")
+    scored = linker.score(store, [r])
+    best = next(c for c in scored.candidates[0] if c.person_id == IDS["married"])
+    assert best.level("last_name") == "else"
 
 
 def test_non_ascii_names_with_particles_link(store, linker) -> None:
@@ -259,6 +286,29 @@ def test_names() -> None:
     assert norm_name("") == "" and norm_name("'") == ""
     assert "WILLIAM" in first_name_forms("bill")
     assert last_name_parts("de la Cruz-Ortiz") == ("CRUZ", "ORTIZ")
+    assert surname_parts("SMITH", "Jones; de la Cruz;") == ("CRUZ", "JONES", "SMITH")
+    assert surname_parts("SMITH") == ("SMITH",)
+
+
+def test_person_frame_parts_hold_former_surnames_reports_do_not() -> None:
+    import pyarrow as pa
+
+    people = pa.table(
+        {
+            "person_id": [1, 2, 3],
+            "last_name": ["Quillfeather", "Smith", ""],
+            "former_names": ["Tremayne;Baldock", "", "Nowak"],
+        }
+    )
+    parts = person_frame(people).column("last_name_parts").to_pylist()
+    assert parts == [["BALDOCK", "QUILLFEATHER", "TREMAYNE"], ["SMITH"], ["NOWAK"]]
+    assert person_frame(people.drop(["former_names"])).column("last_name_parts").to_pylist() == [
+        ["QUILLFEATHER"],
+        ["SMITH"],
+        None,
+    ]
+    reps = report_frame(people.rename_columns(["unique_id", "last_name", "former_names"]))
+    assert reps.column("last_name_parts").to_pylist() == [["QUILLFEATHER"], ["SMITH"], None]
 
 
 def test_levels_round_trip() -> None:

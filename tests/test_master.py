@@ -40,6 +40,7 @@ def _event() -> st.SearchStrategy[Event]:
             ssn=st.sampled_from(["123456789", "223456789"]),
             last_name=st.sampled_from(["DOE", "O'NEIL", "MÜLLER"]),
             dob=st.sampled_from(["1950-01-01", "1960-00-00", ""]),
+            former_names=st.sampled_from(["", "SMITH", "SMITH;JONES-LEE"]),
         ),
         st.builds(
             DmfRecordLoaded, person_id=PIDS, ssn=st.just("323456789"), proof=PROOF, dod=DATES

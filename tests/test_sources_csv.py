@@ -66,6 +66,7 @@ people = st.builds(
     city=free_text,
     state=states,
     zip=zips,
+    former_names=free_text | st.sampled_from(["SMITH", "SMITH;JONES-LEE", "de la Cruz; Ortiz"]),
 )
 
 report_ssns = st.one_of(
@@ -191,6 +192,30 @@ def test_files_round_trip_byte_for_byte(
     assert r.read_bytes() == r_bytes
 
 
+def test_people_file_with_or_without_former_names(tmp_path: Path) -> None:
+    assert PEOPLE_COLUMNS[-1] == "former_names"
+    married = replace(GOOD_PERSON, former_names="BRADLEY;KOWALCZYK")
+    full = csv_text(PEOPLE_HEADER, [person_cells(married)])
+    assert list(read_people(io.StringIO(full))) == [married]
+    # a file made before the column existed: read as it is, no former names
+    old_header = ",".join(PEOPLE_COLUMNS[:-1])
+    old = csv_text(old_header, [person_cells(GOOD_PERSON)[:-1]])
+    assert list(read_people(io.StringIO(old))) == [GOOD_PERSON]
+    # ... and written back with the full header
+    out = io.StringIO()
+    write_people([GOOD_PERSON], out)
+    assert out.getvalue() == csv_text(PEOPLE_HEADER, [person_cells(GOOD_PERSON)])
+    # the column elsewhere than last, or a row of the wrong width, is still refused
+    moved = ",".join(["former_names", *PEOPLE_COLUMNS[:-1]])
+    (err,) = read_people(io.StringIO(csv_text(moved, [person_cells(GOOD_PERSON)])))
+    assert isinstance(err, RecordError) and (err.line, err.field) == (1, "header")
+    (err,) = read_people(io.StringIO(csv_text(old_header, [person_cells(GOOD_PERSON)])))
+    assert isinstance(err, RecordError) and err.message == "row has 13 fields, expected 12"
+    bad = replace(GOOD_PERSON, former_names="SMITH\x07")
+    (err,) = read_people(io.StringIO(csv_text(PEOPLE_HEADER, [person_cells(bad)])))
+    assert isinstance(err, RecordError) and err.field == "former_names"
+
+
 def test_crlf_and_bom_are_read(tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     text = csv_text(PEOPLE_HEADER, [person_cells(GOOD_PERSON)], end="\r\n")
@@ -220,7 +245,8 @@ def test_ssn_is_normalised_to_nine_digits() -> None:
         PEOPLE_HEADER.upper(),
         PEOPLE_HEADER.replace("first_name,middle_name", "middle_name,first_name"),
         PEOPLE_HEADER + ",extra",
-        PEOPLE_HEADER.rsplit(",", 1)[0],
+        PEOPLE_HEADER.replace(",zip", ""),  # only former_names may be left out
+        PEOPLE_HEADER.rsplit(",", 2)[0],
         PEOPLE_HEADER.replace(",", ";"),
         " " + PEOPLE_HEADER,
         "",

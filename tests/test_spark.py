@@ -48,6 +48,8 @@ EXTRA = {
                   sex="M", state="VT"),
     900_004: dict(ssn="218901234", first_name="GRETCHEN", last_name="OYELARAN",
                   dob="1944-03-08", sex="F", state="GA"),
+    900_005: dict(ssn="219012345", first_name="ROSALIND", last_name="QUILLFEATHER",
+                  dob="1947-09-15", sex="F", state="MN", former_names="BALDOCK"),
 }  # fmt: skip
 
 
@@ -72,6 +74,9 @@ SPECIAL = [
             dob="1944-03-08", dod="2026-01-08"),
     # nothing to go on
     _report(5, first_name="ZEBEDEE", last_name="QUARTERMAINE", dod="2026-01-09"),
+    # her maiden name, kept on file among her former names
+    _report(6, ssn="219012345", first_name="ROSALIND", last_name="BALDOCK",
+            dob="1947-09-15", dod="2026-01-10", sex="F", death_state="MN"),
 ]  # fmt: skip
 
 
@@ -141,6 +146,7 @@ def test_same_batch_same_decisions_and_weights_on_duckdb_and_spark(
     assert by_key["X/3"].outcome == "linked" and by_key["X/3"].person_id == 900_004
     assert by_key["X/4"].person_id != 900_004
     assert by_key["X/5"].outcome == "unlinked"
+    assert by_key["X/6"].outcome == "linked" and by_key["X/6"].person_id == 900_005
 
     # blocking over a snapshot of the whole file on Spark: the same candidates, same outcome
     snapshot = d / "people.parquet"

@@ -36,6 +36,7 @@ from vitalfile.synth import (
     write_synth,
 )
 from vitalfile.synth._vocab import _AREAS
+from vitalfile.synth.people import FORMER_NAME_ON_FILE
 
 N_PEOPLE = 100_000
 MONTHS = 36
@@ -78,6 +79,16 @@ def test_people_columns_and_types(people: pa.Table) -> None:
         assert people.column(name).null_count == 0
     assert people.column("person_row").to_pylist() == list(range(N_PEOPLE))
     assert people.schema.field("twin_row").type == pa.int64()
+
+
+def test_former_names_hold_most_maiden_names(people: pa.Table) -> None:
+    former = people.column("former_names").to_pylist()
+    maiden = people.column("maiden_name").to_pylist()
+    assert all(f in ("", m) for f, m in zip(former, maiden, strict=True))
+    with_maiden = sum(1 for m in maiden if m)
+    told = sum(1 for f in former if f)
+    assert with_maiden > 100
+    assert abs(told / with_maiden - FORMER_NAME_ON_FILE) < 0.05
 
 
 def test_ssns_unique_issuable_and_area_by_birth_state(rows: list[dict[str, Any]]) -> None:
@@ -425,14 +436,15 @@ def test_write_synth_canonical_and_deterministic(tmp_path: Path) -> None:
         assert (tmp_path / "a" / name).read_bytes() != (tmp_path / "c" / name).read_bytes()
     people, reps, truth = (_read(tmp_path / "a" / name) for name in names)
     assert ",".join(people[0]) == (
-        "ssn,first_name,middle_name,last_name,suffix,dob,sex,birth_state,address,city,state,zip"
+        "ssn,first_name,middle_name,last_name,suffix,dob,sex,birth_state,address,city,state,zip,"
+        "former_names"
     )
     assert ",".join(reps[0]) == (
         "report_id,source_kind,source_id,ssn,first_name,middle_name,last_name,suffix,dob,dod,"
         "sex,death_state,reported_at"
     )
     assert ",".join(truth[0]) == "report_id,source_id,person_row,true_ssn,true_dod,errors"
-    assert all(len(line) == 12 for line in people) and len(people) == 5001
+    assert all(len(line) == 13 for line in people) and len(people) == 5001
     assert all(len(line) == 13 for line in reps) and all(len(line) == 6 for line in truth)
     assert counts["people"] == 5000 and counts["reports"] == len(reps) - 1 > 0
     expected = make_people(5000, 11).select(list(PEOPLE_COLUMNS)).to_pylist()

@@ -15,9 +15,16 @@ from pathlib import Path
 from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.ledger.duckdb import DuckDBStore
 from vitalfile.ledger.store import Store
+from vitalfile.master import PERSON_COLUMNS
 from vitalfile.sources.dmf import LAYOUT, MIN_YEAR
 
 __all__ = ["LoadResult", "check_dmf_full", "load_dmf_full", "stage_dmf_sql"]
+
+# A DMF record names the person; what else a person carries is unknown ('').
+_DMF_PERSON_SQL = ", ".join(
+    c if c in ("ssn", "first_name", "middle_name", "last_name", "suffix", "dob") else "''"
+    for c in PERSON_COLUMNS
+)
 
 MAX_LISTED_PROBLEMS = 1000
 
@@ -179,8 +186,8 @@ def load_dmf_full(
         def on_chunk(t: object, lo: int, hi: int, first_seq: int) -> None:
             cond = f"rid >= {lo} AND rid < {hi}"
             tx.execute(
-                "INSERT INTO persons SELECT rid + ? AS person_id, ssn, first_name, middle_name,"
-                " last_name, suffix, dob, '', '', '', '', '', '', ? + rid - ? "
+                f"INSERT INTO persons (person_id, {', '.join(PERSON_COLUMNS)}, registered_seq) "
+                f"SELECT rid + ? AS person_id, {_DMF_PERSON_SQL}, ? + rid - ? "
                 f"FROM __dmf_stage WHERE {cond}",
                 [base, first_seq, lo],
             )

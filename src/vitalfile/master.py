@@ -260,6 +260,8 @@ class MasterProjection:
     def ddl(self) -> list[str]:
         return [
             PERSONS_DDL,
+            # a file made before people had former names gains the column (empty)
+            "ALTER TABLE persons ADD COLUMN IF NOT EXISTS former_names VARCHAR DEFAULT ''",
             DEATHS_DDL,
             DEATH_VERSIONS_DDL,
             REPORTS_DDL,

@@ -141,9 +141,15 @@ class _Dated(Event):
 
 # ── people ──────────────────────────────────────────────────────────────────────────────
 class PersonRegistered(_Dated):
-    """A person enters the file from a people file."""
+    """A person enters the file from a people file.
+
+    Version 2 added `former_names`: surnames the person was known by before (a maiden name,
+    an earlier married name), separated by ";", "" when none. A version-1 event reads as
+    one with no former names.
+    """
 
     type = "person.registered"
+    version = 2
     person_id: int
     ssn: str
     first_name: str = ""
@@ -157,6 +163,12 @@ class PersonRegistered(_Dated):
     city: str = ""
     state: str = ""
     zip: str = ""
+    former_names: str = ""
+
+
+@upcaster(PersonRegistered.type, 1)
+def _person_registered_v1(body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "former_names": ""}
 
 
 class DmfRecordLoaded(_Dated):

@@ -77,6 +77,7 @@ def load_people_file(
                     city=r.city,
                     state=r.state,
                     zip=r.zip,
+                    former_names=r.former_names,
                 )
                 for i, r in enumerate(new[lo : lo + commit_size])
             ]

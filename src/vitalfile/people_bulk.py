@@ -18,10 +18,13 @@ from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.ledger.duckdb import DuckDBStore
 from vitalfile.ledger.store import Store
 from vitalfile.master import PERSON_COLUMNS
+from vitalfile.model import PersonRegistered
+from vitalfile.sources.csv import PEOPLE_COLUMNS_WITHOUT_FORMER
 
 __all__ = ["BulkPeopleResult", "load_people_bulk", "person_body_sql"]
 
 MAX_LISTED_PROBLEMS = 1000
+_OPTIONAL = frozenset(PERSON_COLUMNS) - frozenset(PEOPLE_COLUMNS_WITHOUT_FORMER)
 
 
 @dataclass
@@ -33,7 +36,8 @@ class BulkPeopleResult:
 
 def person_body_sql(pid: str) -> str:
     """SQL rendering `PersonRegistered(...).to_json()` for the staged row (person id `pid`)."""
-    parts = [f'\'{{"type":"person.registered","v":1,"person_id":\' || CAST({pid} AS VARCHAR)']
+    head = f'{{"type":"{PersonRegistered.type}","v":{PersonRegistered.version},"person_id":'
+    parts = [f"'{head}' || CAST({pid} AS VARCHAR)"]
     parts += [f"'\"{c}\":' || to_json({c})::VARCHAR" for c in PERSON_COLUMNS]
     return " || ',' || ".join(parts) + " || '}'"
 
@@ -60,15 +64,24 @@ _CHECKS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _stage_source(source: Path | pa.Table) -> tuple[str, pa.Table | None]:
-    cols = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '') AS {c}" for c in PERSON_COLUMNS)
+def _stage_source(
+    source: Path | pa.Table, columns: tuple[str, ...] = PERSON_COLUMNS
+) -> tuple[str, pa.Table | None]:
+    """The SELECT staging `source` (its `columns`); a column it lacks (former names) is ''."""
     if isinstance(source, pa.Table):
-        missing = [c for c in PERSON_COLUMNS if c not in source.column_names]
+        required = [c for c in PERSON_COLUMNS if c not in _OPTIONAL]
+        missing = [c for c in required if c not in source.column_names]
         if missing:
             raise UsageError(f"people table lacks columns: {', '.join(missing)}")
-        return f"SELECT {cols} FROM __people_src", source.select(list(PERSON_COLUMNS))
+        columns = tuple(c for c in PERSON_COLUMNS if c in source.column_names)
+    cols = ", ".join(
+        f"coalesce(CAST({c} AS VARCHAR), '') AS {c}" if c in columns else f"'' AS {c}"
+        for c in PERSON_COLUMNS
+    )
+    if isinstance(source, pa.Table):
+        return f"SELECT {cols} FROM __people_src", source.select(list(columns))
     path = str(source).replace("'", "''")
-    types = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in PERSON_COLUMNS) + "}"
+    types = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
     return (
         f"SELECT {cols} FROM read_csv('{path}', header=true, columns={types}, "
         "auto_detect=false, quote='\"', escape='\"', strict_mode=true)",
@@ -92,11 +105,14 @@ def load_people_bulk(
             raise UsageError("no such file", file=name)
         with source.open("r", encoding="utf-8") as fh:
             header = fh.readline().rstrip("\r\n")
-        if header != ",".join(PERSON_COLUMNS):
+        headers = {",".join(c): c for c in (PERSON_COLUMNS, PEOPLE_COLUMNS_WITHOUT_FORMER)}
+        if header not in headers:
             raise FileRejected(
                 [RecordError("header is not the canonical people header", line=1)], file=name
             )
-    select, table = _stage_source(source)
+        select, table = _stage_source(source, headers[header])
+    else:
+        select, table = _stage_source(source)
     with store.transaction() as tx:
         if table is not None:
             store.con.register("__people_src", table)
@@ -140,7 +156,8 @@ def load_people_bulk(
 
         def on_chunk(t: object, lo: int, hi: int, first_seq: int) -> None:
             tx.execute(
-                f"INSERT INTO persons SELECT rid + ?, {', '.join(PERSON_COLUMNS)}, ? + rid - ? "
+                f"INSERT INTO persons (person_id, {', '.join(PERSON_COLUMNS)}, registered_seq) "
+                f"SELECT rid + ?, {', '.join(PERSON_COLUMNS)}, ? + rid - ? "
                 "FROM __people_stage WHERE rid >= ? AND rid < ? ORDER BY rid",
                 [base, first_seq, lo, lo, hi],
             )

@@ -12,7 +12,13 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vitalfile.link.names import first_name_forms, last_name_parts, map_distinct, norm_name
+from vitalfile.link.names import (
+    first_name_forms,
+    last_name_parts,
+    map_distinct,
+    norm_name,
+    surname_parts,
+)
 from vitalfile.model import ReportReceived
 
 __all__ = ["FRAME_SCHEMA", "person_frame", "report_frame", "reports_table"]
@@ -44,11 +50,24 @@ def _null_empty(arr: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, _STR), trimmed)
 
 
-def _frame(table: pa.Table, id_col: str, state_col: str) -> pa.Table:
+def _surname_parts(last: pa.Array, former: pa.Array) -> pa.Array:
+    """Per row, the parts of the (normalised) surname and of the former surnames."""
+    if pc.all(pc.equal(pc.fill_null(former, ""), "")).as_py() is not False:
+        return map_distinct(last, lambda v: list(last_name_parts(v)) or None, pa.list_(_STR))
+    # one key per distinct (surname, former names); a normal name holds no line break
+    key = pc.binary_join_element_wise(pc.fill_null(last, ""), pc.fill_null(former, ""), "\n")
+    return map_distinct(
+        key, lambda v: list(surname_parts(*v.split("\n", 1))) or None, pa.list_(_STR)
+    )
+
+
+def _frame(table: pa.Table, id_col: str, state_col: str, *, person: bool) -> pa.Table:
     first = map_distinct(_col(table, "first_name"), lambda v: norm_name(v) or None, _STR)
     last = map_distinct(_col(table, "last_name"), lambda v: norm_name(v) or None, _STR)
     forms = map_distinct(first, lambda v: list(first_name_forms(v)), pa.list_(_STR))
-    parts = map_distinct(last, lambda v: list(last_name_parts(v)) or None, pa.list_(_STR))
+    # only people carry former names; a report gives one surname
+    former = _col(table, "former_names") if person else pa.nulls(table.num_rows, _STR)
+    parts = _surname_parts(last, former)
     sex = pc.utf8_upper(_null_empty(_col(table, "sex")))
     sex = pc.if_else(pc.is_in(sex, value_set=pa.array(["M", "F"])), sex, pa.scalar(None, _STR))
     ssn = _null_empty(_col(table, "ssn"))
@@ -71,13 +90,17 @@ def _frame(table: pa.Table, id_col: str, state_col: str) -> pa.Table:
 
 
 def person_frame(people: pa.Table, id_col: str = "person_id") -> pa.Table:
-    """People (master-file or synthetic columns) as a Splink input table."""
-    return _frame(people, id_col, "state")
+    """People (master-file or synthetic columns) as a Splink input table.
+
+    `last_name_parts` holds the parts of the surname and of the former surnames
+    (`former_names`, ";"-separated), so a report giving a maiden name shares a part.
+    """
+    return _frame(people, id_col, "state", person=True)
 
 
 def report_frame(reports: pa.Table, id_col: str = "unique_id") -> pa.Table:
     """Reports (canonical report columns plus an integer id) as a Splink input table."""
-    return _frame(reports, id_col, "death_state")
+    return _frame(reports, id_col, "death_state", person=False)
 
 
 def reports_table(reports: Sequence[ReportReceived]) -> pa.Table:

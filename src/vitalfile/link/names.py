@@ -20,6 +20,7 @@ __all__ = [
     "last_name_parts",
     "map_distinct",
     "norm_name",
+    "surname_parts",
 ]
 
 # Words that join a surname without being one ("DE LA CRUZ"): never a name part on their own.
@@ -82,6 +83,19 @@ def last_name_parts(name: str) -> tuple[str, ...]:
     """
     n = norm_name(name)
     parts = {p for p in re.split(r"[ \-]", n) if p and p not in PARTICLES}
+    return tuple(sorted(parts))
+
+
+@cache
+def surname_parts(last_name: str, former_names: str = "") -> tuple[str, ...]:
+    """The parts of a surname and of the person's former surnames (";"-separated).
+
+    ("SMITH", "JONES") → (JONES, SMITH): a report giving a woman's maiden name shares a part
+    with her record on file, which keeps the maiden name among her former names.
+    """
+    parts = set(last_name_parts(last_name))
+    for former in former_names.split(";"):
+        parts.update(last_name_parts(former))
     return tuple(sorted(parts))
 
 

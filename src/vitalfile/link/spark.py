@@ -33,6 +33,7 @@ from vitalfile.link.decide import Candidate, DecideSettings, decide_batch
 from vitalfile.link.frames import FRAME_SCHEMA, person_frame, report_frame, reports_table
 from vitalfile.link.onfile import verified_deaths, vetoes_of
 from vitalfile.link.splink_linker import (
+    PERSON_FRAME_COLUMNS,
     _prior_weight,
     candidate_people,
     compiled_model,
@@ -603,7 +604,7 @@ def export_person_frame(store: Store, path: Path, *, chunk: int = 1_000_000) -> 
     The snapshot a `SparkLinker(people=path)` blocks against; on a cluster, copy it to
     storage every executor reads. Returns the number of people written.
     """
-    cols = "person_id, ssn, first_name, last_name, dob, sex, state"
+    cols = ", ".join(PERSON_FRAME_COLUMNS)
     total = 0
     last = -1
     with pq.ParquetWriter(path, FRAME_SCHEMA) as writer:

@@ -27,9 +27,20 @@ from vitalfile.link.onfile import verified_deaths, vetoes_of
 from vitalfile.link.train import MODEL_VERSION, load_model
 from vitalfile.model import ReportReceived
 
-__all__ = ["ScoredBatch", "SplinkLinker", "compiled_model"]
+__all__ = ["PERSON_FRAME_COLUMNS", "ScoredBatch", "SplinkLinker", "compiled_model"]
 
-_PERSON_COLS = ("person_id", "ssn", "first_name", "last_name", "dob", "sex", "state")
+# what the person frame is made of (former surnames join the surname's parts)
+PERSON_FRAME_COLUMNS = (
+    "person_id",
+    "ssn",
+    "first_name",
+    "last_name",
+    "dob",
+    "sex",
+    "state",
+    "former_names",
+)
+_PERSON_COLS = PERSON_FRAME_COLUMNS
 _KEEP_PER_REPORT = 3  # best, runner-up, and one more in case a reviewer vetoed one
 
 

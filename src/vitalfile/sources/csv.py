@@ -1,6 +1,8 @@
 """The canonical CSV interchange files (people, reports): exact headers, row rules, read/write.
 
 Values are kept as written (no case changes) so a canonical file writes back byte for byte.
+The people file's last column, `former_names`, is optional on read (files made before it
+existed load as they are); the writers always write the full header.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from vitalfile.model import SOURCE_KINDS, partial_date
 from vitalfile.sources._io import staged
 
 __all__ = [
+    "FORMER_NAMES_SEPARATOR",
     "PEOPLE_COLUMNS",
+    "PEOPLE_COLUMNS_WITHOUT_FORMER",
     "REPORT_COLUMNS",
     "SEXES",
     "STATE_CODES",
@@ -48,7 +52,11 @@ PEOPLE_COLUMNS: tuple[str, ...] = (
     "city",
     "state",
     "zip",
+    "former_names",
 )
+# A people file may leave out the trailing `former_names` column (older files).
+PEOPLE_COLUMNS_WITHOUT_FORMER: tuple[str, ...] = PEOPLE_COLUMNS[:-1]
+FORMER_NAMES_SEPARATOR = ";"
 REPORT_COLUMNS: tuple[str, ...] = (
     "report_id",
     "source_kind",
@@ -81,6 +89,7 @@ _LABEL = {
     "state": "state",
     "death_state": "death state",
     "zip": "ZIP code",
+    "former_names": "former names",
     "report_id": "report id",
     "source_kind": "source kind",
     "source_id": "source id",
@@ -94,7 +103,11 @@ _ZIP = re.compile(r"[0-9]{5}(?:-[0-9]{4})?")
 
 @dataclass(frozen=True, slots=True)
 class PersonRow:
-    """One row of a people file, every value as written (the SSN as 9 digits once read)."""
+    """One row of a people file, every value as written (the SSN as 9 digits once read).
+
+    `former_names`: surnames the person was known by before (a maiden name, an earlier
+    married name), separated by ";" ("" when none), as a name history records them.
+    """
 
     ssn: str
     first_name: str = ""
@@ -108,6 +121,7 @@ class PersonRow:
     city: str = ""
     state: str = ""
     zip: str = ""
+    former_names: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,9 +306,13 @@ def _named(source: str | os.PathLike[str] | Iterable[str]) -> str | None:
 def read_people(
     source: str | os.PathLike[str] | Iterable[str],
 ) -> Iterator[PersonRow | RecordError]:
-    """One PersonRow (SSN as 9 digits) or RecordError per row of a people file."""
+    """One PersonRow (SSN as 9 digits) or RecordError per row of a people file.
+
+    The header is the canonical one, or the canonical one without its trailing
+    `former_names` column (then every row's former names are "").
+    """
     file = _named(source)
-    for item in _rows(source, {PEOPLE_COLUMNS: ""}):
+    for item in _rows(source, {PEOPLE_COLUMNS: "", PEOPLE_COLUMNS_WITHOUT_FORMER: ""}):
         if isinstance(item, RecordError):
             yield item.in_file(file) if file else item
             continue
@@ -385,7 +403,7 @@ def _write(
 
 
 def write_people(rows: Iterable[PersonRow], out: str | os.PathLike[str] | TextIO) -> int:
-    """Write a people file (header, then rows, \\n line ends); return the number of rows.
+    """Write a people file (full header, then rows, \\n line ends); return the number of rows.
 
     Values are written as given after the reader's checks; all or nothing: any refused
     row means nothing is written and FileRejected lists them (`line` = the row's line).

@@ -15,6 +15,7 @@ from vitalfile.sources.csv import PEOPLE_COLUMNS as CSV_PEOPLE_COLUMNS
 from vitalfile.synth import _vocab
 
 __all__ = [
+    "FORMER_NAME_ON_FILE",
     "PEOPLE_COLUMNS",
     "PEOPLE_TRUTH_COLUMNS",
     "REFERENCE_DATE",
@@ -44,6 +45,11 @@ SHARE_FEMALE = 0.507
 MIDDLE_EMPTY = 0.12
 MAIDEN_SHARE = 0.5  # women over 25 with a birth surname different from their last name
 HYPHENATED = 0.06  # of those, the share who joined both surnames (MAIDEN-MARRIED)
+# Of the women whose surname changed, the share whose record keeps the birth surname among
+# her former names (`former_names`): most people who change their name tell SSA (a new card
+# needs it, and earnings are matched by name), some never do. An assumption of the model,
+# not a published figure.
+FORMER_NAME_ON_FILE = 0.9
 STAY_IN_BIRTH_STATE = 0.62
 _SUFFIXES = ("", "JR", "SR", "II", "III", "IV")
 _SUFFIX_MALE = (0.948, 0.03, 0.012, 0.004, 0.005, 0.001)
@@ -185,6 +191,7 @@ def people_arrays(
     dob: np.ndarray | None = None,
     exclude_ssns: np.ndarray | None = None,
     twins: np.random.Generator | None = None,
+    told: np.random.Generator | None = None,
 ) -> dict[str, pa.Array]:
     """Draw `n` people: canonical columns plus `maiden_name`, `nickname` and `twin_row` (the
     row of the person's twin, -1 for none).
@@ -192,7 +199,9 @@ def people_arrays(
     `dob` (datetime64[D]) fixes the dates of birth; `exclude_ssns` (sorted int64) are SSNs
     that must not be drawn (used for people who are not in the file). With `twins`, a
     generator of its own (so the other people stay as they are drawn without), about
-    TWIN_BIRTH_RATE of the people are paired as twins.
+    TWIN_BIRTH_RATE of the people are paired as twins. `former_names` holds a woman's maiden
+    name: with `told` (a generator of its own, like `twins`) for FORMER_NAME_ON_FILE of the
+    women who have one, without it for all of them.
     """
     male, female, f_offset = _vocab.first_names()
     n_first = len(male.words)
@@ -232,6 +241,7 @@ def people_arrays(
         married, np.where(last_b == family, (last_b + 1) % n_last, last_b), family
     )
     hyphen = has_maiden & (rng.random(n) < HYPHENATED)
+    on_file = has_maiden if told is None else has_maiden & (told.random(n) < FORMER_NAME_ON_FILE)
 
     suffix_cdf = np.cumsum(_SUFFIX_MALE)
     suffix_cdf[-1] = 1.0
@@ -298,6 +308,7 @@ def people_arrays(
         "city": _take(geo.cities, city_idx),
         "state": _take(geo.states, state),
         "zip": pc.utf8_lpad(pa.array(zip_code).cast(pa.string()), 5, "0"),
+        "former_names": pc.if_else(pa.array(on_file), maiden_words, empty),
         "maiden_name": pc.if_else(pa.array(has_maiden), maiden_words, empty),
         "nickname": _take(nk_flat, nick_idx),
         "twin_row": pa.array(twin_row, pa.int64()),
@@ -309,7 +320,8 @@ def make_people(n: int, seed: int) -> pa.Table:
     `nickname` and `twin_row` (truth, never written to people.csv). Same seed, same table."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     twins = np.random.default_rng(np.random.SeedSequence([seed, 4]))
-    cols = people_arrays(rng, n, twins=twins)
+    told = np.random.default_rng(np.random.SeedSequence([seed, 5]))
+    cols = people_arrays(rng, n, twins=twins, told=told)
     data = {c: cols[c] for c in PEOPLE_COLUMNS}
     data["person_row"] = pa.array(np.arange(n, dtype=np.int64))
     for c in ("maiden_name", "nickname", "twin_row"):
