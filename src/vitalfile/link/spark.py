@@ -148,8 +148,10 @@ def linker_for(
     decide: DecideSettings | None = None,
     spark: SparkSettings | None = None,
 ) -> Linker:
-    """The model's linker on `engine` (`duckdb` or `spark`; None reads `VITALFILE_ENGINE`)."""
+    """The model's linker on `engine` (`duckdb` or `spark`; None reads `VITALFILE_ENGINE`),
+    deciding with `decide` (None: `DecideSettings.from_env()`)."""
     chosen = resolve_engine(engine)
+    decide = decide or DecideSettings.from_env()
     if chosen == "spark":
         return SparkLinker(settings=decide, spark_settings=spark)
     from vitalfile.link.splink_linker import SplinkLinker
