@@ -18,6 +18,7 @@ import math
 import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from typing import Any
 
 from vitalfile.errors import ConfigError
@@ -183,6 +184,16 @@ def _with_deaths_on_file(
     return out, agreeing
 
 
+@lru_cache(maxsize=65_536)
+def _level_line(name: str, gamma: int, w: float, tf: float | None) -> str:
+    """One comparison in words (a model gives each level one weight: this repeats a lot)."""
+    label, words, _ = level_words(name, gamma)
+    text = f"{label}: {words}, {w:+.1f}"
+    if tf is not None and abs(tf) >= 0.05:
+        text += f" ({'rarer' if tf > 0 else 'more common'} name than most, {tf:+.1f})"
+    return text
+
+
 def explain_lines(c: Candidate, prior_weight: float | None = None) -> list[str]:
     """The waterfall in plain words: the prior, each comparison's level and weight, the end."""
     lines = []
@@ -190,13 +201,9 @@ def explain_lines(c: Candidate, prior_weight: float | None = None) -> list[str]:
     if prior is not None:
         lines.append(f"starting point (any two records): {prior:+.1f}")
     for name, gamma in c.levels.items():
-        label, words, _ = level_words(name, gamma)
-        w = c.weights.get(name, 0.0)
-        text = f"{label}: {words}, {w:+.1f}"
-        tf = c.weights.get(f"tf_{name}")
-        if tf is not None and abs(tf) >= 0.05:
-            text += f" ({'rarer' if tf > 0 else 'more common'} name than most, {tf:+.1f})"
-        lines.append(text)
+        lines.append(
+            _level_line(name, gamma, c.weights.get(name, 0.0), c.weights.get(f"tf_{name}"))
+        )
     on_file = c.weights.get("death_on_file")
     if on_file is not None:
         lines.append(

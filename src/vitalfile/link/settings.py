@@ -9,6 +9,7 @@ thresholds that turn probabilities into outcomes are `decide.DecideSettings`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import splink.comparison_level_library as cll
@@ -250,6 +251,7 @@ def settings_creator(probability_two_random_records_match: float = 1e-6) -> Sett
     )
 
 
+@cache
 def level_words(comparison: str, gamma: int) -> tuple[str, str, str]:
     """(field label, level words, level key) for a comparison's gamma value.
 
