@@ -7,6 +7,7 @@ Dates are ISO text `YYYY-MM-DD`; a partial date carries `00` for an unknown mont
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -79,6 +80,11 @@ EVENT_TYPES: dict[str, type[Event]] = {}
 _UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
+@functools.cache
+def _json_head(type_: str, version: int) -> str:
+    return json.dumps({"type": type_, "v": version}, separators=(",", ":"))
+
+
 class Event(BaseModel):
     """Base of every ledger event. Subclasses set `type` and `version`."""
 
@@ -95,7 +101,7 @@ class Event(BaseModel):
 
     def to_json(self) -> str:
         """The canonical stored text: type and version first, then the fields in order."""
-        head = json.dumps({"type": self.type, "v": self.version}, separators=(",", ":"))
+        head = _json_head(self.type, self.version)
         body = self.model_dump_json()
         return head[:-1] + ("," + body[1:] if body != "{}" else "}")
 

@@ -210,10 +210,13 @@ class Store(abc.ABC):
     # ── shared by every backend: portable SQL through the transaction view ──────────────
     def _apply(self, events: list[tuple[int, Event]]) -> None:
         tx = self.reader()
+        present = {e.type for _, e in events}
         for p in self.projections:
-            mine = [(s, e) for s, e in events if p.handles(e.type)]
-            if mine:
-                p.apply(tx, mine)
+            wanted = {t for t in present if p.handles(t)}
+            if not wanted:
+                continue
+            mine = events if wanted == present else [(s, e) for s, e in events if e.type in wanted]
+            p.apply(tx, mine)
 
     def head(self) -> CommitInfo | None:
         rows = self.reader().fetchall(
