@@ -8,6 +8,7 @@ existed load as they are); the writers always write the full header.
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -149,6 +150,11 @@ class ReportRow:
 
 
 # ── row rules (shared by readers and writers) ────────────────────────────────────────────
+@functools.cache
+def _field_names(row_type: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(row_type))
+
+
 def _label(field: str) -> str:
     return _LABEL.get(field, field.replace("_", " "))
 
@@ -189,7 +195,7 @@ def _parse_ssn(text: str, line: int | None) -> str:
 
 def _check_person(row: PersonRow, line: int | None) -> PersonRow:
     """`row` with its SSN as 9 digits, or RecordError for the first bad field."""
-    _check_text({f.name: getattr(row, f.name) for f in fields(PersonRow)}, line)
+    _check_text({n: getattr(row, n) for n in _field_names(PersonRow)}, line)
     if not row.ssn:
         raise RecordError("SSN is missing", line=line, field="ssn")
     digits = _parse_ssn(row.ssn, line)
@@ -218,7 +224,7 @@ def _ssn_and_flag(text: str) -> tuple[str, str]:
 
 def _check_report(row: ReportRow, line: int | None) -> ReportRow:
     """`row` with `ssn` / `ssn_flag` settled, or RecordError for the first bad field."""
-    _check_text({f.name: getattr(row, f.name) for f in fields(ReportRow)}, line)
+    _check_text({n: getattr(row, n) for n in _field_names(ReportRow)}, line)
     for field in ("report_id", "source_kind", "source_id"):
         if not getattr(row, field):
             raise RecordError(f"{_label(field)} is missing", line=line, field=field)
