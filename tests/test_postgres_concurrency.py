@@ -80,3 +80,30 @@ def test_tables_are_made_once_when_processes_open_at_once(pg_url: str) -> None:
 
 def _open(url: str) -> None:
     open_store(url).close()
+
+
+def test_opening_a_made_database_waits_on_no_table_lock(pg_url: str) -> None:
+    """A worker opening its store while a long write holds `persons` must not queue behind
+    it (DDL there, even IF NOT EXISTS, would — and every reader behind the DDL)."""
+    import threading
+
+    with open_store(pg_url) as writer, writer.transaction():
+        writer.reader().execute("LOCK TABLE persons IN ROW EXCLUSIVE MODE")
+        opened: list[bool] = []
+        t = threading.Thread(target=lambda: opened.append(bool(open_store(pg_url).close() or 1)))
+        t.start()
+        t.join(15)
+        assert opened == [True], "opening the store waited on the writer's lock"
+
+
+def test_a_schema_made_by_older_code_is_brought_up_to_date(pg_url: str) -> None:
+    with open_store(pg_url) as s:
+        s.reader().execute("UPDATE vitalfile_schema SET fingerprint = 'older'")
+        s.reader().execute("DROP INDEX persons_ssn")
+    with open_store(pg_url) as s:
+        names = {
+            r[0]
+            for r in s.query("SELECT indexname FROM pg_indexes WHERE indexname = 'persons_ssn'")
+        }
+        assert names == {"persons_ssn"}
+        assert s.query("SELECT fingerprint FROM vitalfile_schema")[0][0] != "older"

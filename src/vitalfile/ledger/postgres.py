@@ -10,6 +10,7 @@ translates the few differences (placeholders, `DOUBLE`, `strip_accents`).
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import threading
 import time
@@ -200,7 +201,31 @@ class PostgresStore(Store):
         self.tx = _PgTx(self.conn)
         self._create_tables()
 
+    def _schema_statements(self) -> list[str]:
+        out = [*LEDGER_DDL, STRIP_ACCENTS_DDL]
+        for p in self.projections:
+            out.extend(to_pg_ddl(stmt) for stmt in p.ddl())
+            for table in p.tables():
+                out.extend(PROJECTION_INDEXES.get(table, []))
+        return out
+
+    def _schema_is_current(self, fingerprint: str) -> bool:
+        try:
+            row = self.conn.execute("SELECT fingerprint FROM vitalfile_schema").fetchone()
+        except psycopg.errors.UndefinedTable:
+            return False
+        except psycopg.Error as exc:
+            raise _failed("cannot read the schema version", exc) from exc
+        return row is not None and row[0] == fingerprint
+
     def _create_tables(self) -> None:
+        # A database already made by this code is left alone: its DDL, even `IF NOT EXISTS`,
+        # would take table locks (an ALTER TABLE takes an exclusive one) behind any long
+        # read or write, and every reader behind that — a worker opening its connections
+        # would stall the service. The fingerprint of the statements says what was made.
+        fingerprint = hashlib.sha256("\n;\n".join(self._schema_statements()).encode()).hexdigest()
+        if self._schema_is_current(fingerprint):
+            return
         # concurrent CREATE ... IF NOT EXISTS can still collide: one process at a time
         try:
             with self.conn.transaction():
@@ -215,6 +240,15 @@ class PostgresStore(Store):
                     self.conn.execute(STRIP_ACCENTS_DDL)
                 for p in self.projections:
                     self._create_projection(p)
+                self.conn.execute(
+                    "CREATE TABLE IF NOT EXISTS vitalfile_schema "
+                    "(id INTEGER PRIMARY KEY, fingerprint VARCHAR NOT NULL)"
+                )
+                self.conn.execute(
+                    "INSERT INTO vitalfile_schema VALUES (1, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint",
+                    [fingerprint],
+                )
         except psycopg.Error as exc:
             raise _failed("cannot create the ledger tables", exc) from exc
 
