@@ -17,7 +17,7 @@ from typing import Any
 
 from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.ledger.store import Store
-from vitalfile.link.base import Linker
+from vitalfile.link.base import Linker, state_first
 from vitalfile.link.rule import RuleLinker
 from vitalfile.master import load_people
 from vitalfile.model import SOURCE_KINDS, Event, IngestRejected, ReportReceived
@@ -218,8 +218,7 @@ def ingest_reports(
 
         seen_alive = latest_activity(store, list(people))
 
-        # a state's reports first: a death they certify is on file for the others
-        for r in sorted(new, key=lambda r: r.source_kind != "state"):
+        for r in (new[i] for i in state_first(new)):  # as they were decided
             link = links[r.report_key]
             person = (
                 people.setdefault(link.person_id, PersonState(link.person_id))

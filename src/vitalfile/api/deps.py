@@ -198,22 +198,18 @@ StoreDep = Annotated[Store, Depends(get_store)]
 _bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer vf_…`")
 
 
-def _look_up_key(request: Request, token: str) -> Principal:
-    held = getattr(request.state, "store", None)
-    if held is not None:  # this request already holds one (DuckDB lends only one)
-        return authenticate(held, token)
-    pool: StorePool = request.app.state.pool
-    with pool.borrow() as store:
-        return authenticate(store, token)
-
-
 def principal_from_token(request: Request, token: str) -> Principal:
     """The key's holder: from the cache, else looked up (and cached)."""
     cache: KeyCache = request.app.state.key_cache
     digest = hash_token(token)
     hit = cache.get(digest)
     if hit is None:
-        hit = _look_up_key(request, token)
+        held = getattr(request.state, "store", None)
+        if held is not None:  # this request already holds one (DuckDB lends only one)
+            hit = authenticate(held, token)
+        else:
+            with request.app.state.pool.borrow() as store:
+                hit = authenticate(store, token)
         cache.put(digest, hit)
     return hit
 
@@ -226,12 +222,10 @@ async def get_principal(
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated("an API key is required (Authorization: Bearer …)")
     cache: KeyCache = request.app.state.key_cache
-    digest = hash_token(creds.credentials)
-    hit = cache.get(digest)
-    if hit is None:
-        hit = await run_in_threadpool(_look_up_key, request, creds.credentials)
-        cache.put(digest, hit)
-    return hit
+    hit = cache.get(hash_token(creds.credentials))
+    if hit is not None:  # the common case answers on the event loop
+        return hit
+    return await run_in_threadpool(principal_from_token, request, creds.credentials)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -181,6 +181,13 @@ class _PgTx:
         )
 
 
+def _projection_ddl(p: Projection) -> list[str]:
+    """A projection's tables in PostgreSQL's dialect, then the indexes they are read by."""
+    return [to_pg_ddl(stmt) for stmt in p.ddl()] + [
+        stmt for table in p.tables() for stmt in PROJECTION_INDEXES.get(table, [])
+    ]
+
+
 class PostgresStore(Store):
     """A ledger in a PostgreSQL database (the schema first on the connection's search_path)."""
 
@@ -202,12 +209,12 @@ class PostgresStore(Store):
         self._create_tables()
 
     def _schema_statements(self) -> list[str]:
-        out = [*LEDGER_DDL, STRIP_ACCENTS_DDL]
-        for p in self.projections:
-            out.extend(to_pg_ddl(stmt) for stmt in p.ddl())
-            for table in p.tables():
-                out.extend(PROJECTION_INDEXES.get(table, []))
-        return out
+        """Every statement that makes this store's tables (what the fingerprint covers)."""
+        return [
+            *LEDGER_DDL,
+            STRIP_ACCENTS_DDL,
+            *(stmt for p in self.projections for stmt in _projection_ddl(p)),
+        ]
 
     def _schema_is_current(self, fingerprint: str) -> bool:
         try:
@@ -253,11 +260,8 @@ class PostgresStore(Store):
             raise _failed("cannot create the ledger tables", exc) from exc
 
     def _create_projection(self, p: Projection) -> None:
-        for stmt in p.ddl():
-            self.tx.execute(to_pg_ddl(stmt))
-        for table in p.tables():
-            for stmt in PROJECTION_INDEXES.get(table, []):
-                self.tx.execute(stmt)
+        for stmt in _projection_ddl(p):
+            self.tx.execute(stmt)
 
     # ── transactions ──────────────────────────────────────────────────────────────────
     @contextmanager

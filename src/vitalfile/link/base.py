@@ -1,4 +1,5 @@
-"""The linker interface and the outcome it gives for one report."""
+"""The linker interface, the outcome it gives for one report, and the order a batch is
+decided and posted in (a state's certified records first)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,16 @@ from typing import Literal, Protocol
 from vitalfile.ledger.store import Store
 from vitalfile.model import ReportReceived
 
-__all__ = ["LinkResult", "Linker", "Outcome", "ReportIn"]
+__all__ = ["LinkResult", "Linker", "Outcome", "ReportIn", "state_first"]
 
 Outcome = Literal["linked", "held", "unlinked"]
 ReportIn = ReportReceived
+
+
+def state_first(reports: Sequence[ReportReceived]) -> list[int]:
+    """The batch's positions, a state's reports first (each group in batch order): a death
+    a state certifies is then on file for the other reports about the same person."""
+    return sorted(range(len(reports)), key=lambda i: reports[i].source_kind != "state")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from vitalfile.errors import ConfigError
-from vitalfile.link.base import LinkResult
+from vitalfile.link.base import LinkResult, state_first
 from vitalfile.link.settings import level_words
 from vitalfile.model import SOURCE_KINDS, ReportReceived
 
@@ -372,13 +372,13 @@ def decide_batch(
         )
 
     certified: dict[int, str] = {}
-    for i, r in enumerate(reports):
-        if r.source_kind == "state":
-            lr = out[i] = one(i, on_file)
-            if lr.outcome == "linked" and lr.person_id is not None and r.dod:
-                certified[lr.person_id] = min(r.dod, certified.get(lr.person_id, r.dod))
-    verified = {**certified, **on_file}
-    for i, r in enumerate(reports):
-        if r.source_kind != "state":
-            out[i] = one(i, verified)
+    verified: Mapping[int, str] = on_file
+    for i in state_first(reports):
+        r = reports[i]
+        if r.source_kind != "state" and verified is on_file:  # the state's are all decided
+            verified = {**certified, **on_file}
+        lr = out[i] = one(i, verified)
+        pid = lr.person_id
+        if r.source_kind == "state" and lr.outcome == "linked" and pid is not None and r.dod:
+            certified[pid] = min(r.dod, certified.get(pid, r.dod))
     return [lr for lr in out if lr is not None]

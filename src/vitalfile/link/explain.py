@@ -15,8 +15,7 @@ from typing import Any
 from vitalfile.errors import NotFound
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
-from vitalfile.link.decide import decide_link
-from vitalfile.link.onfile import verified_deaths, vetoes_of
+from vitalfile.link.onfile import decide_on_file, vetoes_of
 from vitalfile.link.splink_linker import SplinkLinker
 from vitalfile.master import REPORT_COLUMNS
 from vitalfile.model import ReportReceived
@@ -61,11 +60,11 @@ def explain_report(
     vetoes = vetoes_of(store, [r.report_key])
     scored = linker.score(store, [r], vetoes=vetoes, keep_splink=chart)
     cands = scored.candidates[0]
-    result = decide_link(
-        r,
-        cands,
-        vetoed=vetoes.get(r.report_key, set()),
-        verified_deaths=verified_deaths(store, (c.person_id for c in cands)),
+    (result,) = decide_on_file(
+        store,
+        [r],
+        [cands],
+        vetoes=vetoes,
         settings=linker.settings,
         model_version=linker.version,
     )

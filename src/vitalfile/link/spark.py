@@ -29,9 +29,9 @@ from vitalfile.errors import ConfigError, StorageError
 from vitalfile.ledger.store import Store
 from vitalfile.link import settings as model_settings
 from vitalfile.link.base import Linker, LinkResult
-from vitalfile.link.decide import Candidate, DecideSettings, decide_batch
+from vitalfile.link.decide import Candidate, DecideSettings
 from vitalfile.link.frames import FRAME_SCHEMA, person_frame, report_frame, reports_table
-from vitalfile.link.onfile import verified_deaths, vetoes_of
+from vitalfile.link.onfile import decide_on_file, vetoes_of
 from vitalfile.link.splink_linker import (
     PERSON_FRAME_COLUMNS,
     _prior_weight,
@@ -397,12 +397,11 @@ class SparkLinker:
             return []
         vetoes = vetoes_of(store, [r.report_key for r in reports])
         candidates = self.score(store, reports, vetoes=vetoes)
-        ids = (c.person_id for cands in candidates for c in cands)
-        return decide_batch(
+        return decide_on_file(
+            store,
             reports,
             candidates,
             vetoes=vetoes,
-            verified_deaths=verified_deaths(store, ids),
             settings=self.settings,
             model_version=self.version,
         )

@@ -20,10 +20,10 @@ from splink import DuckDBAPI, Linker
 from vitalfile.ledger.store import Store
 from vitalfile.link import settings as model_settings
 from vitalfile.link.base import LinkResult
-from vitalfile.link.decide import Candidate, DecideSettings, decide_batch
+from vitalfile.link.decide import Candidate, DecideSettings
 from vitalfile.link.frames import person_frame, report_frame, reports_table
 from vitalfile.link.names import norm_name
-from vitalfile.link.onfile import verified_deaths, vetoes_of
+from vitalfile.link.onfile import decide_on_file, vetoes_of
 from vitalfile.link.train import MODEL_VERSION, load_model
 from vitalfile.model import ReportReceived
 
@@ -178,12 +178,11 @@ class SplinkLinker:
             return []
         vetoes = vetoes_of(store, [r.report_key for r in reports])
         scored = self.score(store, reports, vetoes=vetoes)
-        ids = (c.person_id for cands in scored.candidates for c in cands)
-        return decide_batch(
+        return decide_on_file(
+            store,
             reports,
             scored.candidates,
             vetoes=vetoes,
-            verified_deaths=verified_deaths(store, ids),
             settings=self.settings,
             model_version=self.version,
         )
