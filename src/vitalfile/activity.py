@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from vitalfile.cases import due_date, iso_now
 from vitalfile.errors import FileRejected, RecordError, UsageError
-from vitalfile.ledger.store import Store, Tx
+from vitalfile.ledger.store import Store, Tx, event_rows
 from vitalfile.master import PersonState
 from vitalfile.model import ActivityRecorded, CaseOpened, Event
 from vitalfile.policy import latest_dod
@@ -49,6 +49,18 @@ def life_case_id(person_id: int, death_version: int) -> str:
     return f"L/{person_id}/v{death_version}"
 
 
+# the table's columns: (the event's attribute, or seq; the Arrow type)
+_ACTIVITY_COLUMNS: dict[str, tuple[str, pa.DataType]] = {
+    "activity_key": ("activity_key", pa.string()),
+    "ssn": ("ssn", pa.string()),
+    "person_id": ("person_id", pa.int64()),
+    "kind": ("kind", pa.string()),
+    "activity_date": ("activity_date", pa.string()),
+    "source": ("source", pa.string()),
+    "seq": ("seq", pa.int64()),
+}
+
+
 class ActivityProjection:
     """activity(activity_key, ssn, person_id, kind, activity_date, source, seq)."""
 
@@ -69,20 +81,7 @@ class ActivityProjection:
 
     def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
         rows = [(s, e) for s, e in events if isinstance(e, ActivityRecorded)]
-        tx.insert_arrow(
-            "activity",
-            pa.table(
-                {
-                    "activity_key": pa.array([e.activity_key for _, e in rows], pa.string()),
-                    "ssn": pa.array([e.ssn for _, e in rows], pa.string()),
-                    "person_id": pa.array([e.person_id for _, e in rows], pa.int64()),
-                    "kind": pa.array([e.kind for _, e in rows], pa.string()),
-                    "activity_date": pa.array([e.activity_date for _, e in rows], pa.string()),
-                    "source": pa.array([e.source for _, e in rows], pa.string()),
-                    "seq": pa.array([s for s, _ in rows], pa.int64()),
-                }
-            ),
-        )
+        tx.insert_arrow("activity", event_rows(rows, _ACTIVITY_COLUMNS))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from vitalfile.cases import CaseState, decision_event, due_date, iso_now
 from vitalfile.errors import NotFound, RecordError, UsageError
-from vitalfile.ledger.store import Store, Tx
+from vitalfile.ledger.store import Store, Tx, event_rows
 from vitalfile.model import (
     CaseOpened,
     DisclosureMade,
@@ -297,6 +297,22 @@ def decide_request_case(
     return [decided, _granted(it, case.about, person_id, at)]
 
 
+# the table's columns: (the event's attribute, or seq; the Arrow type)
+_REQUEST_COLUMNS: dict[str, tuple[str, pa.DataType]] = {
+    "request_id": ("request_id", pa.string()),
+    "agency": ("agency", pa.string()),
+    "ssn": ("ssn", pa.string()),
+    "basis": ("basis", pa.string()),
+    "case_ref": ("case_ref", pa.string()),
+    "person_id": ("person_id", pa.int64()),
+    "line": ("line", pa.int64()),
+    "outcome": ("outcome", pa.string()),
+    "reason": ("reason", pa.string()),
+    "at_time": ("at", pa.string()),
+    "seq": ("seq", pa.int64()),
+}
+
+
 class RequestsProjection:
     """requests: every request received, with its basis, reference and outcome."""
 
@@ -319,21 +335,4 @@ class RequestsProjection:
 
     def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
         rows = [(s, e) for s, e in events if isinstance(e, PersonalDataRequested)]
-        tx.insert_arrow(
-            "requests",
-            pa.table(
-                {
-                    "request_id": pa.array([e.request_id for _, e in rows], pa.string()),
-                    "agency": pa.array([e.agency for _, e in rows], pa.string()),
-                    "ssn": pa.array([e.ssn for _, e in rows], pa.string()),
-                    "basis": pa.array([e.basis for _, e in rows], pa.string()),
-                    "case_ref": pa.array([e.case_ref for _, e in rows], pa.string()),
-                    "person_id": pa.array([e.person_id for _, e in rows], pa.int64()),
-                    "line": pa.array([e.line for _, e in rows], pa.int64()),
-                    "outcome": pa.array([e.outcome for _, e in rows], pa.string()),
-                    "reason": pa.array([e.reason for _, e in rows], pa.string()),
-                    "at_time": pa.array([e.at for _, e in rows], pa.string()),
-                    "seq": pa.array([s for s, _ in rows], pa.int64()),
-                }
-            ),
-        )
+        tx.insert_arrow("requests", event_rows(rows, _REQUEST_COLUMNS))
