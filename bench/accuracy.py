@@ -27,7 +27,7 @@ TARGETS = {"precision": 0.9995, "recall": 0.99, "held_share": 0.02}
 def build(n_people: int, n_reports: int, seed: int, work: Path) -> dict[str, Any]:
     """A store holding `n_people` synthetic people, and a weekly batch about them."""
     from vitalfile.db import open_store
-    from vitalfile.people_bulk import load_people_bulk
+    from vitalfile.intake.people_bulk import load_people_bulk
     from vitalfile.synth import make_people
     from vitalfile.synth.weekly import received, weekly_batch
 

@@ -31,12 +31,12 @@ from pathlib import Path
 
 import httpx
 
-from vitalfile.access import create_key
-from vitalfile.bulk import load_dmf_full
 from vitalfile.db import open_store
+from vitalfile.disclosure.access import create_key
+from vitalfile.disclosure.policy import VERIFY_FIELDS, add_agreement, add_recipient
+from vitalfile.intake.dmf_load import load_dmf_full
 from vitalfile.ledger.copy import copy_ledger
 from vitalfile.ledger.postgres import create_schema, drop_schema, with_schema
-from vitalfile.policy import VERIFY_FIELDS, add_agreement, add_recipient
 from vitalfile.synth.dmf import write_dmf_full
 
 

@@ -20,11 +20,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from vitalfile.cases.determinations import DeterminationIn, submit_determinations
 from vitalfile.db import open_store
-from vitalfile.determinations import DeterminationIn, submit_determinations
+from vitalfile.intake.people_bulk import load_people_bulk
 from vitalfile.link.base import Linker
-from vitalfile.master import PERSON_COLUMNS
-from vitalfile.people_bulk import load_people_bulk
+from vitalfile.master.projection import PERSON_COLUMNS
 from vitalfile.synth.people import make_people
 
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)

@@ -49,7 +49,7 @@ def _jvm_peak_gib(spark: Any) -> float:
 
 def _case(n: int, work: Path, case: str) -> dict[str, Any]:
     from vitalfile.db import open_store
-    from vitalfile.ingest import ingest_reports, read_report_file
+    from vitalfile.intake.reports import ingest_reports, read_report_file
 
     db = work / f"engines-{case}-{n}.duckdb"
     shutil.copyfile(work / f"file-{n}.duckdb", db)

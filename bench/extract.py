@@ -17,10 +17,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from vitalfile.bulk import load_dmf_full
 from vitalfile.db import open_store
-from vitalfile.distribute import extract_full
-from vitalfile.policy import DEATH_FIELDS, add_agreement, add_recipient
+from vitalfile.disclosure.distribute import extract_full
+from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient
+from vitalfile.intake.dmf_load import load_dmf_full
 from vitalfile.synth.dmf import write_dmf_full
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 def _floor(path: Path) -> float:
     import duckdb
 
-    from vitalfile.bulk import stage_dmf_sql
+    from vitalfile.intake.dmf_load import stage_dmf_sql
 
     con = duckdb.connect(str(path.with_suffix(".floor.duckdb")))
     t0 = time.perf_counter()
@@ -34,8 +34,8 @@ def _floor(path: Path) -> float:
 
 
 def _load(path: Path) -> dict[str, float]:
-    from vitalfile.bulk import load_dmf_full
     from vitalfile.db import open_store
+    from vitalfile.intake.dmf_load import load_dmf_full
 
     db = path.with_suffix(".duckdb")
     if db.exists():

@@ -25,7 +25,7 @@ from pathlib import Path
 
 def _build(n: int, n_reports: int, seed: int, work: Path) -> dict[str, float]:
     from vitalfile.db import open_store
-    from vitalfile.people_bulk import load_people_bulk
+    from vitalfile.intake.people_bulk import load_people_bulk
     from vitalfile.synth import make_people
     from vitalfile.synth.weekly import weekly_batch
     from vitalfile.synth.write import write_canonical_csv
@@ -71,7 +71,7 @@ def _undo_weeks(db: Path) -> None:
 
 def _week(n: int, work: Path) -> dict[str, object]:
     from vitalfile.db import open_store
-    from vitalfile.ingest import ingest_reports, read_report_file
+    from vitalfile.intake.reports import ingest_reports, read_report_file
     from vitalfile.link.splink_linker import SplinkLinker
 
     week_db = work / f"week-{n}.duckdb"

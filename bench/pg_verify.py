@@ -12,8 +12,8 @@ import argparse
 import os
 import time
 
+from vitalfile.events import PersonRegistered
 from vitalfile.ledger.postgres import PostgresStore, create_schema, drop_schema, with_schema
-from vitalfile.model import PersonRegistered
 
 
 def main() -> None:

@@ -22,12 +22,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from vitalfile.bulk import load_dmf_full
-from vitalfile.cases import decide, open_dispute
+from vitalfile.cases.framework import decide, open_dispute
 from vitalfile.db import open_store
-from vitalfile.distribute import extract_full, pending_corrections
+from vitalfile.disclosure.distribute import extract_full, pending_corrections
+from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient
+from vitalfile.intake.dmf_load import load_dmf_full
 from vitalfile.ledger.store import Store
-from vitalfile.policy import DEATH_FIELDS, add_agreement, add_recipient
 from vitalfile.synth import write_dmf_full
 
 RECIPIENTS = (("fed", "federal"), ("bank", "certified"))

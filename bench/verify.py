@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from vitalfile.bulk import load_dmf_full
 from vitalfile.db import open_store
+from vitalfile.intake.dmf_load import load_dmf_full
 from vitalfile.synth import write_dmf_full
 
 

@@ -18,12 +18,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from vitalfile.bulk import load_dmf_full
 from vitalfile.db import open_store
-from vitalfile.journal import Journal
-from vitalfile.policy import VERIFY_FIELDS, add_agreement, add_recipient
+from vitalfile.disclosure.policy import VERIFY_FIELDS, add_agreement, add_recipient
+from vitalfile.disclosure.verify import match_batch, verify_online
+from vitalfile.intake.dmf_load import load_dmf_full
+from vitalfile.ledger.journal import Journal
 from vitalfile.synth.dmf import write_dmf_full
-from vitalfile.verify import match_batch, verify_online
 
 
 def main() -> None:

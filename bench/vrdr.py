@@ -127,8 +127,8 @@ def build(distinct: int, seed: int = 7) -> list[str]:
 def ingest_rate(n: int, seed: int = 11) -> dict[str, Any]:
     """Seconds and bundles/s of `ingest_vrdr_file` over n distinct submission messages."""
     from vitalfile.db import open_store
-    from vitalfile.ingest_vrdr import ingest_vrdr_file
-    from vitalfile.model import PersonRegistered
+    from vitalfile.events import PersonRegistered
+    from vitalfile.intake.vrdr import ingest_vrdr_file
 
     rng = random.Random(seed)
     reports = [_report(rng, i) for i in range(n)]

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from vitalfile.access import create_key
 from vitalfile.api import ApiSettings
 from vitalfile.db import open_store
-from vitalfile.ingest import ingest_reports
-from vitalfile.model import PersonRegistered, ReportReceived
-from vitalfile.policy import FIELDS, add_agreement, add_recipient
+from vitalfile.disclosure.access import create_key
+from vitalfile.disclosure.policy import FIELDS, add_agreement, add_recipient
+from vitalfile.events import PersonRegistered, ReportReceived
+from vitalfile.intake.reports import ingest_reports
 
 ROLES = ("intake", "reviewer", "supervisor", "auditor")
 RECIPIENTS = {"fed": "federal", "bank": "certified", "pub": "public", "gone": "certified"}

@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api_world import LAST, RECIPIENTS, ROLES, TODAY, World, build_world, ssn_of
-from vitalfile.access import hash_token
 from vitalfile.api import create_app
 from vitalfile.db import open_store
+from vitalfile.disclosure.access import hash_token
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -519,7 +519,7 @@ BAD = [
 
 
 def test_revoked_key_stops_working(world: World, tmp_path: Path) -> None:
-    from vitalfile.access import list_keys, revoke_key
+    from vitalfile.disclosure.access import list_keys, revoke_key
 
     with TestClient(create_app(world.settings())) as c:
         assert c.get("/v1/me", headers=auth(world, "pub")).json()["tier"] == "public"

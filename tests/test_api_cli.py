@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from vitalfile.access import authenticate
 from vitalfile.cli import main
 from vitalfile.db import open_store
+from vitalfile.disclosure.access import authenticate
 
 
 def test_apikey_create_list_revoke(

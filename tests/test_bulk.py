@@ -9,12 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vitalfile.bulk import check_dmf_full, load_dmf_full
 from vitalfile.db import open_store
-from vitalfile.distribute import extract_full
+from vitalfile.disclosure.distribute import extract_full
 from vitalfile.errors import FileRejected, RecordError
-from vitalfile.master import status_of
-from vitalfile.model import decode
+from vitalfile.events import decode
+from vitalfile.intake.dmf_load import check_dmf_full, load_dmf_full
+from vitalfile.master.projection import status_of
 from vitalfile.sources.dmf import DmfRecord, format_record, parse_line
 from vitalfile.ssn import never_issued_reason
 
@@ -172,9 +172,9 @@ PEOPLE_ROWS = [
 @pytest.mark.parametrize("former", [True, False])
 def test_people_files_with_or_without_former_names_load_alike(tmp_path: Path, former: bool) -> None:
     """The set-wise and the per-event people loads agree, with the column or without it."""
-    from vitalfile.master import PERSON_COLUMNS
-    from vitalfile.people import load_people_file
-    from vitalfile.people_bulk import load_people_bulk
+    from vitalfile.intake.people import load_people_file
+    from vitalfile.intake.people_bulk import load_people_bulk
+    from vitalfile.master.projection import PERSON_COLUMNS
 
     header = ",".join(PERSON_COLUMNS if former else PERSON_COLUMNS[:-1])
     rows = [r + (",BALDOCK;TREMAYNE" if i == 0 else ",") if former else r
@@ -199,8 +199,8 @@ def test_people_files_with_or_without_former_names_load_alike(tmp_path: Path, fo
 def test_a_people_table_without_former_names_loads(tmp_path: Path) -> None:
     import pyarrow as pa
 
-    from vitalfile.master import PERSON_COLUMNS
-    from vitalfile.people_bulk import load_people_bulk
+    from vitalfile.intake.people_bulk import load_people_bulk
+    from vitalfile.master.projection import PERSON_COLUMNS
 
     cols = PERSON_COLUMNS[:-1]
     table = pa.table({c: [v] for c, v in zip(cols, PEOPLE_ROWS[0].split(","), strict=True)})
@@ -212,7 +212,7 @@ def test_a_people_table_without_former_names_loads(tmp_path: Path) -> None:
 def test_a_file_made_before_former_names_gains_the_column(tmp_path: Path) -> None:
     import duckdb
 
-    from vitalfile.model import PersonRegistered
+    from vitalfile.events import PersonRegistered
 
     db = tmp_path / "old.duckdb"
     con = duckdb.connect(str(db))

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vitalfile.accounting import accounting
-from vitalfile.cases import (
+from vitalfile.cases.framework import (
     decide,
     get_case,
     holders_of,
@@ -18,13 +17,14 @@ from vitalfile.cases import (
 )
 from vitalfile.cli import main
 from vitalfile.db import open_store
-from vitalfile.distribute import extract_full, extract_update, pending_corrections
+from vitalfile.disclosure.accounting import accounting
+from vitalfile.disclosure.distribute import extract_full, extract_update, pending_corrections
+from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient
 from vitalfile.errors import NotFound, UsageError
-from vitalfile.ingest import ingest_reports
+from vitalfile.events import DeathPosted, PersonRegistered, ReportReceived
+from vitalfile.intake.reports import ingest_reports
 from vitalfile.ledger.store import Store
-from vitalfile.master import load_people, load_reports
-from vitalfile.model import DeathPosted, PersonRegistered, ReportReceived
-from vitalfile.policy import DEATH_FIELDS, add_agreement, add_recipient
+from vitalfile.master.projection import load_people, load_reports
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 
@@ -228,7 +228,7 @@ def test_overdue_owner_and_filters(store: Store) -> None:
     late = date.fromordinal(date.fromisoformat(c.due).toordinal() + 1)
     assert [x.case_id for x in list_cases(store, overdue=True, today=late)] == [cid]
     assert list_cases(store, kind="review") == []
-    from vitalfile.cases import assign
+    from vitalfile.cases.framework import assign
 
     assign(store, cid, "pat")
     assert get_case(store, cid).owner == "pat"

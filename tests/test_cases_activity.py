@@ -7,14 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from vitalfile.activity import activity_after, has_activity_after, ingest_activity, latest_activity
-from vitalfile.cases import decide, get_case, list_cases
+from vitalfile.cases.framework import decide, get_case, list_cases
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.errors import FileRejected
+from vitalfile.events import DeathPosted, PersonRegistered
+from vitalfile.intake.activity import (
+    activity_after,
+    has_activity_after,
+    ingest_activity,
+    latest_activity,
+)
 from vitalfile.ledger.store import Store
-from vitalfile.master import load_people
-from vitalfile.model import DeathPosted, PersonRegistered
+from vitalfile.master.projection import load_people
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 
@@ -129,8 +134,8 @@ def test_cli_ingest_activity_and_rebuild(store: Store, tmp_path: Path) -> None:
 def test_a_lone_family_report_before_activity_is_held_for_review(
     store: Store, tmp_path: Path
 ) -> None:
-    from vitalfile.ingest import ingest_reports
-    from vitalfile.model import ReportReceived
+    from vitalfile.events import ReportReceived
+    from vitalfile.intake.reports import ingest_reports
 
     ingest_activity(
         store, _feed(tmp_path / "a.csv", [(ssn_of(3), "earnings", "2025-05-01", "e")]), now=NOW

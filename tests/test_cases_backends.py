@@ -5,20 +5,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from vitalfile.activity import ingest_activity
-from vitalfile.cases import decide, list_cases, open_dispute, review_case_id
-from vitalfile.determinations import (
+from vitalfile.cases.determinations import (
     DeterminationIn,
     advance,
     contest,
     get_determination,
     submit_determinations,
 )
-from vitalfile.ingest import ingest_reports
+from vitalfile.cases.framework import decide, list_cases, open_dispute, review_case_id
+from vitalfile.disclosure.requests import RequestIn, submit_requests
+from vitalfile.events import DeathPosted, PersonRegistered, ReportReceived
+from vitalfile.intake.activity import ingest_activity
+from vitalfile.intake.reports import ingest_reports
 from vitalfile.ledger.store import Store
-from vitalfile.master import load_people
-from vitalfile.model import DeathPosted, PersonRegistered, ReportReceived
-from vitalfile.requests import RequestIn, submit_requests
+from vitalfile.master.projection import load_people
 
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 TABLES = (

@@ -17,7 +17,7 @@ import uvicorn
 from tests.api_world import LAST, World, build_world, ssn_of
 from vitalfile.api import create_app
 from vitalfile.db import open_store
-from vitalfile.distribute import extract_full
+from vitalfile.disclosure.distribute import extract_full
 
 CHROMIUM = Path("/usr/lib/chromium/chromium")
 pytestmark = [

@@ -10,13 +10,13 @@ import pytest
 
 from vitalfile.cli import main
 from vitalfile.db import open_store
-from vitalfile.distribute import extract_full
+from vitalfile.disclosure.distribute import extract_full
 from vitalfile.errors import ChainBroken, UsageError
-from vitalfile.ingest import ingest_file
+from vitalfile.events import DeathRetracted
+from vitalfile.intake.people import load_people_file
+from vitalfile.intake.reports import ingest_file
 from vitalfile.ledger.copy import copy_ledger
 from vitalfile.ledger.store import Store
-from vitalfile.model import DeathRetracted
-from vitalfile.people import load_people_file
 from vitalfile.synth import write_synth
 
 pytestmark = pytest.mark.postgres

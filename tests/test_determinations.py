@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from vitalfile.cases import decide, get_case, list_cases
-from vitalfile.cli import main
-from vitalfile.db import open_store
-from vitalfile.determinations import (
+from vitalfile.cases.determinations import (
     HOLD_REASONS,
     DeterminationIn,
     advance,
@@ -24,14 +21,17 @@ from vitalfile.determinations import (
     verify_match,
     write_notice,
 )
-from vitalfile.distribute import extract_full, extract_update
+from vitalfile.cases.framework import decide, get_case, list_cases
+from vitalfile.cli import main
+from vitalfile.db import open_store
+from vitalfile.disclosure.distribute import extract_full, extract_update
+from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient
+from vitalfile.disclosure.verify import match_batch, verify_online
 from vitalfile.errors import Refused, UsageError
+from vitalfile.events import DeathPosted, PersonRegistered, ReportReceived
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
-from vitalfile.master import load_people
-from vitalfile.model import DeathPosted, PersonRegistered, ReportReceived
-from vitalfile.policy import DEATH_FIELDS, add_agreement, add_recipient
-from vitalfile.verify import match_batch, verify_online
+from vitalfile.master.projection import load_people
 
 DAY0 = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 AUTH = "42 USC 1320a-7"
@@ -218,7 +218,7 @@ def test_shown_only_to_agreements_naming_the_kind_and_only_in_effect(store: Stor
         determinations_for(store, "bank", ssn_of(1), on=date(2025, 7, 3))
     with pytest.raises(Refused):
         determinations_for(store, "stranger", ssn_of(1), on=date(2025, 7, 3))
-    from vitalfile.accounting import accounting
+    from vitalfile.disclosure.accounting import accounting
 
     rows = accounting(store, ssn_of(1))
     assert any(r["channel"] == "determination" and r["recipient"] == "agency-a" for r in rows)

@@ -10,10 +10,10 @@ import pytest
 
 from vitalfile.db import open_store
 from vitalfile.errors import FileRejected
-from vitalfile.ingest import IngestResult, ingest_file
+from vitalfile.intake.people import load_people_file
+from vitalfile.intake.reports import IngestResult, ingest_file
 from vitalfile.ledger.store import Store
-from vitalfile.master import status_of
-from vitalfile.people import load_people_file
+from vitalfile.master.projection import status_of
 from vitalfile.sources.csv import PersonRow, ReportRow, write_people, write_reports
 
 TODAY = date(2026, 11, 24)

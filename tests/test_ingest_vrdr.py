@@ -22,8 +22,14 @@ from hypothesis import strategies as st
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.errors import FileRejected
-from vitalfile.ingest import detect_format, ingest_file, ingest_reports, read_report_file
-from vitalfile.ingest_vrdr import (
+from vitalfile.events import (
+    DeathRetracted,
+    PersonRegistered,
+    ReportReceived,
+    ReportVoided,
+)
+from vitalfile.intake.reports import detect_format, ingest_file, ingest_reports, read_report_file
+from vitalfile.intake.vrdr import (
     VrdrIngestResult,
     decide_void,
     ingest_vrdr,
@@ -31,13 +37,7 @@ from vitalfile.ingest_vrdr import (
     read_vrdr,
 )
 from vitalfile.ledger.store import Store
-from vitalfile.master import PersonState, ReportState, status_of
-from vitalfile.model import (
-    DeathRetracted,
-    PersonRegistered,
-    ReportReceived,
-    ReportVoided,
-)
+from vitalfile.master.projection import PersonState, ReportState, status_of
 from vitalfile.sources.vrdr import (
     EVENT_ACKNOWLEDGEMENT,
     EVENT_EXTRACTION_ERROR,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from vitalfile.db import open_store
-from vitalfile.journal import Journal
+from vitalfile.events import DisclosureMade
+from vitalfile.ledger.journal import Journal
 from vitalfile.ledger.store import Store
-from vitalfile.model import DisclosureMade
 
 
 def _event(i: int) -> DisclosureMade:

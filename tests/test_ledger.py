@@ -9,11 +9,11 @@ import pytest
 
 from vitalfile.db import open_store
 from vitalfile.errors import AppendConflict, CheckpointMismatch, StorageError
+from vitalfile.events import DeathPosted, DeathRetracted, PersonRegistered, decode
 from vitalfile.ledger.chain import GENESIS
 from vitalfile.ledger.checkpoint import init_key, load_private_key, make_checkpoint
 from vitalfile.ledger.store import Store, utc_now_text
 from vitalfile.ledger.verify import verify_ledger
-from vitalfile.model import DeathPosted, DeathRetracted, PersonRegistered, decode
 
 
 def _people(start: int, n: int) -> list[PersonRegistered]:
@@ -193,7 +193,7 @@ def _recompute_chain(store: Store) -> None:
 
 def test_a_version_1_person_event_still_reads() -> None:
     """Person events stored before former names existed read as having none."""
-    from vitalfile.master import PersonState, evolve_person
+    from vitalfile.master.projection import PersonState, evolve_person
 
     old = (
         '{"type":"person.registered","v":1,"person_id":7,"ssn":"212345678","first_name":"ANN",'

@@ -11,13 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vitalfile.db import open_store
-from vitalfile.ingest import ingest_reports
+from vitalfile.events import LinkUndone, PersonRegistered, ReportLinked, ReportReceived
+from vitalfile.intake.people_bulk import load_people_bulk, person_body_sql
+from vitalfile.intake.post import decide_report
+from vitalfile.intake.reports import ingest_reports
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
 from vitalfile.link.decide import (
     Candidate,
     DecideSettings,
-    age_at,
     decide_batch,
     decide_link,
     dod_agreement,
@@ -26,10 +28,7 @@ from vitalfile.link.frames import person_frame, report_frame
 from vitalfile.link.names import first_name_forms, last_name_parts, norm_name, surname_parts
 from vitalfile.link.settings import gamma_of, level_words, settings_creator
 from vitalfile.link.splink_linker import SplinkLinker
-from vitalfile.master import PersonState
-from vitalfile.model import LinkUndone, PersonRegistered, ReportLinked, ReportReceived
-from vitalfile.people_bulk import load_people_bulk, person_body_sql
-from vitalfile.post import decide_report
+from vitalfile.master.projection import PersonState
 from vitalfile.synth import make_people
 
 # Hand-made people (ids from 100_001, after the synthetic background).
@@ -321,12 +320,6 @@ def test_settings_compile_for_other_engines() -> None:
         assert settings_creator().get_settings(dialect).as_dict()["comparisons"]
 
 
-def test_age_at() -> None:
-    assert age_at("2010-05-04", "2026-05-03") == 15
-    assert age_at("2010-05-04", "2026-05-04") == 16
-    assert age_at("", "2026-01-01") is None
-
-
 def test_decide_is_pure_and_deterministic() -> None:
     r = report("william")
     c1 = Candidate(1, 0.9999, 30.0, {"ssn": 4, "first_name": 6, "dob": 6}, {"ssn": 26.5})
@@ -386,7 +379,7 @@ def test_lone_family_report_before_activity_is_held() -> None:
 def test_bulk_people_json_is_the_events_json(tmp_path: Path) -> None:
     import duckdb
 
-    from vitalfile.master import PERSON_COLUMNS
+    from vitalfile.master.projection import PERSON_COLUMNS
 
     row = {c: "" for c in PERSON_COLUMNS} | {
         "ssn": "212345678", "first_name": 'O"Ná\\me', "last_name": "ŁUKASZ-ß", "dob": "1950-00-00",

@@ -10,13 +10,13 @@ import pytest
 
 from vitalfile.cli import main
 from vitalfile.db import open_store
-from vitalfile.ingest import ingest_reports
+from vitalfile.events import PersonRegistered, ReportReceived
+from vitalfile.intake.people import load_people_file
+from vitalfile.intake.people_bulk import load_people_bulk
+from vitalfile.intake.reports import ingest_reports
 from vitalfile.link.explain import explain_report, write_chart
 from vitalfile.link.splink_linker import SplinkLinker
 from vitalfile.link.train import parameters_table, train_model
-from vitalfile.model import PersonRegistered, ReportReceived
-from vitalfile.people import load_people_file
-from vitalfile.people_bulk import load_people_bulk
 from vitalfile.synth import make_people, make_reports, write_synth
 
 PERSON = dict(ssn="212345678", first_name="GRETCHEN", last_name="OYELARAN", dob="1944-03-08",

@@ -8,9 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vitalfile.db import open_store
-from vitalfile.ledger.store import Store
-from vitalfile.master import find_person_ids, status_of
-from vitalfile.model import (
+from vitalfile.events import (
     DeathCorroborated,
     DeathPosted,
     DeathRetracted,
@@ -24,6 +22,8 @@ from vitalfile.model import (
     ReportReceived,
     ReportUnlinked,
 )
+from vitalfile.ledger.store import Store
+from vitalfile.master.projection import find_person_ids, status_of
 
 PIDS = st.integers(min_value=1, max_value=6)
 KEYS = st.sampled_from(["TX/1", "TX/2", "FH/9", "FAM/3"])
@@ -138,7 +138,7 @@ def test_as_of_shows_the_file_as_it_was(tmp_path: Path) -> None:
 @settings(max_examples=40, deadline=None)
 @given(batches=st.lists(st.lists(_event(), min_size=1, max_size=5), min_size=1, max_size=5))
 def test_the_whole_file_as_of_any_commit_equals_replay(batches: list[list[Event]]) -> None:
-    from vitalfile.master import deaths_as_of
+    from vitalfile.master.projection import deaths_as_of
 
     with open_store(":memory:") as store:
         for batch in batches:

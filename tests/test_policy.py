@@ -12,22 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vitalfile.accounting import accounting, my_record
 from vitalfile.db import open_store
-from vitalfile.distribute import extract_full, extract_update, pending_corrections
-from vitalfile.errors import FileRejected, Refused
-from vitalfile.ledger.checkpoint import read_checkpoint
-from vitalfile.ledger.store import Store
-from vitalfile.model import (
-    DeathCorroborated,
-    DeathPosted,
-    DeathRetracted,
-    DeathUpdated,
-    Event,
-    PersonRegistered,
-)
-from vitalfile.monitor import feed, register_monitor
-from vitalfile.policy import (
+from vitalfile.disclosure.accounting import accounting, my_record
+from vitalfile.disclosure.distribute import extract_full, extract_update, pending_corrections
+from vitalfile.disclosure.monitor import feed, register_monitor
+from vitalfile.disclosure.policy import (
     DEATH_FIELDS,
     VERIFY_FIELDS,
     add_agreement,
@@ -35,7 +24,18 @@ from vitalfile.policy import (
     allows,
     end_agreement,
 )
-from vitalfile.verify import match_batch, verify_online
+from vitalfile.disclosure.verify import match_batch, verify_online
+from vitalfile.errors import FileRejected, Refused
+from vitalfile.events import (
+    DeathCorroborated,
+    DeathPosted,
+    DeathRetracted,
+    DeathUpdated,
+    Event,
+    PersonRegistered,
+)
+from vitalfile.ledger.checkpoint import read_checkpoint
+from vitalfile.ledger.store import Store
 
 ON = date(2025, 6, 1)
 TIERS = {

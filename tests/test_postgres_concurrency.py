@@ -8,7 +8,7 @@ import multiprocessing as mp
 import pytest
 
 from vitalfile.db import open_store
-from vitalfile.model import PersonRegistered
+from vitalfile.events import PersonRegistered
 
 pytestmark = pytest.mark.postgres
 

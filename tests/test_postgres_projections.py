@@ -10,7 +10,7 @@ from tests.test_db_copy import build_ledger, tables
 from vitalfile.db import open_store
 from vitalfile.ledger.copy import copy_ledger
 from vitalfile.ledger.store import Store
-from vitalfile.master import find_person_ids, status_of
+from vitalfile.master.projection import find_person_ids, status_of
 
 
 def test_rebuild_equals_incremental(store: Store, tmp_path: Path) -> None:

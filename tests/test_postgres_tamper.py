@@ -11,12 +11,12 @@ import psycopg
 import pytest
 
 from vitalfile.db import open_store
+from vitalfile.events import DeathPosted, DeathRetracted, PersonRegistered
 from vitalfile.ledger.chain import GENESIS, CommitHeader, commit_hash
 from vitalfile.ledger.checkpoint import init_key, load_private_key, make_checkpoint
 from vitalfile.ledger.postgres import to_pg_ddl, to_pg_sql
 from vitalfile.ledger.store import Store, utc_now_text
 from vitalfile.ledger.verify import verify_ledger
-from vitalfile.model import DeathPosted, DeathRetracted, PersonRegistered
 
 pytestmark = pytest.mark.postgres
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from vitalfile.accounting import accounting
-from vitalfile.cases import decide, list_cases
+from vitalfile.cases.framework import decide, list_cases
 from vitalfile.cli import main
 from vitalfile.db import open_store
+from vitalfile.disclosure.accounting import accounting
+from vitalfile.disclosure.requests import BULK_REASON, read_requests, submit_requests
 from vitalfile.errors import FileRejected
+from vitalfile.events import PersonRegistered
 from vitalfile.ledger.store import Store
-from vitalfile.model import PersonRegistered
-from vitalfile.requests import BULK_REASON, read_requests, submit_requests
 
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 

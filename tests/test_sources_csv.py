@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vitalfile.errors import FileRejected, RecordError
-from vitalfile.model import SOURCE_KINDS
+from vitalfile.events import SOURCE_KINDS
 from vitalfile.sources.csv import (
     PEOPLE_COLUMNS,
     REPORT_COLUMNS,

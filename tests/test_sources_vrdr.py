@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vitalfile.errors import RecordError, UsageError
-from vitalfile.model import partial_date
+from vitalfile.events import partial_date
 from vitalfile.sources.vrdr import (
     EVENT_ACKNOWLEDGEMENT,
     EVENT_EXTRACTION_ERROR,

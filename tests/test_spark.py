@@ -16,8 +16,11 @@ import pytest
 
 from vitalfile.cli import main
 from vitalfile.db import open_store
+from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient
 from vitalfile.errors import ConfigError, StorageError
-from vitalfile.ingest import ingest_reports, read_report_file
+from vitalfile.events import LinkUndone, PersonRegistered, ReportLinked, ReportReceived
+from vitalfile.intake.people_bulk import load_people_bulk
+from vitalfile.intake.reports import ingest_reports, read_report_file
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
 from vitalfile.link.spark import (
@@ -30,9 +33,6 @@ from vitalfile.link.spark import (
     stop_session,
 )
 from vitalfile.link.splink_linker import SplinkLinker
-from vitalfile.model import LinkUndone, PersonRegistered, ReportLinked, ReportReceived
-from vitalfile.people_bulk import load_people_bulk
-from vitalfile.policy import DEATH_FIELDS, add_agreement, add_recipient
 from vitalfile.synth import make_people
 from vitalfile.synth.weekly import weekly_batch
 from vitalfile.synth.write import write_canonical_csv

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nicknames import NickNamer
 
-from vitalfile.model import partial_date
+from vitalfile.events import partial_date
 from vitalfile.ssn import never_issued_reason
 from vitalfile.synth import (
     ERROR_KINDS,

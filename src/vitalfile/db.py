@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import os
 
-from vitalfile.access import ApiKeysProjection  # issue 8
-from vitalfile.accounting import AccountingProjection
-from vitalfile.cases_projections import due_process_projections  # issue 6
-from vitalfile.distribute import DeliveredProjection, DeliveriesProjection
-from vitalfile.ingest_vrdr import MessagesProjection
+from vitalfile.cases.projections import due_process_projections  # issue 6
+from vitalfile.disclosure.access import ApiKeysProjection  # issue 8
+from vitalfile.disclosure.accounting import AccountingProjection
+from vitalfile.disclosure.distribute import DeliveredProjection, DeliveriesProjection
+from vitalfile.disclosure.monitor import MonitorProjection
+from vitalfile.disclosure.policy import PolicyProjection
+from vitalfile.intake.vrdr import MessagesProjection
 from vitalfile.ledger.duckdb import DEFAULT_MEMORY_LIMIT, DuckDBStore
 from vitalfile.ledger.store import Projection, Store
-from vitalfile.master import MasterProjection
-from vitalfile.monitor import MonitorProjection
-from vitalfile.policy import PolicyProjection
+from vitalfile.master.projection import MasterProjection
 
 __all__ = ["open_store", "standard_projections"]
 

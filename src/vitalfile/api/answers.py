@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from vitalfile.db import open_store
-from vitalfile.journal import Journal
+from vitalfile.ledger.journal import Journal
 from vitalfile.ledger.store import Store
 
 __all__ = ["AnswerJournal"]

@@ -24,11 +24,17 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from vitalfile.access import Forbidden, Principal, Unauthenticated, authenticate, hash_token
-from vitalfile.access import require as require_action
 from vitalfile.api.errors import TooLarge, UnsupportedMediaType
 from vitalfile.api.settings import ApiSettings
 from vitalfile.db import open_store
+from vitalfile.disclosure.access import (
+    Forbidden,
+    Principal,
+    Unauthenticated,
+    authenticate,
+    hash_token,
+)
+from vitalfile.disclosure.access import require as require_action
 from vitalfile.errors import UsageError
 from vitalfile.ledger.store import Store
 

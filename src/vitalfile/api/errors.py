@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vitalfile.access import Forbidden, Unauthenticated
+from vitalfile.disclosure.access import Forbidden, Unauthenticated
 from vitalfile.errors import (
     AppendConflict,
     FileRejected,

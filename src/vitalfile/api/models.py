@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from vitalfile.model import partial_date
+from vitalfile.events import partial_date
 
 __all__ = [
     "AccountingPublic",

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from vitalfile.access import ROLES, create_key, list_keys, revoke_key
 from vitalfile.cli.common import app, open_db, out_console
+from vitalfile.disclosure.access import ROLES, create_key, list_keys, revoke_key
 
 __all__ = ["apikey_app"]
 

@@ -60,7 +60,7 @@ def cases_list(
     as_json: AsJson = False,
 ) -> None:
     """Cases, oldest due date first."""
-    from vitalfile.cases import list_cases
+    from vitalfile.cases.framework import list_cases
 
     with open_db() as store:
         rows = list_cases(
@@ -87,7 +87,7 @@ def cases_show(
     case_id: Annotated[str, typer.Argument(help="the case id")], as_json: AsJson = False
 ) -> None:
     """One case: what it is about, why it was opened, and every decision on it."""
-    from vitalfile.cases import get_case
+    from vitalfile.cases.framework import get_case
 
     with open_db() as store:
         c = get_case(store, case_id)
@@ -136,7 +136,7 @@ def cases_decide(
     ] = "not-this-person",
 ) -> None:
     """Decide a case; a retraction ends the death and queues corrections for its recipients."""
-    from vitalfile.cases import decide
+    from vitalfile.cases.framework import decide
 
     with open_db() as store:
         r = decide(
@@ -160,7 +160,7 @@ def cases_assign(
     owner: Annotated[str, typer.Option(help="who works the case")],
 ) -> None:
     """Give a case an owner."""
-    from vitalfile.cases import assign
+    from vitalfile.cases.framework import assign
 
     with open_db() as store:
         assign(store, case_id, owner)
@@ -177,7 +177,7 @@ def dispute_open(
     by: Annotated[str, typer.Option(help="who opens it")] = "",
 ) -> None:
     """Open a dispute on a death (decide it `retract` to end the death)."""
-    from vitalfile.cases import open_dispute
+    from vitalfile.cases.framework import open_dispute
 
     digits = parse_ssn(ssn, field="ssn")
     with open_db() as store:
@@ -193,7 +193,7 @@ def ingest_activity_cmd(
 ) -> None:
     """Take in an activity feed (also `vitalfile ingest activity FILE`); activity after a
     recorded date of death opens one review case on that death."""
-    from vitalfile.activity import ingest_activity
+    from vitalfile.intake.activity import ingest_activity
 
     _exists(file)
     with open_db() as store:
@@ -225,7 +225,7 @@ def det_submit(
     as_json: AsJson = False,
 ) -> None:
     """Submit determinations; each is checked alone and held, or proposed with a notice."""
-    from vitalfile.determinations import read_determinations, submit_determinations
+    from vitalfile.cases.determinations import read_determinations, submit_determinations
 
     _exists(file)
     items, errors = read_determinations(file)
@@ -257,7 +257,7 @@ def det_list(
     as_json: AsJson = False,
 ) -> None:
     """Determinations as they stand."""
-    from vitalfile.determinations import list_determinations
+    from vitalfile.cases.determinations import list_determinations
 
     with open_db() as store:
         rows = list_determinations(store, state=state)
@@ -276,7 +276,7 @@ def det_list(
 @det_app.command("show")
 def det_show(determination_id: Annotated[str, typer.Argument(help="the id")]) -> None:
     """One determination as it stands."""
-    from vitalfile.determinations import get_determination
+    from vitalfile.cases.determinations import get_determination
 
     with open_db() as store:
         d = get_determination(store, determination_id)
@@ -289,7 +289,7 @@ def det_notice(
     out: Annotated[Path, typer.Option(help="folder for the notice (.txt and .pdf)")] = Path("."),
 ) -> None:
     """Write the determination's notice as text and PDF."""
-    from vitalfile.determinations import write_notice
+    from vitalfile.cases.determinations import write_notice
 
     with open_db() as store:
         txt, pdf = write_notice(store, determination_id, out)
@@ -303,7 +303,7 @@ def det_contest(
     evidence: Annotated[list[str] | None, typer.Option(help="evidence (repeatable)")] = None,
 ) -> None:
     """The subject contests within 30 days of the notice: a case for a reviewer."""
-    from vitalfile.determinations import contest
+    from vitalfile.cases.determinations import contest
 
     with open_db() as store:
         cid = contest(store, determination_id, ground=ground, evidence=evidence or [])
@@ -318,7 +318,7 @@ def det_verify(
     evidence: Annotated[list[str] | None, typer.Option(help="evidence (repeatable)")] = None,
 ) -> None:
     """Record the independent verification of a computer-match result; the notice goes out."""
-    from vitalfile.determinations import verify_match
+    from vitalfile.cases.determinations import verify_match
 
     with open_db() as store:
         n = verify_match(
@@ -332,7 +332,7 @@ def det_advance(
     today: Annotated[str | None, typer.Option(help="ISO date to judge the windows by")] = None,
 ) -> None:
     """Put in effect the determinations whose 30-day contest window has passed."""
-    from vitalfile.determinations import advance
+    from vitalfile.cases.determinations import advance
 
     with open_db() as store:
         ids = advance(store, today=_day(today))
@@ -345,7 +345,7 @@ def det_answer(
     ssn: Annotated[str, typer.Option(help="about whom")],
 ) -> None:
     """Determinations in effect about a person that the recipient's agreement covers."""
-    from vitalfile.determinations import determinations_for
+    from vitalfile.cases.determinations import determinations_for
 
     digits = parse_ssn(ssn, field="ssn")
     with open_db() as store:
@@ -360,7 +360,7 @@ def request_submit(
     as_json: AsJson = False,
 ) -> None:
     """Decide requests by the rules: each granted or refused, and accounted for."""
-    from vitalfile.requests import read_requests, submit_requests
+    from vitalfile.disclosure.requests import read_requests, submit_requests
 
     _exists(file)
     items, errors = read_requests(file)

@@ -9,16 +9,16 @@ from typing import Annotated, Any
 
 import typer
 
-from vitalfile.bulk import load_dmf_full
 from vitalfile.cli.common import app, err_console, open_db, out_console, progress_bar, settings
-from vitalfile.distribute import extract_full, extract_update
+from vitalfile.disclosure.distribute import extract_full, extract_update
 from vitalfile.errors import NotFound, UsageError
-from vitalfile.ingest import ingest_file
-from vitalfile.ingest_vrdr import VrdrIngestResult
+from vitalfile.events import SOURCE_KINDS
+from vitalfile.intake.dmf_load import load_dmf_full
+from vitalfile.intake.people import load_people_file
+from vitalfile.intake.reports import ingest_file
+from vitalfile.intake.vrdr import VrdrIngestResult
 from vitalfile.link import make_linker
-from vitalfile.master import find_person_ids, status_of
-from vitalfile.model import SOURCE_KINDS
-from vitalfile.people import load_people_file
+from vitalfile.master.projection import find_person_ids, status_of
 from vitalfile.ssn import parse as parse_ssn
 
 people_app = typer.Typer(help="The people on file.", no_args_is_help=True)
@@ -253,7 +253,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
 ) -> None:
     """The whole path on synthetic data: population, reports, linking, files, verification."""
-    from vitalfile.demo import run_demo
+    from vitalfile.cli.demo import run_demo
 
     summary = run_demo(workdir, people=people, seed=seed, console=err_console)
     out_console.print(summary.table())

@@ -10,7 +10,7 @@ import typer
 
 from vitalfile.cli.common import app, open_db, out_console, progress_bar
 from vitalfile.errors import UsageError
-from vitalfile.model import SOURCE_KINDS
+from vitalfile.events import SOURCE_KINDS
 
 link_app = typer.Typer(help="Record linkage with the Splink model.", no_args_is_help=True)
 app.add_typer(link_app, name="link")
@@ -118,7 +118,7 @@ def link_run(
     ] = None,
 ) -> None:
     """Ingest a reports file linking with the Splink model (instead of the rule)."""
-    from vitalfile.ingest import ingest_file
+    from vitalfile.intake.reports import ingest_file
     from vitalfile.link.spark import open_linker
 
     if not file.exists():

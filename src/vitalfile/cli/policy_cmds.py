@@ -11,16 +11,16 @@ from typing import Annotated
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from vitalfile.accounting import accounting, my_record
 from vitalfile.cli.common import app, open_db, out_console, settings
-from vitalfile.distribute import pending_corrections
+from vitalfile.disclosure.accounting import accounting, my_record
+from vitalfile.disclosure.distribute import pending_corrections
+from vitalfile.disclosure.monitor import feed, register_monitor
+from vitalfile.disclosure.policy import FIELDS, add_agreement, add_recipient, end_agreement
+from vitalfile.disclosure.verify import match_batch, verify_online
 from vitalfile.errors import NotFound, UsageError
 from vitalfile.ledger.checkpoint import load_private_key
 from vitalfile.ledger.store import Store
-from vitalfile.monitor import feed, register_monitor
-from vitalfile.policy import FIELDS, add_agreement, add_recipient, end_agreement
 from vitalfile.ssn import parse as parse_ssn
-from vitalfile.verify import match_batch, verify_online
 
 recipient_app = typer.Typer(help="Recipients of files and answers.", no_args_is_help=True)
 agreement_app = typer.Typer(help="What each recipient may receive.", no_args_is_help=True)

@@ -17,7 +17,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from vitalfile.access import (
+from vitalfile.api.deps import StoreDep, flush_answers
+from vitalfile.api.errors import status_for
+from vitalfile.api.routes.cases import case_public
+from vitalfile.api.routes.determinations import determination_public
+from vitalfile.api.routes.people import as_of_seq, status_public, timeline
+from vitalfile.api.settings import ApiSettings
+from vitalfile.cases.determinations import list_determinations
+from vitalfile.cases.framework import decide, get_case, list_cases, open_dispute
+from vitalfile.console.session import csrf_token, read_session, sign_session
+from vitalfile.disclosure.access import (
     Forbidden,
     Principal,
     Unauthenticated,
@@ -26,19 +35,10 @@ from vitalfile.access import (
     principal_of_key,
     require,
 )
-from vitalfile.accounting import accounting
-from vitalfile.api.deps import StoreDep, flush_answers
-from vitalfile.api.errors import status_for
-from vitalfile.api.routes.cases import case_public
-from vitalfile.api.routes.determinations import determination_public
-from vitalfile.api.routes.people import as_of_seq, status_public, timeline
-from vitalfile.api.settings import ApiSettings
-from vitalfile.cases import decide, get_case, list_cases, open_dispute
-from vitalfile.console.session import csrf_token, read_session, sign_session
-from vitalfile.determinations import list_determinations
+from vitalfile.disclosure.accounting import accounting
 from vitalfile.errors import NotFound, UsageError, VitalfileError
 from vitalfile.ledger.store import Store
-from vitalfile.master import find_person_ids, status_of
+from vitalfile.master.projection import find_person_ids, status_of
 from vitalfile.ssn import parse as parse_ssn
 
 __all__ = ["mount_console"]

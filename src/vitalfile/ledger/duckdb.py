@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from vitalfile.errors import StorageError
+from vitalfile.events import Event
 from vitalfile.ledger.chain import (
     GENESIS,
     CommitHeader,
@@ -32,7 +33,6 @@ from vitalfile.ledger.store import (
     utc_now_text,
 )
 from vitalfile.ledger.walk import Batch, walk_chain
-from vitalfile.model import Event
 
 __all__ = ["DuckDBStore"]
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 from psycopg import sql as pgsql
 
 from vitalfile.errors import StorageError
+from vitalfile.events import Event
 from vitalfile.ledger.store import (
     CommitInfo,
     Projection,
@@ -32,7 +33,6 @@ from vitalfile.ledger.store import (
     VerifyReport,
 )
 from vitalfile.ledger.walk import Batch, walk_chain
-from vitalfile.model import Event
 
 __all__ = [
     "PostgresStore",

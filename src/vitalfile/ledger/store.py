@@ -17,8 +17,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from vitalfile.errors import AppendConflict
+from vitalfile.events import Event, decode
 from vitalfile.ledger.chain import GENESIS, CommitHeader, commit_hash, digest_texts
-from vitalfile.model import Event, decode
 
 __all__ = [
     "COMMIT_COLS",

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from vitalfile.events import ReportReceived
 from vitalfile.ledger.store import Store
-from vitalfile.model import ReportReceived
 
 __all__ = ["LinkResult", "Linker", "Outcome", "ReportIn", "state_first"]
 

@@ -21,16 +21,16 @@ from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from typing import Any
 
+from vitalfile.dates import age_on
 from vitalfile.errors import ConfigError
+from vitalfile.events import SOURCE_KINDS, ReportReceived
 from vitalfile.link.base import LinkResult, state_first
 from vitalfile.link.settings import level_words
-from vitalfile.model import SOURCE_KINDS, ReportReceived
 
 __all__ = [
     "DECIDE_SETTINGS_HELP",
     "Candidate",
     "DecideSettings",
-    "age_at",
     "decide_batch",
     "decide_link",
     "dod_agreement",
@@ -126,17 +126,6 @@ def relative_ssn(c: Candidate) -> bool:
     if c.level("ssn") != "exact":
         return False
     return c.level("first_name") in ("else", "initial") or c.level("dob") in ("else", "year1")
-
-
-def age_at(dob: str, dod: str) -> int | None:
-    """Whole years between two (partial) dates; None when either is unknown."""
-    if not dob or not dod:
-        return None
-    years = int(dod[:4]) - int(dob[:4])
-    bm, bd, dm, dd = int(dob[5:7]), int(dob[8:10]), int(dod[5:7]), int(dod[8:10])
-    if bm and dm and (dm, dd or 31) < (bm, bd or 1):
-        years -= 1
-    return years
 
 
 def dod_agreement(reported: str, on_file: str) -> str:
@@ -267,7 +256,7 @@ def _plain_verdict(
             f"no likely candidate (best match probability {best.probability:.3f})",
             extra=note,
         )
-    age = age_at(report.dob or best.dob, report.dod)
+    age = age_on(report.dob or best.dob, report.dod)
     if (
         age is not None
         and age < s.minor_age

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from vitalfile.errors import NotFound
+from vitalfile.events import ReportReceived
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
 from vitalfile.link.onfile import decide_on_file, vetoes_of
 from vitalfile.link.splink_linker import SplinkLinker
-from vitalfile.master import REPORT_COLUMNS
-from vitalfile.model import ReportReceived
+from vitalfile.master.projection import REPORT_COLUMNS
 
 __all__ = ["Explanation", "explain_report", "load_report", "write_chart"]
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vitalfile.events import ReportReceived
 from vitalfile.link.names import (
     first_name_forms,
     last_name_parts,
@@ -19,7 +20,6 @@ from vitalfile.link.names import (
     norm_name,
     surname_parts,
 )
-from vitalfile.model import ReportReceived
 
 __all__ = ["FRAME_SCHEMA", "person_frame", "report_frame", "reports_table"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from vitalfile.events import ReportReceived
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
-from vitalfile.model import ReportReceived
 
 if TYPE_CHECKING:  # decide needs the Splink settings; the exact rule (vetoes only) does not
     from vitalfile.link.decide import Candidate, DecideSettings

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from vitalfile.events import ReportReceived
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
 from vitalfile.link.onfile import vetoes_of
-from vitalfile.model import ReportReceived
 
 __all__ = ["RuleLinker", "norm_name"]
 

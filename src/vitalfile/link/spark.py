@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vitalfile.errors import ConfigError, StorageError
+from vitalfile.events import ReportReceived
 from vitalfile.ledger.store import Store
 from vitalfile.link import settings as model_settings
 from vitalfile.link.base import Linker, LinkResult
@@ -40,7 +41,6 @@ from vitalfile.link.splink_linker import (
     surname_frequencies,
 )
 from vitalfile.link.train import MODEL_VERSION, load_model
-from vitalfile.model import ReportReceived
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

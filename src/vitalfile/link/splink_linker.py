@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from splink import DuckDBAPI, Linker
 
+from vitalfile.events import ReportReceived
 from vitalfile.ledger.store import Store
 from vitalfile.link import settings as model_settings
 from vitalfile.link.base import LinkResult
@@ -25,7 +26,6 @@ from vitalfile.link.frames import person_frame, report_frame, reports_table
 from vitalfile.link.names import norm_name
 from vitalfile.link.onfile import decide_on_file, vetoes_of
 from vitalfile.link.train import MODEL_VERSION, load_model
-from vitalfile.model import ReportReceived
 
 __all__ = ["PERSON_FRAME_COLUMNS", "ScoredBatch", "SplinkLinker", "compiled_model"]
 

@@ -21,7 +21,7 @@ import us
 
 from vitalfile import ssn as ssn_rules
 from vitalfile.errors import FileRejected, RecordError
-from vitalfile.model import SOURCE_KINDS, partial_date
+from vitalfile.events import SOURCE_KINDS, partial_date
 from vitalfile.sources._io import staged
 
 __all__ = [

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import TextIO
 
 from vitalfile.errors import FileRejected, RecordError
-from vitalfile.model import partial_date
+from vitalfile.events import partial_date
 from vitalfile.sources._io import staged
 from vitalfile.ssn import never_issued_reason
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from vitalfile import ssn as ssn_rules
 from vitalfile.errors import RecordError, UsageError
-from vitalfile.model import partial_date
+from vitalfile.events import partial_date
 from vitalfile.sources.vrdr_common import (
     DAR_URL,
     DEATH_DATE_CODE,

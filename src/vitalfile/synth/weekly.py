@@ -10,7 +10,7 @@ import math
 
 import pyarrow as pa
 
-from vitalfile.model import ReportReceived
+from vitalfile.events import ReportReceived
 from vitalfile.ssn import never_issued_reason
 from vitalfile.synth.reports import ANNUAL_DEATH_RATE, make_reports
 

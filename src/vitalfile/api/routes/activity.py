@@ -11,11 +11,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from vitalfile.activity import HEADER, ingest_activity
 from vitalfile.api.deps import StoreDep, body_of, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import ActivityPublic
 from vitalfile.errors import RecordError
+from vitalfile.intake.activity import HEADER, ingest_activity
 
 __all__ = ["router"]
 

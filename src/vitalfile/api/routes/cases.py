@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 
-from vitalfile.access import Principal
 from vitalfile.api.deps import StoreDep, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import (
@@ -25,7 +24,8 @@ from vitalfile.api.models import (
     DecisionResultPublic,
     DisputeCreate,
 )
-from vitalfile.cases import CaseState, assign, decide, get_case, list_cases, open_dispute
+from vitalfile.cases.framework import CaseState, assign, decide, get_case, list_cases, open_dispute
+from vitalfile.disclosure.access import Principal
 from vitalfile.ssn import parse as parse_ssn
 
 __all__ = ["case_public", "router"]

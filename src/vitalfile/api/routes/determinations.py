@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Path as PathParam
 
-from vitalfile.access import Principal
 from vitalfile.api.deps import RecipientDep, StoreDep, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import (
@@ -26,7 +25,7 @@ from vitalfile.api.models import (
     SubmitPublic,
     VerificationCreate,
 )
-from vitalfile.determinations import (
+from vitalfile.cases.determinations import (
     DeterminationIn,
     DeterminationState,
     advance,
@@ -38,6 +37,7 @@ from vitalfile.determinations import (
     verify_match,
     write_notice,
 )
+from vitalfile.disclosure.access import Principal
 from vitalfile.ledger.store import Store
 from vitalfile.ssn import parse as parse_ssn
 

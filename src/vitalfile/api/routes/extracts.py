@@ -20,12 +20,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
-from vitalfile.access import Forbidden, Principal, may
 from vitalfile.api.deps import PrincipalDep, RecipientDep, SettingsDep, StoreDep, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import DeliveryPublic, ExtractCreate
 from vitalfile.api.settings import ApiSettings
-from vitalfile.distribute import extract
+from vitalfile.disclosure.access import Forbidden, Principal, may
+from vitalfile.disclosure.distribute import extract
 from vitalfile.errors import NotFound
 from vitalfile.ledger.checkpoint import load_private_key
 from vitalfile.ledger.store import Store

@@ -11,14 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from vitalfile.access import Forbidden, may
 from vitalfile.api.deps import PrincipalDep, RecipientDep, SettingsDep, StoreDep, body_of
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import CorrectionPublic, FeedPublic, MonitorPublic
-from vitalfile.distribute import pending_corrections
+from vitalfile.disclosure.access import Forbidden, may
+from vitalfile.disclosure.distribute import pending_corrections
+from vitalfile.disclosure.monitor import feed, register_monitor
+from vitalfile.disclosure.policy import DEATH_FIELDS, gate
 from vitalfile.ledger.checkpoint import load_private_key
-from vitalfile.monitor import feed, register_monitor
-from vitalfile.policy import DEATH_FIELDS, gate
 
 __all__ = ["router"]
 

@@ -21,8 +21,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from vitalfile.api.deps import RecipientDep, SettingsDep, StorePool, body_of
 from vitalfile.api.errors import COMMON_RESPONSES, error_response
 from vitalfile.api.models import MatchJobPublic
+from vitalfile.disclosure.verify import match_batch
 from vitalfile.errors import NotFound, VitalfileError
-from vitalfile.verify import match_batch
 
 __all__ = ["router"]
 

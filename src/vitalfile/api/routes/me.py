@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from vitalfile.api.deps import PrincipalDep, StoreDep
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import MePublic
-from vitalfile.policy import recipient_tier
+from vitalfile.disclosure.policy import recipient_tier
 
 __all__ = ["router"]
 

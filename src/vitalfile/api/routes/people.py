@@ -10,8 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 
-from vitalfile.access import Principal
-from vitalfile.accounting import accounting, my_record
 from vitalfile.api.deps import StoreDep, flush_answers, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import (
@@ -24,9 +22,11 @@ from vitalfile.api.models import (
     TimelineEvent,
     TimelinePublic,
 )
+from vitalfile.disclosure.access import Principal
+from vitalfile.disclosure.accounting import accounting, my_record
 from vitalfile.errors import NotFound, UsageError
 from vitalfile.ledger.store import Store
-from vitalfile.master import PersonState, find_person_ids, status_of
+from vitalfile.master.projection import PersonState, find_person_ids, status_of
 from vitalfile.ssn import parse as parse_ssn
 
 __all__ = ["as_of_seq", "router", "status_public", "timeline"]

@@ -18,8 +18,8 @@ from vitalfile.api.deps import StoreDep, body_of, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import IngestPublic, VrdrRepliesPublic
 from vitalfile.errors import RecordError, UsageError
-from vitalfile.ingest import detect_format, ingest_file
-from vitalfile.model import SourceKind
+from vitalfile.events import SourceKind
+from vitalfile.intake.reports import detect_format, ingest_file
 
 __all__ = ["router"]
 

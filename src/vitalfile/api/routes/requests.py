@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from vitalfile.access import Principal
 from vitalfile.api.deps import StoreDep, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import RequestCreate, RequestOutcomePublic, RequestPublic
-from vitalfile.requests import RequestIn, submit_requests
+from vitalfile.disclosure.access import Principal
+from vitalfile.disclosure.requests import RequestIn, submit_requests
 from vitalfile.ssn import parse as parse_ssn
 
 __all__ = ["router"]

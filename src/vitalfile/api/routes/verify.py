@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from vitalfile.api.deps import RecipientDep, StoreDep, answer_journal
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import VerifyCreate, VerifyPublic
-from vitalfile.verify import verify_online
+from vitalfile.disclosure.verify import verify_online
 
 __all__ = ["router"]
 

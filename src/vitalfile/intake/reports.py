@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from vitalfile.errors import FileRejected, RecordError, UsageError
+from vitalfile.events import SOURCE_KINDS, Event, IngestRejected, ReportReceived
+from vitalfile.intake.post import decide_report
+from vitalfile.intake.screen import screen
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import Linker, state_first
 from vitalfile.link.rule import RuleLinker
-from vitalfile.master import load_people
-from vitalfile.model import SOURCE_KINDS, Event, IngestRejected, ReportReceived
-from vitalfile.post import decide_report
-from vitalfile.screen import screen
+from vitalfile.master.projection import load_people
 from vitalfile.sources import csv as csv_source
 from vitalfile.sources import dmf as dmf_source
 from vitalfile.ssn import never_issued_reason
@@ -156,7 +156,7 @@ def read_report_file(
             )
             keep(r, i)
     else:
-        from vitalfile.ingest_vrdr import read_vrdr_reports
+        from vitalfile.intake.vrdr import read_vrdr_reports
 
         return read_vrdr_reports(path, source_kind=source_kind, source_id=source_id)
     return reports, [e.in_file(path.name) for e in errors]
@@ -213,8 +213,8 @@ def ingest_reports(
             store, [lr.person_id for lr in links.values() if lr.person_id is not None]
         )
         events: list[Event] = list(extra_events)
-        from vitalfile.activity import latest_activity  # issue 6: signs of life
-        from vitalfile.master import PersonState, evolve_person
+        from vitalfile.intake.activity import latest_activity  # issue 6: signs of life
+        from vitalfile.master.projection import PersonState, evolve_person
 
         seen_alive = latest_activity(store, list(people))
 
@@ -305,7 +305,7 @@ def ingest_file(
     the file's name (for VRDR: each record's jurisdiction).
     """
     if detect_format(path) == "vrdr":
-        from vitalfile.ingest_vrdr import ingest_vrdr_file
+        from vitalfile.intake.vrdr import ingest_vrdr_file
 
         return ingest_vrdr_file(
             store,

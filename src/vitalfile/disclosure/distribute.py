@@ -26,11 +26,9 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from vitalfile.disclosure.policy import DEATH_FIELDS, Grant, allows, death_sql, gate, keeper_grant
 from vitalfile.errors import UsageError
-from vitalfile.ledger.checkpoint import make_checkpoint
-from vitalfile.ledger.store import Store, Tx, utc_now_text
-from vitalfile.master import PersonState, evolve_person
-from vitalfile.model import (
+from vitalfile.events import (
     DeathCorroborated,
     DeathPosted,
     DeathRetracted,
@@ -41,7 +39,9 @@ from vitalfile.model import (
     PersonRegistered,
     decode,
 )
-from vitalfile.policy import DEATH_FIELDS, Grant, allows, death_sql, gate, keeper_grant
+from vitalfile.ledger.checkpoint import make_checkpoint
+from vitalfile.ledger.store import Store, Tx, utc_now_text
+from vitalfile.master.projection import PersonState, evolve_person
 from vitalfile.sources.dmf import DmfRecord, clean_name, format_record
 
 __all__ = [

@@ -14,8 +14,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from vitalfile.ledger.store import Store, Tx
-from vitalfile.model import (
+from vitalfile.events import (
     DeathCorroborated,
     DeathPosted,
     DeathRetracted,
@@ -31,6 +30,7 @@ from vitalfile.model import (
     ReportUnlinked,
     ReportVoided,
 )
+from vitalfile.ledger.store import Store, Tx
 from vitalfile.sources.csv import PEOPLE_COLUMNS
 from vitalfile.sources.dmf import name_block
 

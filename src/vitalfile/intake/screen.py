@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from vitalfile.model import ReportReceived
+from vitalfile.dates import earliest, latest
+from vitalfile.events import ReportReceived
 
 __all__ = ["RULES", "Finding", "screen"]
 
@@ -36,25 +37,15 @@ def _dod_unknown(r: ReportReceived, today: date) -> Finding | None:
 
 
 def _dod_future(r: ReportReceived, today: date) -> Finding | None:
-    if r.dod and _earliest(r.dod) > (today.year, today.month, today.day):
+    if r.dod and earliest(r.dod) > today:
         return Finding("dod_future", "dod", "date of death is in the future", hold=True)
     return None
 
 
 def _dod_before_dob(r: ReportReceived, today: date) -> Finding | None:
-    if r.dod and r.dob and _latest(r.dod) < _earliest(r.dob):
+    if r.dod and r.dob and latest(r.dod) < earliest(r.dob):
         return Finding("dod_before_dob", "dod", "date of death before date of birth", hold=True)
     return None
-
-
-def _earliest(d: str) -> tuple[int, int, int]:
-    """The earliest day a partial date can mean."""
-    return int(d[:4]), int(d[5:7]) or 1, int(d[8:10]) or 1
-
-
-def _latest(d: str) -> tuple[int, int, int]:
-    """The latest day a partial date can mean."""
-    return int(d[:4]), int(d[5:7]) or 12, int(d[8:10]) or 31
 
 
 RULES: tuple[Callable[[ReportReceived, date], Finding | None], ...] = (

@@ -20,16 +20,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from vitalfile.cases import CaseState, decision_event, due_date, iso_now
+from vitalfile.cases.framework import CaseState, decision_event
+from vitalfile.dates import due_date, iso_now
 from vitalfile.errors import NotFound, RecordError, UsageError
-from vitalfile.ledger.store import Store, Tx, event_rows
-from vitalfile.model import (
+from vitalfile.events import (
     CaseOpened,
     DisclosureMade,
     DisclosureRefused,
     Event,
     PersonalDataRequested,
 )
+from vitalfile.ledger.store import Store, Tx, event_rows
 from vitalfile.sources.csv import iter_rows
 
 __all__ = [

@@ -19,14 +19,14 @@ from rich.console import Console
 from rich.table import Table
 
 from vitalfile.db import open_store
-from vitalfile.distribute import extract_full, extract_update
+from vitalfile.disclosure.distribute import extract_full, extract_update
 from vitalfile.errors import ChainBroken
-from vitalfile.ingest import IngestResult, ingest_file
+from vitalfile.intake.people import load_people_file
+from vitalfile.intake.reports import IngestResult, ingest_file
 from vitalfile.ledger.checkpoint import init_key, make_checkpoint
 from vitalfile.ledger.store import utc_now_text
 from vitalfile.ledger.verify import verify_ledger
 from vitalfile.link import make_linker
-from vitalfile.people import load_people_file
 from vitalfile.sources.csv import ReportRow, read_reports, write_reports
 
 __all__ = ["DemoSummary", "run_demo"]

@@ -12,9 +12,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from vitalfile.events import DisclosureMade, DisclosureRefused, Event
 from vitalfile.ledger.store import Store, Tx
-from vitalfile.master import status_of
-from vitalfile.model import DisclosureMade, DisclosureRefused, Event
+from vitalfile.master.projection import status_of
 
 __all__ = ["AccountingProjection", "accounting", "my_record", "person_ids_for"]
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from vitalfile.errors import FileRejected, RecordError, UsageError
+from vitalfile.events import PersonRegistered
 from vitalfile.ledger.duckdb import DuckDBStore
 from vitalfile.ledger.store import Store
-from vitalfile.master import PERSON_COLUMNS
-from vitalfile.model import PersonRegistered
+from vitalfile.master.projection import PERSON_COLUMNS
 from vitalfile.sources.csv import PEOPLE_COLUMNS_WITHOUT_FORMER
 
 __all__ = ["BulkPeopleResult", "load_people_bulk", "person_body_sql"]

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from vitalfile.dates import latest_iso, latest_sql
 from vitalfile.errors import NotFound, Refused, UsageError
-from vitalfile.ledger.store import Store, Tx, utc_now_text
-from vitalfile.model import (
+from vitalfile.events import (
     AgreementAdded,
     AgreementEnded,
     DisclosureRefused,
     Event,
     RecipientAdded,
 )
+from vitalfile.ledger.store import Store, Tx, utc_now_text
 
 __all__ = [
     "DEATH_FIELDS",
@@ -36,7 +37,6 @@ __all__ = [
     "add_recipient",
     "end_agreement",
     "gate",
-    "latest_dod",
     "public_cutoff",
     "recipient_tier",
     "refuse",
@@ -67,24 +67,6 @@ def public_cutoff(on: date) -> str:
     except ValueError:  # 29 February
         back = on.replace(year=on.year - 3, day=28)
     return back.isoformat()
-
-
-def latest_dod(dod: str) -> str:
-    """The latest day a (partial) date of death can stand for; unknown → far future."""
-    if not dod:
-        return "9999-12-31"
-    month = dod[5:7] if dod[5:7] != "00" else "12"
-    day = dod[8:10] if dod[8:10] != "00" else "31"
-    return f"{dod[:4]}-{month}-{day}"
-
-
-# portable SQL (substr, ||, CASE): the same as `latest_dod`
-def _latest_dod_sql(col: str) -> str:
-    return (
-        f"CASE WHEN {col} = '' THEN '9999-12-31' ELSE substr({col}, 1, 5) || "
-        f"CASE WHEN substr({col}, 6, 2) = '00' THEN '12' ELSE substr({col}, 6, 2) END || '-' || "
-        f"CASE WHEN substr({col}, 9, 2) = '00' THEN '31' ELSE substr({col}, 9, 2) END END"
-    )
 
 
 @dataclass(frozen=True)
@@ -122,7 +104,7 @@ def allows(tier: str, on: str, *, status: str, state_only: bool, dod: str) -> bo
         return False
     if tier == "certified":
         return True
-    return latest_dod(dod) <= public_cutoff(date.fromisoformat(on))
+    return latest_iso(dod) <= public_cutoff(date.fromisoformat(on))
 
 
 def death_sql(tier: str, on: str, alias: str = "d") -> tuple[str, list[Any]]:
@@ -133,7 +115,7 @@ def death_sql(tier: str, on: str, alias: str = "d") -> tuple[str, list[Any]]:
     if tier == "certified":
         return cond, []
     return (
-        cond + f" AND {_latest_dod_sql(alias + '.dod')} <= ?",
+        cond + f" AND {latest_sql(alias + '.dod')} <= ?",
         [public_cutoff(date.fromisoformat(on))],
     )
 

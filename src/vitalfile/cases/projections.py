@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from vitalfile.activity import ActivityProjection
-from vitalfile.cases import CasesProjection
-from vitalfile.determinations import DeterminationsProjection
+from vitalfile.cases.determinations import DeterminationsProjection
+from vitalfile.cases.framework import CasesProjection
+from vitalfile.disclosure.requests import RequestsProjection
+from vitalfile.intake.activity import ActivityProjection
 from vitalfile.ledger.store import Projection
-from vitalfile.requests import RequestsProjection
 
 __all__ = ["due_process_projections"]
 

@@ -16,16 +16,14 @@ import json
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
 
+from vitalfile.dates import DUE_DAYS, due_date, iso_now
 from vitalfile.errors import NotFound, UsageError
-from vitalfile.ledger.store import Store, Tx
-from vitalfile.link.base import LinkResult
-from vitalfile.master import PersonState, ReportState, load_people, load_reports
-from vitalfile.model import (
+from vitalfile.events import (
     CaseAssigned,
     CaseDecided,
     CaseOpened,
@@ -37,6 +35,9 @@ from vitalfile.model import (
     ReportReceived,
     ReportUnlinked,
 )
+from vitalfile.ledger.store import Store, Tx
+from vitalfile.link.base import LinkResult
+from vitalfile.master.projection import PersonState, ReportState, load_people, load_reports
 
 __all__ = [
     "CASE_KINDS",
@@ -63,26 +64,10 @@ __all__ = [
 ]
 
 CASE_KINDS = ("review", "dispute", "determination", "disclosure_request")
-# working days are not modelled: calendar days from opening to the due date
-DUE_DAYS = {"review": 10, "dispute": 5, "determination": 30, "disclosure_request": 10}
 FINDINGS = {
     "not-this-person": "not about this person",
     "erroneous": "erroneous report",
 }
-
-
-def iso_now(now: datetime | None = None) -> str:
-    """A time as events store it: ISO UTC with microseconds."""
-    when = now or datetime.now(UTC)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def due_date(at: str, kind: str) -> str:
-    """The due date of a case of `kind` opened at `at` (ISO time)."""
-    day = date.fromisoformat(at[:10]) if at else date(1970, 1, 1)
-    return (day + timedelta(days=DUE_DAYS[kind])).isoformat()
 
 
 def review_case_id(report_key: str) -> str:
@@ -474,7 +459,7 @@ def assign(store: Store, case_id: str, owner: str, *, now: datetime | None = Non
 
 
 def _one_person_with_death(store: Store, ssn: str) -> PersonState:
-    from vitalfile.master import find_person_ids
+    from vitalfile.master.projection import find_person_ids
 
     ids = find_person_ids(store, ssn)
     if not ids:
@@ -646,7 +631,7 @@ def decide_review(
 ) -> list[Event]:
     """Pure: a reviewer links a held report (and the death is posted as the rules say) or
     rejects it (the candidate link undone, or the report left unlinked)."""
-    from vitalfile.post import decide_report
+    from vitalfile.intake.post import decide_report
 
     if decision == "link":
         if person is None:
@@ -717,7 +702,7 @@ def decide(
         if decision == "note":
             events = [decision_event(case, "note", reviewer, reason, evidence, at, closes=False)]
         elif case.kind == "determination":
-            from vitalfile.determinations import decide_determination_case
+            from vitalfile.cases.determinations import decide_determination_case
 
             events = decide_determination_case(
                 store,
@@ -730,7 +715,7 @@ def decide(
                 person_id=person_id,
             )
         elif case.kind == "disclosure_request":
-            from vitalfile.requests import decide_request_case
+            from vitalfile.disclosure.requests import decide_request_case
 
             events = decide_request_case(
                 store,

@@ -19,10 +19,9 @@ from typing import Any
 import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from vitalfile.ledger.checkpoint import make_checkpoint
-from vitalfile.ledger.store import Store, Tx, utc_now_text
-from vitalfile.master import status_of
-from vitalfile.model import (
+from vitalfile.disclosure.policy import VERIFY_FIELDS, gate
+from vitalfile.disclosure.verify import read_customers
+from vitalfile.events import (
     DeathCorroborated,
     DeathPosted,
     DeathRetracted,
@@ -31,8 +30,9 @@ from vitalfile.model import (
     Event,
     MonitorRegistered,
 )
-from vitalfile.policy import VERIFY_FIELDS, gate
-from vitalfile.verify import read_customers
+from vitalfile.ledger.checkpoint import make_checkpoint
+from vitalfile.ledger.store import Store, Tx, utc_now_text
+from vitalfile.master.projection import status_of
 
 __all__ = ["FeedPage", "MonitorProjection", "feed", "register_monitor"]
 

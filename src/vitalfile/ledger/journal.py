@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from vitalfile.events import Event, decode
 from vitalfile.ledger.store import Store
-from vitalfile.model import Event, decode
 
 __all__ = ["Journal"]
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vitalfile.errors import FileRejected, RecordError
+from vitalfile.events import PersonRegistered
 from vitalfile.ledger.store import Store
-from vitalfile.model import PersonRegistered
 from vitalfile.sources.csv import PersonRow, read_people
 
 __all__ = ["PeopleResult", "load_people_file"]

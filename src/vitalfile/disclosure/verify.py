@@ -21,13 +21,13 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from vitalfile.disclosure.policy import VERIFY_FIELDS, gate
 from vitalfile.errors import FileRejected, RecordError
-from vitalfile.journal import Journal
+from vitalfile.events import DisclosureMade, ReportReceived, partial_date
+from vitalfile.ledger.journal import Journal
 from vitalfile.ledger.store import Store, utc_now_text
 from vitalfile.link.base import Linker
 from vitalfile.link.rule import norm_name
-from vitalfile.model import DisclosureMade, ReportReceived, partial_date
-from vitalfile.policy import VERIFY_FIELDS, gate
 from vitalfile.ssn import neighbours
 from vitalfile.ssn import parse as parse_ssn
 

@@ -22,19 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from vitalfile.errors import FileRejected, RecordError, UsageError
-from vitalfile.ingest import IngestResult, _count
-from vitalfile.ledger.store import Store, Tx
-from vitalfile.link.base import Linker, LinkResult
-from vitalfile.link.rule import RuleLinker
-from vitalfile.master import (
-    PersonState,
-    ReportState,
-    evolve_person,
-    evolve_report,
-    load_people,
-    load_reports,
-)
-from vitalfile.model import (
+from vitalfile.events import (
     SOURCE_KINDS,
     DeathRetracted,
     DeathUpdated,
@@ -44,8 +32,20 @@ from vitalfile.model import (
     ReportReceived,
     ReportVoided,
 )
-from vitalfile.post import decide_report
-from vitalfile.screen import Finding, screen
+from vitalfile.intake.post import decide_report
+from vitalfile.intake.reports import IngestResult, _count
+from vitalfile.intake.screen import Finding, screen
+from vitalfile.ledger.store import Store, Tx
+from vitalfile.link.base import Linker, LinkResult
+from vitalfile.link.rule import RuleLinker
+from vitalfile.master.projection import (
+    PersonState,
+    ReportState,
+    evolve_person,
+    evolve_report,
+    load_people,
+    load_reports,
+)
 from vitalfile.sources.vrdr import VrdrReport, acknowledgement, extraction_error, iter_bundles
 
 __all__ = [

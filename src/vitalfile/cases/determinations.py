@@ -24,12 +24,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from vitalfile.cases import CaseState, decision_event, due_date, iso_now
+from vitalfile.cases.framework import CaseState, decision_event
+from vitalfile.cases.notices import notice_text, write_notice_pdf
+from vitalfile.dates import age_on, due_date, iso_now
 from vitalfile.errors import NotFound, RecordError, UsageError
-from vitalfile.ledger.store import Store, Tx
-from vitalfile.link.base import Linker, LinkResult
-from vitalfile.master import PersonState, load_people
-from vitalfile.model import (
+from vitalfile.events import (
     CaseOpened,
     DeterminationContested,
     DeterminationContestRejected,
@@ -44,7 +43,9 @@ from vitalfile.model import (
     NoticeIssued,
     ReportReceived,
 )
-from vitalfile.notices import notice_text, write_notice_pdf
+from vitalfile.ledger.store import Store, Tx
+from vitalfile.link.base import Linker, LinkResult
+from vitalfile.master.projection import PersonState, load_people
 from vitalfile.sources.csv import iter_rows
 
 __all__ = [
@@ -177,18 +178,6 @@ def read_determinations(path: Path) -> tuple[list[DeterminationIn], list[RecordE
 
 
 # ── the checks (pure) ─────────────────────────────────────────────────────────────────
-def _age(dob: str, on: str) -> int | None:
-    if not dob or not on or dob[:4] == "0000":
-        return None
-    years = int(on[:4]) - int(dob[:4])
-    bm, bd, om, od = int(dob[5:7]), int(dob[8:10]), int(on[5:7]), int(on[8:10])
-    if bm == 0:  # month unknown: count the birthday as not yet reached
-        return years - 1
-    if (om, od) < (bm, bd or 1):
-        years -= 1
-    return years
-
-
 def check_determination(
     item: DeterminationIn,
     link: LinkResult,
@@ -217,7 +206,7 @@ def check_determination(
         reasons.append(HOLD_REASONS["weak_match"])
     on = item.effective_date or today.isoformat()
     on_file = person.person.get("dob", "") if person is not None and person.person else ""
-    ages = [a for a in (_age(d, on) for d in (item.dob, on_file) if d) if a is not None]
+    ages = [a for a in (age_on(d, on) for d in (item.dob, on_file) if d) if a is not None]
     if not ages:
         reasons.append(HOLD_REASONS["age_unknown"])
     elif min(ages) < MINOR_AGE:
@@ -842,10 +831,10 @@ def determinations_for(
     Goes through the disclosure gate (a refusal is recorded and raised); the answer is a
     `disclosure.made` event on the `determination` channel, in the person's accounting.
     """
-    from vitalfile.policy import gate, refuse
+    from vitalfile.disclosure.policy import gate, refuse
 
     day = on or date.today()
-    from vitalfile.master import find_person_ids
+    from vitalfile.master.projection import find_person_ids
 
     pids = find_person_ids(store, ssn)
     if not pids:

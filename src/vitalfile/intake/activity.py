@@ -19,12 +19,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from vitalfile.cases import due_date, iso_now
+from vitalfile.dates import due_date, iso_now, latest_iso
 from vitalfile.errors import FileRejected, RecordError, UsageError
+from vitalfile.events import ActivityRecorded, CaseOpened, Event
 from vitalfile.ledger.store import Store, Tx, event_rows
-from vitalfile.master import PersonState
-from vitalfile.model import ActivityRecorded, CaseOpened, Event
-from vitalfile.policy import latest_dod
+from vitalfile.master.projection import PersonState
 from vitalfile.sources.csv import iter_rows
 from vitalfile.ssn import parse as parse_ssn
 
@@ -182,7 +181,7 @@ def decide_activity(
         )
         result.recorded += 1
         d = person.death if person else None
-        if person and d and d.status == "current" and ln.activity_date > latest_dod(d.dod):
+        if person and d and d.status == "current" and ln.activity_date > latest_iso(d.dod):
             result.after_death += 1
             after[(person.person_id, d.version)].append(ln)
             deaths[(person.person_id, d.version)] = person
@@ -235,7 +234,7 @@ def ingest_activity(store: Store, path: Path, *, now: datetime | None = None) ->
             (int(r[0]), str(r[1]))
             for r in tx.select_in("persons", ("person_id", "ssn"), "ssn", ssns)
         ]
-        from vitalfile.master import load_people
+        from vitalfile.master.projection import load_people
 
         states = load_people(store, [p for p, _ in pids])
         for pid, ssn in pids:
@@ -268,7 +267,7 @@ def latest_activity(store: Store, person_ids: Sequence[int]) -> dict[int, str]:
 def activity_after(store: Store, after: Mapping[int, str]) -> set[int]:
     """The people of `after` (person → a partial ISO date) with activity after that date."""
     latest = latest_activity(store, list(after))
-    return {pid for pid, day in latest.items() if day > latest_dod(after[pid])}
+    return {pid for pid, day in latest.items() if day > latest_iso(after[pid])}
 
 
 def has_activity_after(store: Store, person_id: int, when: str) -> bool:

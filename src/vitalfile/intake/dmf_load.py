@@ -15,7 +15,7 @@ from pathlib import Path
 from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.ledger.duckdb import DuckDBStore
 from vitalfile.ledger.store import Store
-from vitalfile.master import PERSON_COLUMNS
+from vitalfile.master.projection import PERSON_COLUMNS
 from vitalfile.sources.dmf import LAYOUT, MIN_YEAR
 
 __all__ = ["LoadResult", "check_dmf_full", "load_dmf_full", "stage_dmf_sql"]

@@ -8,9 +8,7 @@ death already on file. It never creates a second death.
 
 from __future__ import annotations
 
-from vitalfile.link.base import LinkResult
-from vitalfile.master import PersonState
-from vitalfile.model import (
+from vitalfile.events import (
     DeathCorroborated,
     DeathPosted,
     DeathUpdated,
@@ -20,7 +18,9 @@ from vitalfile.model import (
     ReportReceived,
     ReportUnlinked,
 )
-from vitalfile.screen import Finding
+from vitalfile.intake.screen import Finding
+from vitalfile.link.base import LinkResult
+from vitalfile.master.projection import PersonState
 
 __all__ = ["decide_report"]
 

@@ -18,10 +18,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from vitalfile.disclosure.policy import recipient_tier
 from vitalfile.errors import NotFound, PolicyError, UsageError
+from vitalfile.events import ApiKeyCreated, ApiKeyRevoked, Event
 from vitalfile.ledger.store import Store, Tx, utc_now_text
-from vitalfile.model import ApiKeyCreated, ApiKeyRevoked, Event
-from vitalfile.policy import recipient_tier
 
 __all__ = [
     "PERMISSIONS",
