@@ -163,8 +163,11 @@ class SplinkLinker:
         *,
         threads: int | None = None,
         memory_limit: str | None = None,
+        model_version: str | None = None,
     ) -> None:
-        self.model = model if model is not None else load_model(MODEL_VERSION)
+        if model is None:
+            model = load_model(model_version or MODEL_VERSION)
+        self.model = model
         self.model_version = str(self.model.get("vitalfile_model_version", MODEL_VERSION))
         self.version = f"splink-{self.model_version}"
         self.settings = settings or DecideSettings()
