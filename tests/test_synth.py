@@ -19,10 +19,12 @@ from hypothesis import strategies as st
 from nicknames import NickNamer
 
 from vitalfile.events import partial_date
+from vitalfile.link.typos import date_typo
 from vitalfile.ssn import never_issued_reason
 from vitalfile.synth import (
     ERROR_KINDS,
     ERROR_RATES,
+    ERROR_SOURCES,
     PEOPLE_COLUMNS,
     PEOPLE_TRUTH_COLUMNS,
     REPORT_COLUMNS,
@@ -32,6 +34,7 @@ from vitalfile.synth import (
     TWIN_SSN_IN_SEQUENCE,
     make_people,
     make_reports,
+    months_back,
     write_dmf_full,
     write_synth,
 )
@@ -57,7 +60,7 @@ def rows(people: pa.Table) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def reports(people: pa.Table) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rep, truth = make_reports(people, MONTHS, seed=42)
+    rep, truth = make_reports(people, MONTHS, seed=42, start="2026-01-01")
     assert rep.column_names == list(REPORT_COLUMNS)
     assert truth.column_names == list(TRUTH_COLUMNS)
     return rep.to_pylist(), truth.to_pylist()
@@ -304,6 +307,8 @@ def test_truth_agrees_with_reports(rows: list[dict[str, Any]], reports: Any) -> 
         first = "" if "missing_first" in errs else p["first_name"]
         first = p["nickname"] if "nickname" in errs else first
         last = p["maiden_name"] if "maiden_name" in errs else p["last_name"]
+        if "name_swap" in errs:
+            first, last = last, first
         if "name_typo" in errs:
             changed = [(w, g) for w, g in ((r["first_name"], first), (r["last_name"], last))]
             diffs = [sum(a != b for a, b in zip(w, g, strict=True)) for w, g in changed]
@@ -319,6 +324,9 @@ def test_truth_agrees_with_reports(rows: list[dict[str, Any]], reports: Any) -> 
         elif "dob_day_month_swap" in errs:
             assert int(dob[8:]) <= 12 and dob[8:] != dob[5:7]
             dob = f"{dob[:4]}-{dob[8:]}-{dob[5:7]}"
+        elif "dob_typo" in errs:
+            assert date_typo(r["dob"], dob)
+            dob = r["dob"]
         assert r["dob"] == dob
         if "partial_dod" in errs:
             assert r["source_kind"] != "state" and r["dod"] == t["true_dod"][:8] + "00"
@@ -347,7 +355,7 @@ def test_relative_ssn_is_the_twins_when_there_is_one() -> None:
     paired = people.set_column(
         people.column_names.index("twin_row"), "twin_row", pa.array(twin, pa.int64())
     )
-    rep, truth = make_reports(paired, 120, seed=8)
+    rep, truth = make_reports(paired, 120, seed=8, start="2026-01-01")
     with_twin = without = 0
     for r, t in zip(rep.to_pylist(), truth.to_pylist(), strict=True):
         if "relative_ssn" not in _errors(t) or t["person_row"] < 0:
@@ -378,6 +386,9 @@ def test_error_rates_as_configured(rows: list[dict[str, Any]], reports: Any) -> 
         day, month = int(p["dob"][8:]), p["dob"][5:7]
         swappable = day <= 12 and p["dob"][8:] != month and "missing_dob" not in errs
         possible["dob_day_month_swap"] = float(swappable)
+        possible["name_swap"] = float("missing_first" not in errs)
+        typo_ok = "missing_dob" not in errs and "dob_day_month_swap" not in errs
+        possible["dob_typo"] = 0.9 * float(typo_ok)  # some typed-over dates are no dates
         for k in ERROR_KINDS:
             expected[k] += rate[k] * possible[k]
     for k in ERROR_KINDS:
@@ -385,6 +396,38 @@ def test_error_rates_as_configured(rows: list[dict[str, Any]], reports: Any) -> 
     assert expected["ssn_digit"] > 40 and expected["nickname"] > 40
     share = sum(bool(t["errors"]) for t in truth) / len(truth)
     assert 0.1 < share < 0.5
+
+
+def test_every_error_rate_says_where_it_comes_from() -> None:
+    assert set(ERROR_SOURCES) == set(ERROR_RATES)
+    assert all(note.strip() for note in ERROR_SOURCES.values())
+
+
+def test_months_end_today() -> None:
+    """`synth --months 24` writes no death after today: the months count back from today."""
+    today = date(2026, 12, 1)
+    people = make_people(3_000, 4)
+    _rep, truth = make_reports(people, 24, seed=4, today=today)
+    dods = truth.column("true_dod").to_pylist()
+    assert dods and max(dods) < today.isoformat() and min(dods) >= "2024-12-01"
+    assert months_back(24, today) == "2024-12-01"
+    assert months_back(1, date(2026, 3, 31)) == "2026-02-28"
+
+
+def test_swapped_names_and_typed_over_dates(rows: list[dict[str, Any]], reports: Any) -> None:
+    rep, truth = reports
+    swaps = typos = 0
+    for r, t in zip(rep, truth, strict=True):
+        if t["person_row"] < 0:
+            continue
+        p, errs = rows[t["person_row"]], _errors(t)
+        if "name_swap" in errs and not errs & {"name_typo", "nickname", "maiden_name"}:
+            assert (r["first_name"], r["last_name"]) == (p["last_name"], p["first_name"])
+            swaps += 1
+        if "dob_typo" in errs:
+            assert r["dob"] != p["dob"] and date_typo(r["dob"], p["dob"])
+            typos += 1
+    assert swaps > 5 and typos > 5
 
 
 def _assert_empty(rep: pa.Table, truth: pa.Table) -> None:

@@ -1,4 +1,9 @@
-"""Names as linkage compares them: one normal form, nickname forms, surname parts.
+"""Names as linkage compares them: one normal form, nickname forms, surname parts, and
+whether two first names are variants of one name (the same, a nickname, a typing error).
+
+Nicknames: the `nicknames` package's hand-curated table of English given names
+(carltonnorthern/nicknames, Apache-2.0), and `EXTRA_NICKNAMES`, common US diminutives that
+table lacks (DOLLY for DOLORES; Spanish diminutives such as PACO for FRANCISCO).
 
 Pure and set-wise: values are mapped once per distinct name (a file of ten million people
 holds far fewer distinct names), never once per row. Owns no SQL and no model.
@@ -15,10 +20,12 @@ import pyarrow.compute as pc
 from nicknames import NickNamer
 
 __all__ = [
+    "EXTRA_NICKNAMES",
     "PARTICLES",
     "first_name_forms",
     "last_name_parts",
     "map_distinct",
+    "name_variant",
     "norm_name",
     "surname_parts",
 ]
@@ -28,6 +35,49 @@ PARTICLES = frozenset(
     {"DE", "DEL", "DELA", "LA", "LE", "LOS", "LAS", "DA", "DI", "DOS", "DU", "VAN", "VON", "DER"}
     | {"DEN", "TER", "ST", "SAINT", "MC", "MAC", "Y", "E", "BIN", "BEN", "AL", "EL"}
 )
+# Common US diminutives missing from the `nicknames` package (1.0.1): nickname -> the formal
+# names it stands for. Added by hand from common usage (issue 15); not a measured list.
+EXTRA_NICKNAMES: dict[str, tuple[str, ...]] = {
+    "DOLLY": ("DOLORES", "DELORES", "DOROTHY"),
+    "LOLA": ("DOLORES", "DELORES", "MANUELA"),
+    "LOLITA": ("DOLORES", "DELORES"),
+    "SUZY": ("SUSAN", "SUZANNE", "SUSANNA"),
+    "SUKIE": ("SUSAN", "SUSANNA"),
+    "ELLE": ("ELEANOR", "ELLEN", "ELIZABETH"),
+    "KATIE": ("KATHLEEN", "KATHERINE", "CATHERINE", "KATHRYN"),
+    "KITTY": ("KATHERINE", "CATHERINE", "KATHLEEN"),
+    "JAY": ("JAMES", "JASON"),
+    "BENNY": ("BENEDICT", "BENJAMIN"),
+    "ALF": ("ALFRED",),
+    "MO": ("MAURICE", "MORRIS"),
+    "STAN": ("STANLEY",),
+    "ADDIE": ("ADELINE", "ADELAIDE", "ADDISON"),
+    "AGGIE": ("AGNES", "AGATHA"),
+    "BARB": ("BARBARA",),
+    "BERNIE": ("BERNADETTE", "BERNARD"),
+    "BONNIE": ("BONITA",),
+    "GRETA": ("MARGARET", "MARGARETA"),
+    "MARGE": ("MARJORIE", "MARGARET"),
+    "MILLIE": ("MILDRED", "CAMILLE", "MILLICENT"),
+    "ROZ": ("ROSALIND", "ROSALYN"),
+    "TILLIE": ("MATILDA",),
+    "XANDER": ("ALEXANDER",),
+    "JERRY": ("JEROME", "GERALD", "JEREMIAH"),
+    "MANNY": ("EMMANUEL", "MANUEL"),
+    "OZZIE": ("OSWALD", "OSCAR"),
+    "TERRY": ("TERRENCE", "TERENCE", "THERESA"),
+    "LUPE": ("GUADALUPE",),
+    "PEPE": ("JOSE",),
+    "PACO": ("FRANCISCO",),
+    "PANCHO": ("FRANCISCO",),
+    "CHUY": ("JESUS",),
+    "NACHO": ("IGNACIO",),
+    "BETO": ("ROBERTO", "ALBERTO"),
+    "MEMO": ("GUILLERMO",),
+    "LALO": ("EDUARDO",),
+    "CHELA": ("GRACIELA",),
+    "CONCHITA": ("CONCEPCION",),
+}
 _NOT_NAME = re.compile(r"[^\w \-]|[\d_]")
 _SPACES = re.compile(r"\s+")
 
@@ -71,7 +121,30 @@ def first_name_forms(name: str) -> tuple[str, ...]:
     if first.isascii() and first.isalpha():
         forms.add(first)
         forms.update(c.upper() for c in _namer().canonicals_of(first.lower()))
+        forms.update(EXTRA_NICKNAMES.get(first, ()))
     return tuple(sorted(forms))
+
+
+def name_variant(a: str, b: str) -> bool:
+    """Two first names are one name written differently: the same (normalised), a nickname of
+    it (or both nicknames of one name), or one typing error apart (Damerau-Levenshtein 1,
+    names of four letters or more, not at the last letter, where MARIA and MARIO or PAUL and
+    PAULA differ). JOHN and JAMES (twins), MARY and ROBERT (a spouse): no.
+
+    A junior and his father share a name: that is a variant; their birth dates and suffix
+    tell them apart (`typos.date_typo`)."""
+    from vitalfile.link.typos import one_edit
+
+    na, nb = norm_name(a), norm_name(b)
+    if not na or not nb:
+        return False
+    if na == nb:
+        return True
+    if set(first_name_forms(na)) & set(first_name_forms(nb)):
+        return True
+    short, long_ = sorted((na, nb), key=len)
+    ending = short[:-1] == long_[:-1] or long_.startswith(short)  # a different ending
+    return len(short) >= 4 and not ending and one_edit(na, nb)
 
 
 @cache

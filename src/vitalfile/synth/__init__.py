@@ -18,11 +18,13 @@ from vitalfile.synth.reports import (
     ANNUAL_DEATH_RATE,
     ERROR_KINDS,
     ERROR_RATES,
+    ERROR_SOURCES,
     NOT_IN_FILE_SHARE,
     REPORT_COLUMNS,
     STATE_REPORTED,
     TRUTH_COLUMNS,
     make_reports,
+    months_back,
 )
 from vitalfile.synth.write import write_canonical_csv, write_synth
 
@@ -31,6 +33,7 @@ __all__ = [
     "DMF_RECORD_LENGTH",
     "ERROR_KINDS",
     "ERROR_RATES",
+    "ERROR_SOURCES",
     "NOT_IN_FILE_SHARE",
     "PEOPLE_COLUMNS",
     "PEOPLE_TRUTH_COLUMNS",
@@ -42,6 +45,7 @@ __all__ = [
     "TWIN_SSN_IN_SEQUENCE",
     "make_people",
     "make_reports",
+    "months_back",
     "write_canonical_csv",
     "write_dmf_full",
     "write_synth",

@@ -7,6 +7,9 @@ of `ERROR_RATES`. Work per person is one numpy draw; the rest is per report, vec
 
 from __future__ import annotations
 
+import calendar
+from datetime import date
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,12 +21,14 @@ __all__ = [
     "ANNUAL_DEATH_RATE",
     "ERROR_KINDS",
     "ERROR_RATES",
+    "ERROR_SOURCES",
     "NOT_IN_FILE_SHARE",
     "REPORT_COLUMNS",
     "STATE_REPORTED",
     "TRUTH_COLUMNS",
     "annual_hazard",
     "make_reports",
+    "months_back",
 ]
 
 REPORT_COLUMNS: tuple[str, ...] = (
@@ -58,7 +63,8 @@ _BACKGROUND = 0.0003  # accidents and the like, at every age
 
 # (rate in state reports, rate in other reports). Rates marked * apply among the reports
 # where the error is possible: the subject has a nickname / a maiden name / a middle name,
-# or a date of birth with day <= 12 and day != month.
+# or a date of birth with day <= 12 and day != month. Where each rate comes from is
+# `ERROR_SOURCES` (docs/accuracy.md lists both).
 ERROR_RATES: dict[str, tuple[float, float]] = {
     "name_typo": (0.02, 0.04),  # one letter of the first or last name replaced
     "nickname": (0.03, 0.10),  # * a nickname instead of the first name
@@ -73,6 +79,27 @@ ERROR_RATES: dict[str, tuple[float, float]] = {
     "dob_day_month_swap": (0.03, 0.06),  # *
     "missing_dob": (0.005, 0.04),
     "partial_dod": (0.0, 0.12),  # day of death unknown: YYYY-MM-00
+    "name_swap": (0.01, 0.03),  # first and last name written the other way round
+    "dob_typo": (0.01, 0.02),  # a typed-over birth date: one digit, two neighbours, year +-1
+}
+_ASSUMED = "assumed"
+ERROR_SOURCES: dict[str, str] = {
+    "name_typo": _ASSUMED,
+    "nickname": f"{_ASSUMED}; the nicknames come from the `nicknames` package's table",
+    "maiden_name": _ASSUMED,
+    "missing_first": _ASSUMED,
+    "missing_middle": _ASSUMED,
+    "ssn_digit": f"{_ASSUMED} (the kind is the common SSN error named in DOMAIN.md)",
+    "ssn_swap": f"{_ASSUMED} (the kind is the common SSN error named in DOMAIN.md)",
+    "relative_ssn": f"{_ASSUMED}; the relative is the twin when there is one (twins at the "
+    "CDC NVSS twin birth rate, synth.people.TWIN_BIRTH_RATE)",
+    "never_issued_ssn": _ASSUMED,
+    "missing_ssn": _ASSUMED,
+    "dob_day_month_swap": _ASSUMED,
+    "missing_dob": _ASSUMED,
+    "partial_dod": _ASSUMED,
+    "name_swap": f"{_ASSUMED}, below the ~4 % of FEBRL's corrupted duplicates (issue 15)",
+    "dob_typo": _ASSUMED,
 }
 ERROR_KINDS: tuple[str, ...] = tuple(ERROR_RATES)
 _SSN_ERRORS = ("ssn_digit", "ssn_swap", "relative_ssn", "never_issued_ssn", "missing_ssn")
@@ -193,16 +220,56 @@ def _relative_rows(
     return np.where(twin_row >= 0, twin_row, np.where(others > 0, pick, anyone))
 
 
+_DATE_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9)  # where the digits of YYYY-MM-DD are
+
+
+def _dob_typo(dob: str, how: int, where: int, step: int) -> str:
+    """`dob` typed over: 0 one digit changed, 1 two neighbouring digits swapped, 2 the year
+    one off (up when `step` is even); '' when that gives no other calendar date."""
+    from datetime import date
+
+    chars = list(dob)
+    if how == 0:
+        p = _DATE_DIGITS[where]
+        chars[p] = str((int(chars[p]) + step) % 10)
+    elif how == 1:
+        a, b = _DATE_DIGITS[min(where, 6)], _DATE_DIGITS[min(where, 6) + 1]
+        chars[a], chars[b] = chars[b], chars[a]
+    else:
+        chars[0:4] = f"{int(dob[:4]) + (1 if step % 2 == 0 else -1):04d}"
+    out = "".join(chars)
+    try:
+        date.fromisoformat(out)
+    except ValueError:
+        return ""
+    return out if out != dob else ""
+
+
 def _fmt_int(values: np.ndarray, width: int) -> np.ndarray:
     if not values.size:  # numpy's zfill takes the max of the widths: none when empty
         return np.array([], dtype=f"U{width}")
     return np.char.zfill(values.astype(np.int64).astype(str), width)
 
 
+def months_back(months: int, today: date | None = None) -> str:
+    """The day `months` calendar months before `today` (the last day of a shorter month):
+    the start of a synthetic span that ends today."""
+    end = today or date.today()
+    y, m = divmod(end.year * 12 + end.month - 1 - months, 12)
+    return date(y, m + 1, min(end.day, calendar.monthrange(y, m + 1)[1])).isoformat()
+
+
 def make_reports(
-    people: pa.Table, months: int, seed: int, start: str = "2026-01-01"
+    people: pa.Table,
+    months: int,
+    seed: int,
+    start: str | None = None,
+    *,
+    today: date | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """Deaths over `months` months from `start`, and (reports, truth) about them.
+
+    Without `start` the months end today (`today`): no death lies in the future.
 
     `people` is a `make_people` table (the truth columns `person_row`, `maiden_name`,
     `nickname` and `twin_row` are used when present). Reports are ordered by `reported_at`;
@@ -210,7 +277,7 @@ def make_reports(
     """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
     n = people.num_rows
-    first_day = np.datetime64(start, "D")
+    first_day = np.datetime64(start or months_back(months, today), "D")
     last_day = (first_day.astype("datetime64[M]") + months).astype("datetime64[D]") + (
         first_day - first_day.astype("datetime64[M]").astype("datetime64[D]")
     )
@@ -391,6 +458,28 @@ def make_reports(
     dod_arr, dod_codes = _codes(rep["dod"], 10)
     dod_codes[np.flatnonzero(errors["partial_dod"]), 8:10] = 48
     rep["dod"] = dod_arr
+
+    # Drawn last, so that every draw above stays what it was for a seed.
+    errors["name_swap"] = chance("name_swap") & (rep["first_name"] != "") & (rep["last_name"] != "")
+    swap = errors["name_swap"]
+    rep["first_name"], rep["last_name"] = (
+        np.where(swap, rep["last_name"], rep["first_name"]),
+        np.where(swap, rep["first_name"], rep["last_name"]),
+    )
+    want = (
+        chance("dob_typo")
+        & (np.char.str_len(rep["dob"]) == 10)
+        & ~errors["missing_dob"]
+        & ~errors["dob_day_month_swap"]
+    )
+    how, where, step = rng.integers(0, 3, nrep), rng.integers(0, 8, nrep), rng.integers(1, 10, nrep)
+    typed = rep["dob"].astype(object)
+    for i in np.flatnonzero(want):
+        new = _dob_typo(str(typed[i]), int(how[i]), int(where[i]), int(step[i]))
+        if new:
+            typed[i] = new
+            errors["dob_typo"][i] = True
+    rep["dob"] = typed.astype(str) if nrep else rep["dob"]
 
     error_text = np.full(nrep, "", dtype=object)
     for name in ERROR_KINDS:

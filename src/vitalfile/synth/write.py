@@ -36,9 +36,11 @@ def write_synth(
     people: int = 1000,
     months: int = 1,
     seed: int = 0,
-    start: str = "2026-01-01",
+    start: str | None = None,
 ) -> dict[str, int]:
-    """Write people.csv, reports.csv and truth.csv into `out_dir`; return the counts."""
+    """Write people.csv, reports.csv and truth.csv into `out_dir`; return the counts.
+
+    Without `start` the months end today."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     population = make_people(people, seed)
