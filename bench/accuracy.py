@@ -341,10 +341,10 @@ def run_dataset(
 ) -> dict[str, Any]:
     """Build `dataset`, load its people, ingest its reports as the CLI does, measure."""
     from vitalfile.db import open_store
-    from vitalfile.ingest import ingest_file
+    from vitalfile.intake.people import load_people_file
+    from vitalfile.intake.reports import ingest_file
     from vitalfile.link.decide import DecideSettings
     from vitalfile.link.splink_linker import SplinkLinker
-    from vitalfile.people import load_people_file
     from vitalfile.synth.write import write_canonical_csv
 
     db = work / f"{dataset}-{model_version}.duckdb"
@@ -353,7 +353,7 @@ def run_dataset(
     store = open_store(str(db))
     truth: dict[str, int | None]
     if dataset == "synth":
-        from vitalfile.people_bulk import load_people_bulk
+        from vitalfile.intake.people_bulk import load_people_bulk
         from vitalfile.synth import REPORT_COLUMNS, make_people
         from vitalfile.synth.weekly import weekly_batch
 
