@@ -1,4 +1,5 @@
-"""The DMF fixed-width record: round trips, per-field errors, file modes, no values in errors."""
+"""The DMF fixed-width record in both layouts: round trips, per-field errors, file modes,
+trimmed lines, surnames with a comma, no values in errors."""
 
 from __future__ import annotations
 
@@ -12,15 +13,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vitalfile.errors import FileRejected, RecordError
+from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.sources import dmf
 from vitalfile.sources.dmf import (
     LAYOUT,
     DmfRecord,
     format_record,
+    looks_like_dmf,
     parse_line,
     read_dmf,
     write_dmf,
+)
+from vitalfile.sources.dmf_layout import (
+    LAYOUT_1980,
+    LAYOUT_2011,
+    LAYOUTS,
+    RECORD_LENGTH,
+    RESIDENCE_FIELDS,
 )
 from vitalfile.ssn import never_issued_reason
 
@@ -153,7 +162,10 @@ def test_parse_then_format_is_byte_exact(rec: DmfRecord) -> None:
     assert format_record(parse_line(line + "\r\n")) == line
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=30)
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    max_examples=30,
+)
 @given(st.sampled_from([" ", "ACD"]).flatmap(lambda a: st.lists(records(a), max_size=20)))
 def test_file_round_trip_is_byte_exact(tmp_path: Path, recs: list[DmfRecord]) -> None:
     path = tmp_path / "dmf.txt"
@@ -236,8 +248,19 @@ BAD_LINES = [
     (with_cols(GOOD_LINE, 66, "2020-3-1"), "dod", "not MMDDYYYY"),
     (with_cols(GOOD_LINE, 74, "02291931"), "dob", "not a valid date"),
     (with_cols(GOOD_LINE, 74, "AB011931"), "dob", "not MMDDYYYY"),
-    (with_cols(GOOD_LINE, 82, "CA"), "filler", "not blank"),
-    (with_cols(GOOD_LINE, 100, "X"), "filler", "not blank"),
+    (with_cols(GOOD_LINE, 94, "X"), "filler", "columns 94-100 are not blank"),
+    (with_cols(GOOD_LINE, 100, "X"), "filler", "columns 94-100 are not blank"),
+    (with_cols(GOOD_LINE, 82, "C"), "residence_state", "columns 82-83"),
+    (with_cols(GOOD_LINE, 82, "ca"), "residence_state", "two letters or two digits"),
+    (with_cols(GOOD_LINE, 82, "C1"), "residence_state", "two letters or two digits"),
+    (with_cols(GOOD_LINE, 84, "1234"), "residence_zip", "(columns 84-88) is not 5 digits"),
+    (with_cols(GOOD_LINE, 85, "1234"), "residence_zip", "ZIP of last residence"),
+    (with_cols(GOOD_LINE, 89, "ABCDE"), "lump_sum_zip", "(columns 89-93) is not 5 digits"),
+    (with_cols(GOOD_LINE, 11, ",OBRIEN"), "last_name", "no surname before it"),
+    (with_cols(GOOD_LINE, 11, "CARTER, JOHN"), "last_name", "more than a name suffix"),
+    (with_cols(GOOD_LINE, 11, "CARTER,,"), "last_name", "more than a name suffix"),
+    (with_cols(GOOD_LINE, 11, "CAR7ER,"), "last_name", "characters other than"),
+    (GOOD_LINE[:9], "record", "9 characters"),  # shorter than action and SSN: not trimmed
     (with_cols(GOOD_LINE, 66, "01001930"), "dod", "before date of birth"),
     (with_cols(GOOD_LINE, 66, "00001930"), "dod", "before date of birth"),
 ]
@@ -433,6 +456,223 @@ def test_empty_file(tmp_path: Path) -> None:
     assert write_dmf([], path) == 0
     assert path.read_bytes() == b""
     assert list(read_dmf(path)) == []
+
+
+# ── the pre-2011 layout, trimmed lines, surnames with a comma ─────────────────────────────
+zips = st.one_of(st.just(""), st.text("0123456789", min_size=5, max_size=5))
+states = st.one_of(
+    st.just(""),
+    st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=2, max_size=2),
+    st.text("0123456789", min_size=2, max_size=2),
+)
+
+
+@st.composite
+def records_1980(draw: st.DrawFn, actions: str = " ACD") -> DmfRecord:
+    return replace(
+        draw(records(actions)),
+        residence_state=draw(states),
+        residence_zip=draw(zips),
+        lump_sum_zip=draw(zips),
+    )
+
+
+def line_of_1980(rec: DmfRecord) -> str:
+    """The record's pre-2011 line, built independently of format_record."""
+    geography = f"{rec.residence_state:<2}{rec.residence_zip:<5}{rec.lump_sum_zip:<5}"
+    return line_of(rec)[:81] + geography + " " * 7
+
+
+def test_the_layouts_cover_the_record_and_share_columns_1_to_81() -> None:
+    for layout in LAYOUTS.values():
+        col = 1
+        for c in layout.columns:
+            assert c.start == col
+            col += c.length
+        assert col - 1 == RECORD_LENGTH
+        assert layout.filler.name == "filler"
+    assert LAYOUT_1980.columns[:9] == LAYOUT_2011.columns[:9]
+    assert [c.name for c in LAYOUT_1980.columns[9:12]] == list(RESIDENCE_FIELDS)
+    assert [f.name for f in fields(DmfRecord)][-3:] == list(RESIDENCE_FIELDS)
+    assert LAYOUT_2011.as_tuples() == LAYOUT
+
+
+def test_a_known_pre_2011_line() -> None:
+    rec = replace(GOOD, residence_state="NY", residence_zip="10027", lump_sum_zip="07030")
+    line = line_of_1980(rec)
+    assert line[81:] == "NY1002707030       "
+    assert parse_line(line, 1) == rec
+    assert parse_line(line, 1, "1980") == rec
+    assert rec.layout == "1980" and GOOD.layout == "2011"
+    assert format_record(rec) == format_record(rec, layout="1980") == line
+    with pytest.raises(RecordError) as info:
+        parse_line(line, 7, "2011")
+    assert (info.value.line, info.value.field) == (7, "filler")
+    assert "columns 82-100 are not blank" in info.value.message
+    assert "NY" not in str(info.value) and "10027" not in str(info.value)
+
+
+@given(records_1980())
+def test_1980_format_then_parse(rec: DmfRecord) -> None:
+    line = format_record(rec, layout="1980")
+    assert line == line_of_1980(rec)
+    assert parse_line(line, 1, "1980") == rec
+    assert parse_line(line, 1) == rec  # either layout
+    assert format_record(rec) == line  # the layout the record needs
+    assert format_record(parse_line(line)) == line
+
+
+@given(records_1980())
+def test_the_2011_layout_leaves_the_pre_2011_fields_out(rec: DmfRecord) -> None:
+    line = line_of_1980(rec)
+    if rec.layout == "2011":
+        assert line == line_of(rec)
+        assert parse_line(line, 1, "2011") == rec
+    else:
+        with pytest.raises(RecordError, match="columns 82-100 are not blank"):
+            parse_line(line, 1, "2011")
+    bare = replace(rec, residence_state="", residence_zip="", lump_sum_zip="")
+    assert format_record(rec, layout="2011") == line_of(rec)
+    assert parse_line(format_record(rec, layout="2011"), 1, "2011") == bare
+
+
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    max_examples=30,
+)
+@given(
+    st.sampled_from(["2011", "1980"]),
+    st.sampled_from([" ", "ACD"]).flatmap(lambda a: st.lists(records_1980(a), max_size=20)),
+)
+def test_file_round_trip_in_either_layout(
+    tmp_path: Path, layout: str, recs: list[DmfRecord]
+) -> None:
+    if layout == "2011":
+        recs = [replace(r, residence_state="", residence_zip="", lump_sum_zip="") for r in recs]
+    path = tmp_path / f"dmf-{layout}.txt"
+    assert write_dmf(recs, path, layout=layout) == len(recs)
+    data = path.read_bytes()
+    assert data == "".join(line_of_1980(r) + "\n" for r in recs).encode("ascii")
+    assert list(read_dmf(path, layout=layout)) == recs
+    assert list(read_dmf(path)) == recs
+    buf = io.StringIO()
+    back = [r for r in read_dmf(path) if isinstance(r, DmfRecord)]
+    write_dmf(back, buf)  # the default writes what was read
+    assert buf.getvalue().encode("ascii") == data
+
+
+@given(st.one_of(records(), records_1980()), st.sampled_from(["", "\n", "\r\n"]))
+def test_trimmed_lines_are_padded_and_read(rec: DmfRecord, newline: str) -> None:
+    trimmed = format_record(rec).rstrip(" ")
+    assert 10 <= len(trimmed) <= 100
+    assert parse_line(trimmed + newline, 1) == rec
+    assert dmf._parse_slowly(trimmed + newline, 1) == rec
+    if rec.layout == "2011":
+        assert parse_line(trimmed + newline, 1, "2011") == rec
+    assert dmf.padded(trimmed + newline) == format_record(rec)
+
+
+def test_a_trimmed_file_reads_and_writes_back_whole(tmp_path: Path) -> None:
+    blank_dob = replace(GOOD, dob="", proof="")
+    path = tmp_path / "trimmed.txt"
+    path.write_text(GOOD_LINE.rstrip() + "\n" + format_record(blank_dob).rstrip() + "\n")
+    assert list(read_dmf(path)) == [GOOD, blank_dob]
+    out = tmp_path / "whole.txt"
+    write_dmf(read_dmf(path), out)  # type: ignore[arg-type]
+    assert out.read_text() == GOOD_LINE + "\n" + format_record(blank_dob) + "\n"
+
+
+def test_only_a_line_without_trailing_blanks_is_taken_as_trimmed() -> None:
+    for line in (GOOD_LINE[:99], GOOD_LINE[:82], GOOD_LINE[:10] + " "):
+        with pytest.raises(RecordError, match="characters long") as info:
+            parse_line(line, 2)
+        assert info.value.field == "record"
+
+
+def surname_line(last: str, suffix: str) -> str:
+    return with_cols(with_cols(GOOD_LINE, 11, last.ljust(20)), 31, suffix.ljust(4))
+
+
+@pytest.mark.parametrize(
+    ("last", "suffix", "read"),
+    [
+        ("CARTER,", "JR", ("CARTER", "JR")),
+        ("CARTER,", "", ("CARTER", "")),
+        ("CARTER ,", "", ("CARTER", "")),
+        ("CARTER, JR", "", ("CARTER", "JR")),  # the suffix written after the comma
+        ("CARTER,SR.", "", ("CARTER", "SR.")),
+        ("CARTER, SR", "JR", ("CARTER", "JR")),  # the suffix column wins
+        ("VAN DER BERG,", "III", ("VAN DER BERG", "III")),
+    ],
+)
+def test_a_trailing_comma_ends_the_surname(last: str, suffix: str, read: tuple[str, str]) -> None:
+    line = surname_line(last, suffix)
+    rec = parse_line(line, 1)
+    assert (rec.last_name, rec.suffix) == read
+    assert replace(rec, last_name=GOOD.last_name, suffix=GOOD.suffix) == GOOD
+    assert parse_line(format_record(rec), 1) == rec  # written back without the comma
+    assert dmf._parse_slowly(line, 1) == rec
+    assert parse_line(line.rstrip(), 1) == rec
+
+
+def test_a_comma_elsewhere_is_still_refused() -> None:
+    for line, field in (
+        (with_cols(GOOD_LINE, 35, "MARY,"), "first_name"),
+        (with_cols(GOOD_LINE, 31, "JR,"), "suffix"),
+    ):
+        with pytest.raises(RecordError) as info:
+            parse_line(line, 3)
+        assert info.value.field == field
+
+
+def test_an_unknown_layout_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="2011, 1980"):
+        parse_line(GOOD_LINE, 1, "1990")
+    with pytest.raises(UsageError):
+        list(read_dmf([GOOD_LINE], layout="x"))
+    with pytest.raises(UsageError):
+        write_dmf([GOOD], tmp_path / "x.txt", layout="x")
+    assert not (tmp_path / "x.txt").exists()
+
+
+def test_looks_like_dmf() -> None:
+    assert looks_like_dmf(GOOD_LINE + "\n")
+    assert looks_like_dmf(GOOD_LINE.rstrip() + "\r\n")
+    assert looks_like_dmf(update_line("A"))
+    assert not looks_like_dmf("ssn,first_name,middle_name")
+    assert not looks_like_dmf(GOOD_LINE + "X")
+    assert not looks_like_dmf('{"resourceType": "Bundle"}')
+
+
+@given(records_1980(), st.integers(0, 99), MUTATIONS, st.sampled_from([None, "2011", "1980"]))
+def test_fast_and_careful_parsers_agree_in_every_layout(
+    rec: DmfRecord, at: int, char: str, layout: str | None
+) -> None:
+    line = line_of_1980(rec)
+    line = line[:at] + char + line[at + 1 :]
+    outcomes: list[object] = []
+    for parser in (dmf.parse_line, dmf._parse_slowly):
+        try:
+            outcomes.append(parser(line, 3, layout))
+        except RecordError as err:
+            outcomes.append((err.field, err.message))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_docs_formats_lists_every_column_of_both_layouts() -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "formats.md").read_text()
+    for name, layout in LAYOUTS.items():
+        section = doc.split(f"### Layout {name}", 1)[1].split("\n###", 1)[0]
+        rows = [
+            [cell.strip() for cell in row.strip("|").split("|")]
+            for row in section.splitlines()
+            if row.startswith("| ") and not row.startswith("| columns")
+        ]
+        listed = {(r[0], int(r[1]), r[2].strip("`()")) for r in rows if r[0] != "1-81"}
+        expected = {(c.columns, c.length, c.name) for c in layout.columns}
+        if name == "1980":  # columns 1-81 are listed once, under the 2011 layout
+            expected -= {(c.columns, c.length, c.name) for c in LAYOUT_2011.columns[:9]}
+        assert listed == expected
 
 
 # ── no personal data in messages ─────────────────────────────────────────────────────────

@@ -21,6 +21,11 @@ from vitalfile.link import make_linker
 from vitalfile.master.projection import find_person_ids, status_of
 from vitalfile.ssn import parse as parse_ssn
 
+LAYOUT_HELP = (
+    "DMF layout: 2011 (columns 82-100 blank) or 1980 (pre-2011: state and ZIP of residence, "
+    "ZIP of lump-sum payment); default: either, per line"
+)
+
 people_app = typer.Typer(help="The people on file.", no_args_is_help=True)
 extract_app = typer.Typer(help="Files for recipients (DMF layout).", no_args_is_help=True)
 app.add_typer(people_app, name="people")
@@ -69,6 +74,7 @@ def people_load(file: Annotated[Path, typer.Argument(help="canonical people CSV"
 @app.command()
 def load(
     file: Annotated[Path, typer.Argument(help="an existing DMF full file")],
+    layout: Annotated[str | None, typer.Option(help=LAYOUT_HELP)] = None,
 ) -> None:
     """Initial load of a DMF full file: each record a person and a death (V/P kept)."""
     _exists(file)
@@ -78,6 +84,7 @@ def load(
             file,
             commit_size=settings().commit_size,
             progress=lambda step, n: advance(n) if step == "commit" else None,
+            layout=layout,
         )
     out_console.print(f"loaded {result.records:,} records in {result.commits} commits")
 
@@ -120,6 +127,7 @@ def ingest(
             help="splink (the trained model) or rule (exact SSN, birth date, last name)",
         ),
     ] = "splink",
+    layout: Annotated[str | None, typer.Option(help=LAYOUT_HELP)] = None,
 ) -> None:
     """Take in death reports: screen, link, post deaths; all or nothing.
 
@@ -137,6 +145,7 @@ def ingest(
             progress=advance,
             ack_dir=ack_dir,
             linker=make_linker(linker),
+            layout=layout,
         )
     if as_json:
         out_console.print_json(json.dumps(result.as_dict()))

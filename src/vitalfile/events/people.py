@@ -42,7 +42,13 @@ def _person_registered_v1(body: dict[str, Any]) -> dict[str, Any]:
 
 
 class DmfRecordLoaded(_Dated):
-    """One record of an existing DMF full file taken over: a person and their death."""
+    """One record of an existing DMF full file taken over: a person and their death.
+
+    A record of the pre-2011 layout also carries the state of residence, the ZIP of last
+    residence (the person's last known address) and the ZIP the lump-sum death payment
+    went to. They are left out of the stored JSON when "" (as every record written since
+    November 2011 has them), so events of a 2011-layout load keep their exact bytes.
+    """
 
     type = "dmf.record_loaded"
     person_id: int
@@ -54,6 +60,19 @@ class DmfRecordLoaded(_Dated):
     proof: Proof = ""
     dod: str = ""
     dob: str = ""
+    residence_state: str = ""
+    residence_zip: str = ""
+    lump_sum_zip: str = ""
+
+    def to_json(self) -> str:
+        text = super().to_json()
+        if self.residence_state or self.residence_zip or self.lump_sum_zip:
+            return text
+        # '"dob":"…","residence_state":"","residence_zip":"","lump_sum_zip":""}' → '…"}'
+        return text[: -len(_DMF_EMPTY_TAIL)] + "}"
+
+
+_DMF_EMPTY_TAIL = ',"residence_state":"","residence_zip":"","lump_sum_zip":""}'
 
 
 class ActivityRecorded(Event):

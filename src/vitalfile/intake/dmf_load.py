@@ -16,15 +16,25 @@ from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.ledger.duckdb import DuckDBStore
 from vitalfile.ledger.store import Store
 from vitalfile.master.projection import PERSON_COLUMNS
-from vitalfile.sources.dmf import LAYOUT, MIN_YEAR
+from vitalfile.sources.dmf import MIN_TRIMMED_LENGTH, MIN_YEAR, SUFFIX_WORDS
+from vitalfile.sources.dmf_layout import (
+    LAYOUT_1980,
+    RECORD_LENGTH,
+    RESIDENCE_FIELDS,
+    Layout,
+    layout_named,
+)
 
 __all__ = ["LoadResult", "check_dmf_full", "load_dmf_full", "stage_dmf_sql"]
 
-# A DMF record names the person; what else a person carries is unknown ('').
-_DMF_PERSON_SQL = ", ".join(
-    c if c in ("ssn", "first_name", "middle_name", "last_name", "suffix", "dob") else "''"
-    for c in PERSON_COLUMNS
-)
+# A DMF record names the person (and, before 2011, the state and ZIP of residence); what
+# else a person carries is unknown ('').
+_DMF_PERSON_FIELDS = {
+    **{c: c for c in ("ssn", "first_name", "middle_name", "last_name", "suffix", "dob")},
+    "state": "residence_state",
+    "zip": "residence_zip",
+}
+_DMF_PERSON_SQL = ", ".join(_DMF_PERSON_FIELDS.get(c, "''") for c in PERSON_COLUMNS)
 
 MAX_LISTED_PROBLEMS = 1000
 
@@ -36,11 +46,9 @@ class LoadResult:
     first_person_id: int
 
 
-def _col(name: str) -> str:
-    for field, start, length in LAYOUT:
-        if field == name:
-            return f"substr(line, {start}, {length})"
-    raise KeyError(name)
+def _col(name: str, layout: Layout = LAYOUT_1980) -> str:
+    col = layout.column(name)
+    return f"substr(line, {col.start}, {col.length})"
 
 
 def _iso(raw: str) -> str:
@@ -51,22 +59,56 @@ def _iso(raw: str) -> str:
     )
 
 
-def stage_dmf_sql(path: Path) -> str:
-    """SQL selecting one staged row per line: rid, line_no, the fields, and `line`."""
+def _sql_text(values: tuple[str, ...]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def stage_dmf_sql(path: Path, layout: str | None = None) -> str:
+    """SQL selecting one staged row per line: rid, line_no, the fields, and `line`.
+
+    `layout` as for `sources.dmf.parse_line` ('2011', '1980', None for either). A line
+    whose trailing blanks were trimmed is padded back (`sources.dmf.padded`); a surname
+    written `CARTER,` ends at its comma (`sources.dmf._surname`).
+    """
+    lay = layout_named(layout) or LAYOUT_1980
     src = (
         f"read_csv('{str(path).replace(chr(39), chr(39) * 2)}', columns={{'line': 'VARCHAR'}}, "
         "header=false, delim=chr(1), quote='', escape='', auto_detect=false, "
         "strict_mode=false, null_padding=false)"
     )
-    names = ("last_name", "suffix", "first_name", "middle_name")
+    raw = f"SELECT (row_number() OVER ()) - 1 AS rid, coalesce(line, '') AS line FROM {src}"
+    padded = (
+        f"SELECT rid, CASE WHEN length(line) BETWEEN {MIN_TRIMMED_LENGTH} AND "
+        f"{RECORD_LENGTH - 1} AND right(line, 1) <> ' ' THEN rpad(line, {RECORD_LENGTH}, ' ') "
+        f"ELSE line END AS line FROM ({raw})"
+    )
+    last = _col("last_name")
+    comma = (
+        f"SELECT *, strpos({last}, ',') AS comma_at, rtrim({_col('suffix')}) AS suffix_col "
+        f"FROM ({padded})"
+    )
+    surname = (
+        "SELECT *, CASE WHEN comma_at = 0 THEN rtrim(last_raw) "
+        "ELSE rtrim(substr(last_raw, 1, comma_at - 1)) END AS last_name, "
+        "CASE WHEN comma_at = 0 THEN '' ELSE trim(substr(last_raw, comma_at + 1), ' ') END "
+        f"AS comma_tail FROM (SELECT *, {last} AS last_raw FROM ({comma}))"
+    )
+    if lay is LAYOUT_1980:
+        geography = ", ".join(
+            f"{_col(f)} AS {f}_raw, trim({_col(f)}, ' ') AS {f}" for f in RESIDENCE_FIELDS
+        )
+    else:
+        geography = ", ".join(f"'' AS {f}" for f in RESIDENCE_FIELDS)
+    names = ("first_name", "middle_name")
     return (
         "SELECT rid, rid + 1 AS line_no, line, "
-        f"{_col('action')} AS action, {_col('ssn')} AS ssn, "
+        f"{_col('action')} AS action, {_col('ssn')} AS ssn, last_name, comma_at, comma_tail, "
+        "suffix_col, CASE WHEN suffix_col = '' THEN comma_tail ELSE suffix_col END AS suffix, "
         + ", ".join(f"rtrim({_col(n)}) AS {n}" for n in names)
         + f", {_col('proof')} AS proof_raw, {_col('dod')} AS dod_raw, {_col('dob')} AS dob_raw, "
-        f"{_col('filler')} AS filler, "
+        f"{geography}, substr(line, {lay.filler.start}, {lay.filler.length}) AS filler, "
         f"{_iso(_col('dod'))} AS dod, {_iso(_col('dob'))} AS dob "
-        f"FROM (SELECT (row_number() OVER ()) - 1 AS rid, coalesce(line, '') AS line FROM {src})"
+        f"FROM ({surname})"
     )
 
 
@@ -83,39 +125,85 @@ def _date_ok(raw: str) -> str:
 _NAME_RE = "([A-Z\\-''.][A-Z \\-''.]*)?"
 
 
-_CHECKS: tuple[tuple[str, str, str], ...] = (
-    ("record", "length(line) = 100", "record is not 100 characters long"),
-    ("action", "action = ' '", "action code is not blank in a full file"),
-    ("ssn", "regexp_full_match(ssn, '[0-9]{9}')", "SSN is not 9 digits"),
-    (
-        "ssn",
-        "NOT (substr(ssn, 1, 3) IN ('000', '666') OR substr(ssn, 1, 1) = '9' "
-        "OR substr(ssn, 4, 2) = '00' OR substr(ssn, 6, 4) = '0000' "
-        "OR ssn IN ('078051120', '219099999'))",
-        "SSN is never issued",
-    ),
-    ("last_name", f"regexp_full_match(last_name, '{_NAME_RE}')", "last name has bad characters"),
-    ("suffix", f"regexp_full_match(suffix, '{_NAME_RE}')", "name suffix has bad characters"),
-    ("first_name", f"regexp_full_match(first_name, '{_NAME_RE}')", "first name has bad characters"),
-    (
-        "middle_name",
-        f"regexp_full_match(middle_name, '{_NAME_RE}')",
-        "middle name has bad characters",
-    ),
-    ("proof", "proof_raw IN (' ', 'V', 'P')", "proof code is not blank, V or P"),
-    ("dod", _date_ok("dod_raw"), "date of death is not a valid MMDDYYYY date"),
-    ("dob", _date_ok("dob_raw"), "date of birth is not a valid MMDDYYYY date"),
-    (
-        "dod",
-        "dod = '' OR dob = '' OR dod >= dob OR substr(dod, 1, 4) > substr(dob, 1, 4) OR ("
-        "substr(dod, 1, 4) = substr(dob, 1, 4) AND (substr(dod, 6, 2) = '00' OR "
-        "substr(dob, 6, 2) = '00' OR substr(dod, 6, 2) > substr(dob, 6, 2) OR ("
-        "substr(dod, 6, 2) = substr(dob, 6, 2) AND (substr(dod, 9, 2) = '00' OR "
-        "substr(dob, 9, 2) = '00' OR substr(dod, 9, 2) >= substr(dob, 9, 2)))))",
-        "date of death is before date of birth",
-    ),
-    ("filler", "filler = repeat(' ', 19)", "columns 82-100 are not blank"),
-)
+def _checks(layout: str | None) -> tuple[tuple[str, str, str], ...]:
+    """(field, SQL true when the staged line is fine, message), in column order."""
+    lay = layout_named(layout) or LAYOUT_1980
+    checks: list[tuple[str, str, str]] = [
+        ("record", "length(line) = 100", "record is not 100 characters long"),
+        ("action", "action = ' '", "action code is not blank in a full file"),
+        ("ssn", "regexp_full_match(ssn, '[0-9]{9}')", "SSN is not 9 digits"),
+        (
+            "ssn",
+            "NOT (substr(ssn, 1, 3) IN ('000', '666') OR substr(ssn, 1, 1) = '9' "
+            "OR substr(ssn, 4, 2) = '00' OR substr(ssn, 6, 4) = '0000' "
+            "OR ssn IN ('078051120', '219099999'))",
+            "SSN is never issued",
+        ),
+        (
+            "last_name",
+            f"comma_at = 0 OR (last_name <> '' AND comma_tail IN ('', {_sql_text(SUFFIX_WORDS)}))",
+            "last name has a comma without a surname before it or more than a suffix after it",
+        ),
+        (
+            "last_name",
+            f"regexp_full_match(last_name, '{_NAME_RE}')",
+            "last name has bad characters",
+        ),
+        (
+            "suffix",
+            f"regexp_full_match(suffix_col, '{_NAME_RE}')",
+            "name suffix has bad characters",
+        ),
+        (
+            "first_name",
+            f"regexp_full_match(first_name, '{_NAME_RE}')",
+            "first name has bad characters",
+        ),
+        (
+            "middle_name",
+            f"regexp_full_match(middle_name, '{_NAME_RE}')",
+            "middle name has bad characters",
+        ),
+        ("proof", "proof_raw IN (' ', 'V', 'P')", "proof code is not blank, V or P"),
+        ("dod", _date_ok("dod_raw"), "date of death is not a valid MMDDYYYY date"),
+        ("dob", _date_ok("dob_raw"), "date of birth is not a valid MMDDYYYY date"),
+        (
+            "dod",
+            "dod = '' OR dob = '' OR dod >= dob OR substr(dod, 1, 4) > substr(dob, 1, 4) OR ("
+            "substr(dod, 1, 4) = substr(dob, 1, 4) AND (substr(dod, 6, 2) = '00' OR "
+            "substr(dob, 6, 2) = '00' OR substr(dod, 6, 2) > substr(dob, 6, 2) OR ("
+            "substr(dod, 6, 2) = substr(dob, 6, 2) AND (substr(dod, 9, 2) = '00' OR "
+            "substr(dob, 9, 2) = '00' OR substr(dod, 9, 2) >= substr(dob, 9, 2)))))",
+            "date of death is before date of birth",
+        ),
+    ]
+    if lay is LAYOUT_1980:
+        state = lay.column("residence_state")
+        checks.append(
+            (
+                state.name,
+                "regexp_full_match(residence_state_raw, '[A-Z]{2}|[0-9]{2}| {2}')",
+                f"state of residence (columns {state.columns}) is not two letters or two "
+                "digits (or blank)",
+            )
+        )
+        for name in ("residence_zip", "lump_sum_zip"):
+            col = lay.column(name)
+            checks.append(
+                (
+                    name,
+                    f"regexp_full_match({name}_raw, '[0-9]{{5}}| {{5}}')",
+                    f"{col.label} (columns {col.columns}) is not 5 digits (or blank)",
+                )
+            )
+    checks.append(
+        (
+            "filler",
+            f"filler = repeat(' ', {lay.filler.length})",
+            f"{lay.filler.label} are not blank",
+        )
+    )
+    return tuple(checks)
 
 
 def _body_sql(base_pid: int) -> str:
@@ -137,6 +225,12 @@ def _body_sql(base_pid: int) -> str:
     args = ['\'{"type":"dmf.record_loaded","v":1,"person_id":\'', f"rid + {base_pid}"]
     for name, expr in fields:
         args += [f'\',"{name}":"\'', expr, "'\"'"]
+    # the pre-2011 fields only when the record has one (as DmfRecordLoaded.to_json does)
+    geography = ", ".join(f"',\"{f}\":\"', {f}, '\"'" for f in RESIDENCE_FIELDS)
+    args.append(
+        "CASE WHEN residence_state = '' AND residence_zip = '' AND lump_sum_zip = '' "
+        f"THEN '' ELSE concat({geography}) END"
+    )
     args.append("'}'")
     return f"concat({', '.join(args)})"
 
@@ -147,18 +241,23 @@ def load_dmf_full(
     *,
     commit_size: int = 1_000_000,
     progress: Callable[[str, int], None] | None = None,
+    layout: str | None = None,
 ) -> LoadResult:
-    """Load a DMF full file: every record a person with a death; all or nothing."""
+    """Load a DMF full file: every record a person with a death; all or nothing.
+
+    `layout`: '2011', '1980' or None for either (see `sources.dmf.parse_line`).
+    """
+    layout_named(layout)  # an unknown layout is a usage error before anything is read
     if not isinstance(store, DuckDBStore):
         raise UsageError("the bulk DMF load runs on the DuckDB store; load there, then copy")
     if not path.exists():
         raise UsageError("no such file", file=path.name)
     with store.transaction() as tx:
-        tx.execute(f"CREATE OR REPLACE TEMP TABLE __dmf_stage AS {stage_dmf_sql(path)}")
+        tx.execute(f"CREATE OR REPLACE TEMP TABLE __dmf_stage AS {stage_dmf_sql(path, layout)}")
         n = int(tx.fetchall("SELECT count(*) FROM __dmf_stage")[0][0])
         if progress:
             progress("read", n)
-        problems = _problems(store, path)
+        problems = _problems(store, path, layout)
         if problems:
             raise FileRejected(problems, file=path.name)
         dup = tx.fetchall(
@@ -194,7 +293,9 @@ def load_dmf_full(
             tx.execute(
                 "INSERT INTO deaths SELECT rid + ?, dod, "
                 "CASE WHEN proof_raw = ' ' THEN '' ELSE proof_raw END, 'dmf', '', false, 1, "
-                "'current', ? + rid - ?, substr(line, 11, 54) "
+                "'current', ? + rid - ?, CASE WHEN comma_at = 0 THEN substr(line, 11, 54) "
+                "ELSE concat(rpad(last_name, 20, ' '), rpad(suffix, 4, ' '), "
+                "substr(line, 35, 30)) END "
                 f"FROM __dmf_stage WHERE {cond}",
                 [base, first_seq, lo],
             )
@@ -220,31 +321,33 @@ def load_dmf_full(
     return LoadResult(records=n, commits=len(infos), first_person_id=base)
 
 
-def _all_ok() -> str:
+def _all_ok(layout: str | None) -> str:
     """SQL true for a line that passes every check (the CASE then runs on the few others)."""
-    return " AND ".join(f"({cond})" for _, cond, _ in _CHECKS)
+    return " AND ".join(f"({cond})" for _, cond, _ in _checks(layout))
 
 
-def check_dmf_full(store: Store, path: Path) -> list[RecordError]:
+def check_dmf_full(store: Store, path: Path, layout: str | None = None) -> list[RecordError]:
     """The problems a load of `path` would refuse it for (nothing is written)."""
+    layout_named(layout)
     if not isinstance(store, DuckDBStore):
         raise UsageError("the bulk DMF check runs on the DuckDB store")
     with store.transaction() as tx:
-        tx.execute(f"CREATE OR REPLACE TEMP TABLE __dmf_stage AS {stage_dmf_sql(path)}")
+        tx.execute(f"CREATE OR REPLACE TEMP TABLE __dmf_stage AS {stage_dmf_sql(path, layout)}")
         try:
-            return _problems(store, path)
+            return _problems(store, path, layout)
         finally:
             tx.execute("DROP TABLE __dmf_stage")
 
 
-def _problems(store: Store, path: Path) -> list[RecordError]:
+def _problems(store: Store, path: Path, layout: str | None) -> list[RecordError]:
     """Every failed check, first problem per line, up to MAX_LISTED_PROBLEMS lines."""
     cases = " ".join(
-        f"WHEN NOT coalesce({cond}, false) THEN '{field}|{msg}'" for field, cond, msg in _CHECKS
+        f"WHEN NOT coalesce({cond}, false) THEN '{field}|{msg}'"
+        for field, cond, msg in _checks(layout)
     )
     rows = store.query(
         f"SELECT line_no, problem FROM (SELECT line_no, CASE {cases} ELSE NULL END AS problem "
-        f"FROM __dmf_stage WHERE NOT coalesce({_all_ok()}, false)) "
+        f"FROM __dmf_stage WHERE NOT coalesce({_all_ok(layout)}, false)) "
         "WHERE problem IS NOT NULL ORDER BY line_no "
         f"LIMIT {MAX_LISTED_PROBLEMS}"
     )

@@ -25,6 +25,7 @@ from vitalfile.link.rule import RuleLinker
 from vitalfile.master.projection import load_people
 from vitalfile.sources import csv as csv_source
 from vitalfile.sources import dmf as dmf_source
+from vitalfile.sources.dmf_layout import RESIDENCE_FIELDS
 from vitalfile.ssn import never_issued_reason
 
 __all__ = [
@@ -63,7 +64,7 @@ def detect_format(path: Path) -> str:
         first = fh.readline().rstrip("\r\n")
     if first.startswith("report_id,") or first.startswith("ssn,"):
         return "csv"
-    if len(first) == 100:
+    if dmf_source.looks_like_dmf(first):
         return "dmf"
     if first.lstrip("\ufeff \t").startswith("{"):
         return "vrdr"
@@ -78,9 +79,12 @@ def _key(source_id: str, report_id: str) -> str:
 
 
 def read_report_file(
-    path: Path, *, source_kind: str, source_id: str
+    path: Path, *, source_kind: str, source_id: str, layout: str | None = None
 ) -> tuple[list[ReportReceived], list[RecordError]]:
-    """Every report in the file, and every per-record problem (nothing is dropped silently)."""
+    """Every report in the file, and every per-record problem (nothing is dropped silently).
+
+    `layout` applies to a DMF file: '2011', '1980' or None for either.
+    """
     if source_kind not in SOURCE_KINDS:
         raise UsageError(f"unknown source kind; use one of {', '.join(SOURCE_KINDS)}")
     fmt = detect_format(path)
@@ -133,12 +137,13 @@ def read_report_file(
         with path.open("r", encoding="utf-8", newline="") as fh:
             lines = fh.read().splitlines()
         for i, line in enumerate(lines, start=1):
-            parsed = _parse_dmf_report(line, i)
+            parsed = _parse_dmf_report(line, i, layout)
             if isinstance(parsed, RecordError):
                 errors.append(parsed)
                 continue
             rec, flag = parsed
-            rid = hashlib.sha256(lines[i - 1].encode()).hexdigest()[:20]
+            # a trimmed line is the same report as the whole one
+            rid = hashlib.sha256(dmf_source.padded(line).encode()).hexdigest()[:20]
             r = ReportReceived(
                 report_key=_key(source_id, rid),
                 source_kind=source_kind,
@@ -152,7 +157,7 @@ def read_report_file(
                 suffix=rec.suffix,
                 dob=rec.dob,
                 dod=rec.dod,
-                extra={"dmf_proof": rec.proof} if rec.proof else {},
+                extra=_dmf_extra(rec),
             )
             keep(r, i)
     else:
@@ -165,18 +170,29 @@ def read_report_file(
 _PLACEHOLDER_SSN = "123456789"
 
 
-def _parse_dmf_report(line: str, line_no: int) -> tuple[dmf_source.DmfRecord, str] | RecordError:
+def _dmf_extra(rec: dmf_source.DmfRecord) -> dict[str, str]:
+    """The proof code and the pre-2011 fields of a DMF report, those that are not blank."""
+    extra = {"dmf_proof": rec.proof} if rec.proof else {}
+    for name in RESIDENCE_FIELDS:
+        if getattr(rec, name):
+            extra[f"dmf_{name}"] = getattr(rec, name)
+    return extra
+
+
+def _parse_dmf_report(
+    line: str, line_no: int, layout: str | None = None
+) -> tuple[dmf_source.DmfRecord, str] | RecordError:
     """A death report in DMF layout; a never-issued SSN is kept and flagged, not refused."""
     flag = ""
     try:
-        rec = dmf_source.parse_line(line, line_no)
+        rec = dmf_source.parse_line(line, line_no, layout)
     except RecordError as exc:
         digits = line[1:10]
         reason = never_issued_reason(digits) if digits.isdigit() and len(digits) == 9 else None
         if exc.field != "ssn" or reason is None:
             return exc
         try:
-            rec = dmf_source.parse_line(line[:1] + _PLACEHOLDER_SSN + line[10:], line_no)
+            rec = dmf_source.parse_line(line[:1] + _PLACEHOLDER_SSN + line[10:], line_no, layout)
         except RecordError as other:
             return other
         rec = dataclasses.replace(rec, ssn=digits)
@@ -297,12 +313,14 @@ def ingest_file(
     today: date | None = None,
     progress: Callable[[int], None] | None = None,
     ack_dir: Path | None = None,
+    layout: str | None = None,
 ) -> IngestResult:
     """Read, check and ingest one reports file; refuse it whole on any bad record.
 
     VRDR (a JSON file, NDJSON or a folder) goes to `ingest_vrdr.ingest_vrdr_file`, which also
     takes updates and voids and writes acknowledgements to `ack_dir`. An empty `source_id` is
-    the file's name (for VRDR: each record's jurisdiction).
+    the file's name (for VRDR: each record's jurisdiction). `layout` ('2011', '1980', or
+    None for either) applies to a DMF file.
     """
     if detect_format(path) == "vrdr":
         from vitalfile.intake.vrdr import ingest_vrdr_file
@@ -322,7 +340,9 @@ def ingest_file(
     if ack_dir is not None:
         raise UsageError("acknowledgements answer VRDR messages only", field="ack_dir")
     source_id = source_id or path.stem
-    reports, errors = read_report_file(path, source_kind=source_kind, source_id=source_id)
+    reports, errors = read_report_file(
+        path, source_kind=source_kind, source_id=source_id, layout=layout
+    )
     if errors and not quarantine:
         raise FileRejected(errors, file=path.name)
     extra: list[Event] = []

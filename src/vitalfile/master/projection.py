@@ -118,6 +118,9 @@ def evolve_person(state: PersonState, seq: int, event: Event) -> PersonState:
     elif isinstance(event, DmfRecordLoaded):
         state.person = {c: "" for c in PERSON_COLUMNS}
         state.person.update({c: getattr(event, c) for c in _DMF_PERSON})
+        # the pre-2011 layout's state and ZIP of residence: the last known address
+        state.person["state"] = event.residence_state
+        state.person["zip"] = event.residence_zip
         state.registered_seq = seq
         version = state.death.version + 1 if state.death else 1
         state.death = Death(event.dod, event.proof, ["dmf"], [], version, "current", seq)

@@ -1,0 +1,245 @@
+"""The set-wise DMF load in both layouts: pre-2011 fields kept on the event and the person,
+trimmed lines and `CARTER,` surnames read as the Python reader reads them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vitalfile.db import open_store
+from vitalfile.errors import FileRejected, RecordError, UsageError
+from vitalfile.events import DmfRecordLoaded, decode
+from vitalfile.intake.dmf_load import check_dmf_full, load_dmf_full
+from vitalfile.sources.dmf import DmfRecord, format_record, parse_line
+from vitalfile.ssn import never_issued_reason
+
+NAME = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ -'.", max_size=12).map(str.strip)
+ZIP = st.one_of(st.just(""), st.text("0123456789", min_size=5, max_size=5))
+STATE = st.one_of(st.just(""), st.sampled_from(["NY", "CA", "TX", "05", "33"]))
+
+
+@st.composite
+def _lines(draw: st.DrawFn) -> list[str]:
+    """Good lines of either layout; some trimmed, some with a `CARTER,` surname."""
+    raw = draw(st.lists(st.integers(1_001_0001, 665_999_999), min_size=1, max_size=15, unique=True))
+    out = []
+    for n in sorted(raw):
+        ssn = f"{n:09d}"
+        if never_issued_reason(ssn) is not None:
+            continue
+        rec = DmfRecord(
+            "",
+            ssn,
+            draw(NAME),
+            draw(st.sampled_from(["", "JR", "III"])),
+            draw(NAME),
+            draw(NAME),
+            draw(st.sampled_from(["", "V", "P"])),
+            draw(st.sampled_from(["", "2001-02-00", "1999-12-31", "2010-00-00"])),
+            draw(st.sampled_from(["", "1920-05-06", "1931-00-00"])),
+            dod_zeros=True,
+            dob_zeros=True,
+            residence_state=draw(STATE),
+            residence_zip=draw(ZIP),
+            lump_sum_zip=draw(ZIP),
+        )
+        try:
+            line = format_record(rec)
+        except RecordError:
+            continue
+        if rec.last_name and len(rec.last_name) < 20 and draw(st.booleans()):
+            line = line[:10] + (rec.last_name + ",").ljust(20) + line[30:]
+        if draw(st.booleans()):
+            line = line.rstrip(" ")
+        out.append(line)
+    return out
+
+
+def _snapshot(store: object) -> tuple[object, ...]:
+    return tuple(
+        store.query(f"SELECT * FROM {t} ORDER BY 1")  # type: ignore[attr-defined]
+        for t in ("persons", "deaths")
+    )
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=_lines())
+def test_a_load_keeps_what_the_reader_reads(
+    lines: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    if not lines:
+        return
+    src = tmp_path_factory.mktemp("l") / "full.dmf"
+    src.write_text("\n".join(lines) + "\n")
+    recs = [parse_line(line, i) for i, line in enumerate(lines, 1)]
+    with open_store(":memory:") as store:
+        load_dmf_full(store, src, commit_size=4)
+        bodies = [b for (b,) in store.query("SELECT body FROM ledger_events ORDER BY seq")]
+        events = [decode(b) for b in bodies]
+        # the SQL-rendered events are exactly the canonical events
+        assert [e.to_json() for e in events] == bodies
+        for rec, event, body in zip(recs, events, bodies, strict=True):
+            assert isinstance(event, DmfRecordLoaded)
+            for field in (
+                "ssn", "last_name", "suffix", "first_name", "middle_name", "proof", "dod", "dob",
+                "residence_state", "residence_zip", "lump_sum_zip",
+            ):  # fmt: skip
+                assert getattr(event, field) == getattr(rec, field)
+            assert ("residence_state" in body) == (rec.layout == "1980")
+        persons = store.query("SELECT ssn, last_name, suffix, state, zip FROM persons ORDER BY 1")
+        assert persons == sorted(
+            (r.ssn, r.last_name, r.suffix, r.residence_state, r.residence_zip) for r in recs
+        )
+        before = _snapshot(store)
+        store.rebuild()
+        assert _snapshot(store) == before
+        assert store.verify().ok
+
+
+MUTATIONS = st.tuples(st.integers(0, 104), st.sampled_from([*"0A9 x,'-/\t", "", "EXTRA", "TRIM"]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=_lines(),
+    muts=st.lists(MUTATIONS, max_size=5),
+    layout=st.sampled_from([None, "2011", "1980"]),
+    data=st.data(),
+)
+def test_sql_checks_agree_with_the_reader_in_every_layout(
+    lines: list[str],
+    muts: list[tuple[int, str]],
+    layout: str | None,
+    data: st.DataObject,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    if not lines:
+        return
+    for pos, text in muts:
+        i = data.draw(st.integers(0, len(lines) - 1))
+        line = lines[i]
+        if text == "TRIM":
+            lines[i] = line[:pos].rstrip(" ")
+        elif text == "EXTRA":
+            lines[i] = line + "X"
+        else:
+            lines[i] = line[:pos] + text + line[pos + 1 :]
+    src = tmp_path_factory.mktemp("c") / "full.dmf"
+    src.write_text("\n".join(lines) + "\n")
+    python_bad = set()
+    for n, line in enumerate(lines, start=1):
+        try:
+            if parse_line(line, n, layout).action != "":
+                python_bad.add(n)
+        except RecordError:
+            python_bad.add(n)
+    with open_store(":memory:") as store:
+        problems = check_dmf_full(store, src, layout)
+    assert {p.line for p in problems} == python_bad
+
+
+def test_a_forced_2011_load_refuses_pre_2011_lines_naming_the_columns(tmp_path: Path) -> None:
+    rec = DmfRecord(
+        "", "123456789", "DOE", "", "JOHN", "", "V", "2001-01-02", "1930-01-01",
+        residence_state="NY", residence_zip="10027",
+    )  # fmt: skip
+    src = tmp_path / "old.dmf"
+    src.write_text(format_record(rec) + "\n")
+    with open_store(":memory:") as store:
+        with pytest.raises(FileRejected) as info:
+            load_dmf_full(store, src, layout="2011")
+        assert store.head() is None
+        (problem,) = info.value.problems
+        assert (problem.line, problem.field) == (1, "filler")
+        assert "columns 82-100" in problem.message
+        assert "NY" not in str(problem) and "10027" not in str(problem)
+        with pytest.raises(UsageError):
+            load_dmf_full(store, src, layout="1990")
+        result = load_dmf_full(store, src, layout="1980")
+        assert result.records == 1
+        assert store.query("SELECT state, zip FROM persons") == [("NY", "10027")]
+
+
+def test_a_2011_event_keeps_its_bytes() -> None:
+    event = DmfRecordLoaded(
+        person_id=1, ssn="123456789", last_name="DOE", first_name="JOHN", proof="V",
+        dod="2001-01-02", dob="1930-01-01",
+    )  # fmt: skip
+    assert event.to_json() == (
+        '{"type":"dmf.record_loaded","v":1,"person_id":1,"ssn":"123456789","last_name":"DOE",'
+        '"suffix":"","first_name":"JOHN","middle_name":"","proof":"V","dod":"2001-01-02",'
+        '"dob":"1930-01-01"}'
+    )
+    assert decode(event.to_json()) == event
+    old = event.model_copy(update={"lump_sum_zip": "07030"})
+    assert json.loads(old.to_json())["lump_sum_zip"] == "07030"
+    assert decode(old.to_json()) == old
+
+
+def test_ingest_reads_trimmed_pre_2011_and_comma_lines_as_the_same_reports(tmp_path: Path) -> None:
+    from vitalfile.intake.people import load_people_file
+    from vitalfile.intake.reports import ingest_file, read_report_file
+    from vitalfile.sources.csv import PersonRow, write_people
+
+    people = tmp_path / "people.csv"
+    write_people(
+        [
+            PersonRow(ssn="123456789", first_name="ANN", last_name="DOE", dob="1940-03-04"),
+            PersonRow(ssn="223456789", first_name="BOB", last_name="CARTER", dob="1950-05-06"),
+        ],
+        people,
+    )
+    ann = DmfRecord(
+        "", "123456789", "DOE", "", "ANN", "", "", "2026-10-01", "1940-03-04",
+        residence_state="NY", residence_zip="10027", lump_sum_zip="07030",
+    )  # fmt: skip
+    bob = DmfRecord("", "223456789", "CARTER", "JR", "BOB", "", "", "2026-10-02", "1950-05-06")
+    bob_line = format_record(bob)
+    bob_line = bob_line[:10] + "CARTER,".ljust(20) + bob_line[30:]
+    trimmed = tmp_path / "trimmed.dmf"
+    trimmed.write_text(format_record(ann).rstrip() + "\n" + bob_line.rstrip() + "\n")
+    whole = tmp_path / "whole.dmf"
+    whole.write_text(format_record(ann) + "\n" + bob_line + "\n")
+    got = []
+    for f in (trimmed, whole):
+        reports, errors = read_report_file(f, source_kind="funeral_home", source_id="FH")
+        assert errors == []
+        got.append(reports)
+    assert got[0] == got[1]  # the same report ids: a trimmed line is the same record
+    assert got[0][0].extra == {
+        "dmf_residence_state": "NY",
+        "dmf_residence_zip": "10027",
+        "dmf_lump_sum_zip": "07030",
+    }
+    assert (got[0][1].last_name, got[0][1].suffix, got[0][1].extra) == ("CARTER", "JR", {})
+    with pytest.raises(FileRejected) as info, open_store(":memory:") as store:
+        ingest_file(store, trimmed, source_kind="funeral_home", source_id="FH", layout="2011")
+    assert [(p.line, p.field) for p in info.value.problems] == [(1, "filler")]
+    with open_store(":memory:") as store:
+        load_people_file(store, people)
+        r = ingest_file(store, trimmed, source_kind="funeral_home", source_id="FH")
+        assert (r.received, r.linked) == (2, 2)
+
+
+def test_the_cli_load_takes_a_layout(tmp_path: Path) -> None:
+    from tests.test_cli import _run
+
+    rec = DmfRecord(
+        "", "123456789", "DOE", "", "JOHN", "", "V", "2001-01-02", "1930-01-01",
+        residence_state="NY", residence_zip="10027",
+    )  # fmt: skip
+    src = tmp_path / "old.dmf"
+    src.write_text(format_record(rec).rstrip() + "\n")
+    r = _run(tmp_path, "load", "--layout", "1990", str(src))
+    assert r.returncode == 2 and "unknown DMF layout" in r.stderr
+    r = _run(tmp_path, "load", "--layout", "2011", str(src))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "old.dmf:1 field filler: columns 82-100 are not blank" in r.stderr
+    assert "10027" not in r.stderr and "123456789" not in r.stderr
+    r = _run(tmp_path, "load", str(src))
+    assert r.returncode == 0, r.stderr
+    assert "loaded 1 records" in r.stdout
