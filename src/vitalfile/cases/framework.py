@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from vitalfile.dates import DUE_DAYS, due_date, iso_now
-from vitalfile.errors import NotFound, UsageError
+from vitalfile.errors import AppendConflict, NotFound, PolicyError, UsageError
 from vitalfile.events import (
     CaseAssigned,
     CaseDecided,
@@ -48,6 +48,7 @@ __all__ = [
     "DecideResult",
     "Decision",
     "assign",
+    "check_decidable",
     "decide",
     "decide_retraction",
     "decide_review",
@@ -61,6 +62,7 @@ __all__ = [
     "open_case",
     "open_dispute",
     "review_case_id",
+    "submitter_of",
 ]
 
 CASE_KINDS = ("review", "dispute", "determination", "disclosure_request")
@@ -517,6 +519,8 @@ class DecideResult:
     events: list[str] = field(default_factory=list)  # the event types appended
     recipients: list[str] = field(default_factory=list)  # corrections queued for
     commit_no: int | None = None
+    appended: list[Event] = field(default_factory=list)  # the events themselves
+    preview: bool = False  # True: worked out, nothing recorded
 
 
 def decision_event(
@@ -672,6 +676,46 @@ DECISIONS = {
 }
 
 
+def submitter_of(store: Store, case: CaseState) -> str:
+    """Who submitted what the case is about: whoever opened it, or for a held report the
+    staff member whose upload brought the report in ('' when not known)."""
+    for se in store.iter_events(after_seq=case.opened_seq - 1, upto_seq=case.opened_seq):
+        if isinstance(se.event, CaseOpened):
+            return se.event.opened_by
+    if case.kind == "review" and not case.about.startswith("death:"):
+        reports = load_reports(store, [case.about])
+        rs = reports.get(case.about)
+        if rs is not None:
+            for se in store.iter_events(after_seq=rs.received_seq - 1, upto_seq=rs.received_seq):
+                if isinstance(se.event, ReportReceived):
+                    return str(se.event.extra.get("submitted_by", ""))
+    return ""
+
+
+def check_decidable(
+    store: Store, case: CaseState, reviewer: str, expected_version: int | None = None
+) -> None:
+    """The rules on who may decide a case, and when: the case is open, unchanged since the
+    reviewer read it, and not one the reviewer submitted."""
+    if expected_version is not None and case.updated_seq != expected_version:
+        last = case.history[-1] if case.history else None
+        if last is not None:
+            raise AppendConflict(
+                f"{last.reviewer} recorded '{last.decision}' on this case while you had it "
+                "open; nothing of yours was recorded: reload the case",
+                case=case.case_id,
+            )
+        raise AppendConflict(
+            "the case changed while you had it open; nothing was recorded: reload the case",
+            case=case.case_id,
+        )
+    if case.state != "open":
+        raise UsageError("the case is already decided", case=case.case_id)
+    submitter = submitter_of(store, case)
+    if submitter and submitter == reviewer:
+        raise PolicyError("you submitted this case: another reviewer decides it", case=case.case_id)
+
+
 def decide(
     store: Store,
     case_id: str,
@@ -683,15 +727,21 @@ def decide(
     person_id: int | None = None,
     finding: str = "not-this-person",
     now: datetime | None = None,
+    expected_version: int | None = None,
+    preview: bool = False,
 ) -> DecideResult:
-    """Decide a case and append the decision with everything it causes, in one commit."""
-    if not reviewer or not reason:
+    """Decide a case and append the decision with everything it causes, in one commit.
+
+    `expected_version` is the case's version (`updated_seq`) the reviewer saw: if the case
+    changed since (another reviewer decided it), nothing is recorded (AppendConflict).
+    `preview` works out the events without recording them (a confirm step shows them).
+    A reviewer never decides a case they submitted (PolicyError)."""
+    if not reviewer or (not reason and not preview):
         raise UsageError("a decision names its reviewer and its reason")
     at = iso_now(now)
     with store.transaction():
         case = get_case(store, case_id)
-        if case.state != "open":
-            raise UsageError("the case is already decided", case=case_id)
+        check_decidable(store, case, reviewer, expected_version)
         allowed = DECISIONS.get(case.kind, ())
         if decision not in allowed:
             raise UsageError(
@@ -768,9 +818,10 @@ def decide(
                 evidence=evidence,
                 at=at,
             )
-        info = store.append(events, note=f"case {case_id}: {decision}")
+        info = None if preview else store.append(events, note=f"case {case_id}: {decision}")
     result = DecideResult(case_id, decision, [e.type for e in events])
     result.commit_no = info.commit_no if info else None
+    result.appended, result.preview = list(events), preview
     for e in events:
         if isinstance(e, CorrectionQueued):
             result.recipients = list(e.recipients)

@@ -1,36 +1,50 @@
-"""The console's pages: sign-in, review queue (with each held report's explanation and
-waterfall), a person's timeline as of a date, the dispute and resurrection flow,
-determinations with their deadlines, and the accounting of disclosures for a person.
+"""The staff console's pages: sign-in, each role's home (intake: submit a file; reviewer:
+the queue; supervisor: assignments, keys, agreements, corrections; auditor: accounting,
+refusals, the ledger verified), cases with the report beside each candidate and a confirm
+step before a death is posted, a person's time line as of a date, determinations, and a
+dashboard per role.
 
-Each page is a library call and a template; permissions are `access.require`, as in the API.
+Each page parses, calls the library and renders; the rules (who may decide, a stale case,
+what a decision does) are the library's. Permissions are `access.require`, as in the API,
+whose routes this module never imports.
 """
 
 import logging
 import secrets
+import tempfile
 import threading
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from vitalfile.api.deps import StoreDep, flush_answers
 from vitalfile.api.errors import status_for
-from vitalfile.api.routes.cases import case_public
-from vitalfile.api.routes.determinations import determination_public
-from vitalfile.api.routes.people import as_of_seq, status_public, timeline
 from vitalfile.api.settings import ApiSettings
+from vitalfile.cases import figures
 from vitalfile.cases.determinations import list_determinations
-from vitalfile.cases.framework import decide, get_case, list_cases, open_dispute
+from vitalfile.cases.framework import (
+    CaseState,
+    decide,
+    get_case,
+    list_cases,
+    open_dispute,
+    submitter_of,
+)
+from vitalfile.cases.review import ReviewSheet, describe, person_name, review_sheet
+from vitalfile.cases.timeline import history, marks, seq_as_of
+from vitalfile.console import charts
 from vitalfile.console.session import csrf_token, read_session, sign_session
 from vitalfile.disclosure.access import (
     Forbidden,
     Principal,
     Unauthenticated,
     authenticate,
+    list_keys,
     may,
     principal_of_key,
     require,
@@ -38,14 +52,31 @@ from vitalfile.disclosure.access import (
 from vitalfile.disclosure.accounting import accounting
 from vitalfile.errors import NotFound, UsageError, VitalfileError
 from vitalfile.ledger.store import Store
-from vitalfile.master.projection import find_person_ids, status_of
+from vitalfile.master.projection import find_person_ids, load_people, status_of
 from vitalfile.ssn import parse as parse_ssn
 
-__all__ = ["mount_console"]
+__all__ = ["HOMES", "mount_console"]
 
 HERE = Path(__file__).parent
 log = logging.getLogger("vitalfile.console")
 COOKIE = "vf_session"
+# each role's home: the page it lands on after signing in
+HOMES = {
+    "intake": "/console/submit",
+    "reviewer": "/console/queue",
+    "supervisor": "/console/supervise",
+    "auditor": "/console/audit",
+}
+# the navigation: (label, href, the permission needed to open it)
+NAV = (
+    ("Submit a file", "/console/submit", "reports.ingest"),
+    ("Review queue", "/console/queue", "cases.read"),
+    ("Determinations", "/console/determinations", "determinations.read"),
+    ("Supervision", "/console/supervise", "cases.assign"),
+    ("Audit", "/console/audit", "accounting.read"),
+    ("Dashboard", "/console/dashboard", ""),
+)
+SOURCE_KINDS = ("funeral_home", "family", "financial", "federal_agency", "state")
 
 
 def _person_ssn(store: Store, person_id: int) -> str:
@@ -55,56 +86,60 @@ def _person_ssn(store: Store, person_id: int) -> str:
     return str(rows[0][0])
 
 
-class Explainer:
-    """The linkage model's explanation of a held report, and its waterfall as SVG; kept
-    per (report, ledger head) so the page and its chart are scored once."""
+def _lines(text: str) -> list[str]:
+    return [e.strip() for e in text.splitlines() if e.strip()]
+
+
+class SheetCache:
+    """Review sheets kept per (case, ledger head): the model scores a report once per page."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._linker: Any = None
-        self._cache: dict[tuple[str, int], dict[str, Any]] = {}
+        self._cache: dict[tuple[str, int], ReviewSheet | None] = {}
 
-    def explain(self, store: Store, report_key: str) -> dict[str, Any]:
+    def get(self, store: Store, case: CaseState) -> ReviewSheet | None:
         head = store.head()
-        key = (report_key, head.last_seq if head else 0)
+        key = (case.case_id, head.last_seq if head else 0)
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
-            out: dict[str, Any] = {"lines": [], "weights": [], "svg": None, "error": None}
-            try:
-                from vitalfile.link.explain import explain_report
-                from vitalfile.link.splink_linker import SplinkLinker
+            if key not in self._cache:
+                if len(self._cache) > 256:
+                    self._cache.clear()
+                self._cache[key] = review_sheet(store, case)
+            return self._cache[key]
 
-                if self._linker is None:
-                    self._linker = SplinkLinker()
-                expl = explain_report(store, report_key, linker=self._linker, chart=True)
-                out["lines"] = list(expl.lines)
-                out["probability"] = expl.result.probability
-                out["weights"] = sorted(expl.result.weights.items())
-                if expl.chart is not None:
-                    try:
-                        import vl_convert as vlc
 
-                        out["svg"] = vlc.vegalite_to_svg(expl.chart)
-                    except Exception:  # no renderer: the table below stands in
-                        out["svg"] = None
-            except VitalfileError as exc:
-                out["error"] = exc.message
-            except ImportError:
-                out["error"] = "the linkage model is not installed"
-            except Exception as exc:  # the page still shows the case and the held reason
-                log.warning("explaining %s failed: %s", report_key, type(exc).__name__)
-                out["error"] = f"the model could not score this report ({type(exc).__name__})"
-            if len(self._cache) > 256:
-                self._cache.clear()
-            self._cache[key] = out
-            return out
+def decisions_for(case: CaseState) -> list[tuple[str, str]]:
+    """The decisions a case may take, in words (none preselected on the page)."""
+    if case.kind == "review" and not case.about.startswith("death:"):
+        return [
+            ("link", "link the report to the person (their death is posted)"),
+            ("reject", "reject: the report is not about this person"),
+            ("note", "add a note (the case stays open)"),
+        ]
+    if case.kind in ("review", "dispute"):
+        return [
+            ("retract", "retract the death: the person is alive"),
+            ("uphold", "uphold the death"),
+            ("note", "add a note (the case stays open)"),
+        ]
+    if case.kind == "determination":
+        return [
+            ("propose", "propose the determination"),
+            ("withdraw", "withdraw it"),
+            ("uphold", "uphold it"),
+            ("note", "add a note (the case stays open)"),
+        ]
+    return [
+        ("grant", "grant the request"),
+        ("refuse", "refuse the request"),
+        ("note", "add a note (the case stays open)"),
+    ]
 
 
 def mount_console(app: FastAPI, settings: ApiSettings) -> None:
     secret = (settings.session_secret or secrets.token_hex(32)).encode()
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    explainer = Explainer()
+    sheets = SheetCache()
     router = APIRouter(prefix="/console", include_in_schema=False)
 
     def user(request: Request, store: StoreDep) -> Principal:
@@ -125,17 +160,28 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
         if not secrets.compare_digest(token, getattr(request.state, "csrf", "")):
             raise Forbidden("the form is stale or came from elsewhere; reload the page")
 
-    def page(request: Request, name: str, http_status: int = 200, **ctx: Any) -> HTMLResponse:
+    def page(
+        request: Request, template_name: str, http_status: int = 200, **ctx: Any
+    ) -> HTMLResponse:
         p: Principal | None = getattr(request.state, "user", None)
+
+        def can(action: str) -> bool:
+            return p is not None and (not action or may(p, action))
+
         ctx.update(
             user=p,
             csrf=getattr(request.state, "csrf", ""),
-            can=(lambda action: p is not None and may(p, action)),
+            can=can,
+            nav=[(label, href) for label, href, perm in NAV if can(perm)] if p else [],
+            home=HOMES.get(p.role, "/console/dashboard") if p else "/console/signin",
+            path=request.url.path,
         )
-        return templates.TemplateResponse(request, name, ctx, status_code=http_status)
+        return templates.TemplateResponse(request, template_name, ctx, status_code=http_status)
 
     def html_error(request: Request, exc: VitalfileError) -> Response:
-        if isinstance(exc, Unauthenticated):
+        if isinstance(exc, Unauthenticated) and not request.url.path.startswith(
+            "/console/my-record"
+        ):
             return RedirectResponse("/console/signin", status_code=303)
         status = status_for(exc)
         return page(request, "error.html", http_status=status, error=exc, status_code=status)
@@ -149,13 +195,27 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
 
     @router.post("/signin", response_class=HTMLResponse)
     def signin(request: Request, store: StoreDep, key: Annotated[str, Form()] = "") -> Response:
-        try:
-            p = authenticate(store, key.strip())
-        except Unauthenticated:
-            p = None
-        if p is None or not p.is_staff:
-            return page(request, "signin.html", http_status=401, message="unknown or revoked key")
-        resp = RedirectResponse("/console/queue", status_code=303)
+        token = key.strip()
+        message = ""
+        p: Principal | None = None
+        if not token:
+            message = "Enter your staff key."
+        else:
+            try:
+                p = authenticate(store, token)
+            except Unauthenticated:
+                message = (
+                    "This key is not on file or has been revoked. Check it for a typo, or ask "
+                    "a supervisor for a new staff key."
+                )
+            if p is not None and not p.is_staff:
+                message = (
+                    f"This is a recipient's key (for {p.recipient}), not a staff key: "
+                    "recipients use the API. Sign in with your own staff key."
+                )
+        if p is None or message:
+            return page(request, "signin.html", http_status=401, message=message)
+        resp = RedirectResponse(HOMES.get(p.role, "/console/dashboard"), status_code=303)
         resp.set_cookie(
             COOKIE,
             sign_session(secret, p.key_id, settings.session_hours),
@@ -174,7 +234,71 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
 
     @router.get("/", response_class=HTMLResponse)
     def home(me: User) -> Response:
-        return RedirectResponse("/console/queue", status_code=303)
+        return RedirectResponse(HOMES.get(me.role, "/console/dashboard"), status_code=303)
+
+    # ── intake: submit a file, see what it became ────────────────────────────────────
+    def my_submissions(store: Store, me: Principal) -> list[dict[str, Any]]:
+        from vitalfile.intake.reports import submissions
+
+        return submissions(store, me.name)
+
+    @router.get("/submit", response_class=HTMLResponse)
+    def submit_form(request: Request, me: User, store: StoreDep) -> HTMLResponse:
+        require(me, "reports.ingest")
+        return page(
+            request,
+            "submit.html",
+            kinds=SOURCE_KINDS,
+            result=None,
+            mine=my_submissions(store, me),
+        )
+
+    @router.post("/submit", response_class=HTMLResponse)
+    async def submit(
+        request: Request,
+        me: User,
+        store: StoreDep,
+        file: Annotated[UploadFile, File()],
+        source_kind: Annotated[str, Form()],
+        source_id: Annotated[str, Form()] = "",
+        csrf: Annotated[str, Form()] = "",
+    ) -> HTMLResponse:
+        from starlette.concurrency import run_in_threadpool
+
+        from vitalfile.intake.reports import ingest_file
+
+        check_csrf(request, csrf)
+        require(me, "reports.ingest")
+        if source_kind not in SOURCE_KINDS:
+            raise UsageError("choose who sent the file", field="source_kind")
+        data = await file.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise UsageError("the file is too large for the console; use the API", field="file")
+        name = Path(file.filename or "upload.csv").name
+        sid = source_id.strip() or Path(name).stem
+
+        def run() -> Any:
+            with tempfile.TemporaryDirectory(prefix="vf-console-") as tmp:
+                path = Path(tmp) / name
+                path.write_bytes(data)
+                return ingest_file(
+                    store,
+                    path,
+                    source_kind=source_kind,
+                    source_id=sid,
+                    rejects_path=Path(tmp) / "rejects.csv",
+                    submitted_by=me.name,
+                )
+
+        result = await run_in_threadpool(run)
+        return page(
+            request,
+            "submit.html",
+            kinds=SOURCE_KINDS,
+            result=result,
+            name=name,
+            mine=my_submissions(store, me),
+        )
 
     # ── review queue and cases ───────────────────────────────────────────────────────
     @router.get("/queue", response_class=HTMLResponse)
@@ -183,49 +307,63 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
         me: User,
         store: StoreDep,
         kind: Annotated[str, Query(max_length=30)] = "",
+        group: Annotated[str, Query(max_length=40)] = "",
+        overdue: Annotated[str, Query(max_length=5)] = "",
+        owner: Annotated[str, Query(max_length=100)] = "",
     ) -> HTMLResponse:
         require(me, "cases.read")
-        cases = [
-            case_public(c) for c in list_cases(store, kind=kind or None, state="open", limit=500)
-        ]
-        return page(request, "queue.html", cases=cases, kind=kind, today=date.today())
-
-    @router.get("/cases/{case_id:path}", response_class=HTMLResponse)
-    def case_page(request: Request, case_id: str, me: User, store: StoreDep) -> HTMLResponse:
-        require(me, "cases.read")
-        c = case_public(get_case(store, case_id))
-        expl = None
-        reports = store.query(
-            "SELECT report_key, source_kind, first_name, last_name, dob, dod, death_state "
-            "FROM reports WHERE report_key = ?",
-            [c.about],
+        rows, late = figures.queue(
+            store,
+            kind=kind or None,
+            group=group,
+            overdue_only=bool(overdue),
+            owner=owner.strip(),
         )
-        if reports and c.kind == "review":
-            expl = explainer.explain(store, c.about)
+        groups = [g for g, _ in figures.REASON_GROUPS] + ["other"]
+        return page(
+            request,
+            "queue.html",
+            rows=rows,
+            overdue_count=late,
+            kind=kind,
+            group=group,
+            overdue=bool(overdue),
+            owner=owner,
+            groups=groups,
+            kinds=("review", "dispute", "determination", "disclosure_request"),
+        )
+
+    def case_context(store: Store, me: Principal, c: CaseState) -> dict[str, Any]:
+        sheet = sheets.get(store, c) if c.kind == "review" else None
         person = None
         if c.person_id is not None:
             st = status_of(store, c.person_id)
             if st.person is not None:
-                person = {"state": status_public(st, None), "fields": st.person}
-        return page(
-            request,
-            "case.html",
-            case=c,
-            report=reports[0] if reports else None,
-            expl=expl,
-            person=person,
-        )
+                person = {"fields": st.person, "name": person_name(st.person), "death": st.death}
+        submitter = submitter_of(store, c)
+        return {
+            "case": c,
+            "overdue": c.overdue(date.today()),
+            "sheet": sheet,
+            "waterfalls": [
+                charts.waterfall(
+                    cs.bars(),
+                    title=f"Match weights, report against {cs.name or cs.person_id}",
+                    total_label="total",
+                )
+                for cs in (sheet.candidates if sheet else [])
+                if cs.total is not None
+            ],
+            "person": person,
+            "decisions": decisions_for(c),
+            "submitter": submitter,
+            "own_case": bool(submitter) and submitter == me.name,
+        }
 
-    @router.get("/chart.svg")
-    def chart(
-        case_id: Annotated[str, Query(max_length=300)], me: User, store: StoreDep
-    ) -> Response:
+    @router.get("/cases/{case_id:path}", response_class=HTMLResponse)
+    def case_page(request: Request, case_id: str, me: User, store: StoreDep) -> HTMLResponse:
         require(me, "cases.read")
-        c = get_case(store, case_id)
-        svg = explainer.explain(store, c.about).get("svg")
-        if not svg:
-            raise NotFound("no waterfall chart for this case")
-        return Response(svg, media_type="image/svg+xml")
+        return page(request, "case.html", **case_context(store, me, get_case(store, case_id)))
 
     @router.post("/decide", response_class=HTMLResponse)
     def decide_case(
@@ -233,29 +371,75 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
         me: User,
         store: StoreDep,
         case_id: Annotated[str, Form()],
-        decision: Annotated[str, Form()],
+        version: Annotated[int, Form()],
+        decision: Annotated[str, Form()] = "",
         reason: Annotated[str, Form()] = "",
         evidence: Annotated[str, Form()] = "",
         person_id: Annotated[str, Form()] = "",
-        finding: Annotated[str, Form()] = "not-this-person",
+        finding: Annotated[str, Form()] = "",
+        override: Annotated[str, Form()] = "",
+        confirmed: Annotated[str, Form()] = "",
         csrf: Annotated[str, Form()] = "",
     ) -> HTMLResponse:
         check_csrf(request, csrf)
         require(me, "cases.decide")
-        if person_id.strip() and not person_id.strip().isdigit():
+        c = get_case(store, case_id)
+        if not decision:
+            ctx = case_context(store, me, c)
+            return page(
+                request, "case.html", http_status=400, form_error="Choose a decision.", **ctx
+            )
+        pid = person_id.strip()
+        if pid and not pid.isdigit():
             raise UsageError("person must be a person id (digits)", field="person_id")
-        result = decide(
-            store,
-            case_id,
-            decision,
-            reviewer=me.name,
-            reason=reason.strip(),
-            evidence=[e.strip() for e in evidence.splitlines() if e.strip()],
-            person_id=int(person_id) if person_id.strip() else None,
-            finding=finding,
-        )
+        kwargs: dict[str, Any] = {
+            "reviewer": me.name,
+            "reason": reason.strip(),
+            "evidence": _lines(evidence),
+            "person_id": int(pid) if pid else None,
+            "finding": finding or "not-this-person",
+            "expected_version": version,
+        }
+        sheet = sheets.get(store, c) if c.kind == "review" else None
+        protective = sheet.protective if sheet else ""
+        if not pid and c.person_id is None and sheet and sheet.candidates:
+            kwargs["person_id"] = pid_int = sheet.candidates[0].person_id  # the best candidate
+            pid = str(pid_int)
+        if decision == "link" and c.kind == "review":
+            preview = decide(store, case_id, decision, preview=True, **kwargs)
+            form = {
+                "case_id": case_id,
+                "version": version,
+                "decision": decision,
+                "reason": reason,
+                "evidence": evidence,
+                "person_id": pid,
+                "finding": finding,
+            }
+            error = ""
+            if confirmed and protective and not override.strip():
+                error = "Say why it is safe to post this death despite the hold."
+            if not confirmed or error:
+                return page(
+                    request,
+                    "confirm.html",
+                    http_status=400 if error else 200,
+                    case=c,
+                    changes=describe(store, preview.appended),
+                    protective=protective,
+                    form=form,
+                    override=override,
+                    form_error=error,
+                )
+            if protective:
+                kwargs["reason"] = f"{kwargs['reason']} (hold overridden: {override.strip()})"
+        result = decide(store, case_id, decision, **kwargs)
         return page(
-            request, "decided.html", result=result, case=case_public(get_case(store, case_id))
+            request,
+            "decided.html",
+            result=result,
+            case=get_case(store, case_id),
+            changes=describe(store, result.appended),
         )
 
     # ── people ───────────────────────────────────────────────────────────────────────
@@ -283,17 +467,25 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
         as_of: Annotated[str, Query(max_length=32)] = "",
     ) -> HTMLResponse:
         require(me, "people.read")
-        tl = timeline(store, person_id, as_of or None)
-        st = status_of(store, person_id, upto_seq=as_of_seq(store, as_of or None))
-        cases = [case_public(c) for c in list_cases(store, person_id=person_id, state=None)]
-        dets = [determination_public(d) for d in list_determinations(store, person_id=person_id)]
+        entries = history(store, person_id, as_of)
+        st = status_of(store, person_id, upto_seq=seq_as_of(store, as_of))
+        cases = list_cases(store, person_id=person_id, state=None)
+        dets = list_determinations(store, person_id=person_id)
+        days = sorted({e.at[:10] for e in entries if e.at})
         return page(
             request,
             "person.html",
             person_id=person_id,
             fields=st.person or {},
-            status=status_public(st, as_of or None) if st.person else None,
-            timeline=tl,
+            name=person_name(st.person),
+            death=st.death,
+            entries=entries,
+            picture=charts.timeline(
+                marks(entries, person_id),
+                title=f"Time line of person {person_id}",
+                as_of=as_of,
+            ),
+            days=days,
             as_of=as_of,
             cases=cases,
             determinations=dets,
@@ -314,11 +506,18 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
         cid = open_dispute(
             store,
             _person_ssn(store, person_id),
-            evidence=[e.strip() for e in evidence.splitlines() if e.strip()],
+            evidence=_lines(evidence),
             reason=reason.strip() or "the person says they are alive",
             opened_by=me.name,
         )
-        return RedirectResponse(f"/console/cases/{cid}", status_code=303)
+        target = (
+            f"/console/cases/{cid}" if may(me, "cases.read") else f"/console/people/{person_id}"
+        )
+        return RedirectResponse(target, status_code=303)
+
+    def accounting_rows(store: Store, person_id: int, as_of: str) -> list[dict[str, Any]]:
+        rows = accounting(store, _person_ssn(store, person_id), upto_seq=seq_as_of(store, as_of))
+        return [r for r in rows if r["person_id"] == person_id]
 
     @router.get("/people/{person_id}/accounting", response_class=HTMLResponse)
     def accounting_page(
@@ -330,11 +529,16 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
     ) -> HTMLResponse:
         require(me, "accounting.read")
         flush_answers(request)
-        rows = accounting(
-            store, _person_ssn(store, person_id), upto_seq=as_of_seq(store, as_of or None)
+        people = load_people(store, [person_id])
+        st = people.get(person_id)
+        return page(
+            request,
+            "accounting.html",
+            person_id=person_id,
+            name=person_name(st.person if st else None),
+            rows=accounting_rows(store, person_id, as_of),
+            as_of=as_of,
         )
-        rows = [r for r in rows if r["person_id"] == person_id]
-        return page(request, "accounting.html", person_id=person_id, rows=rows, as_of=as_of)
 
     # ── determinations ───────────────────────────────────────────────────────────────
     @router.get("/determinations", response_class=HTMLResponse)
@@ -345,10 +549,151 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
         state: Annotated[str, Query(max_length=30)] = "",
     ) -> HTMLResponse:
         require(me, "determinations.read")
-        dets = [determination_public(d) for d in list_determinations(store, state=state or None)]
+        dets = list_determinations(store, state=state or None)
         return page(
             request, "determinations.html", dets=dets, state=state, today=date.today().isoformat()
         )
 
+    # ── supervisor and auditor homes ─────────────────────────────────────────────────
+    @router.get("/supervise", response_class=HTMLResponse)
+    def supervise(request: Request, me: User, store: StoreDep) -> HTMLResponse:
+        require(me, "cases.assign")
+        from vitalfile.disclosure.distribute import pending_corrections
+
+        rows, late = figures.queue(store)
+        return page(
+            request,
+            "supervise.html",
+            rows=rows,
+            overdue_count=late,
+            keys=list_keys(store),
+            agreements=figures.agreements(store),
+            pending=pending_corrections(store),
+            today=date.today().isoformat(),
+        )
+
+    @router.post("/assign")
+    def assign_case(
+        request: Request,
+        me: User,
+        store: StoreDep,
+        case_id: Annotated[str, Form()],
+        owner: Annotated[str, Form()],
+        csrf: Annotated[str, Form()] = "",
+    ) -> Response:
+        from vitalfile.cases.framework import assign
+
+        check_csrf(request, csrf)
+        require(me, "cases.assign")
+        if not owner.strip():
+            raise UsageError("name the owner", field="owner")
+        assign(store, case_id, owner.strip())
+        return RedirectResponse("/console/supervise#assignments", status_code=303)
+
+    @router.get("/audit", response_class=HTMLResponse)
+    def audit(request: Request, me: User, store: StoreDep) -> HTMLResponse:
+        require(me, "accounting.read")
+        from vitalfile.ledger.verify import verify_latest
+
+        flush_answers(request)
+        report, cp = verify_latest(store, settings.work_dir, settings.key_path)
+        return page(
+            request,
+            "audit.html",
+            refusals=figures.refusals(store),
+            report=report,
+            checkpoint=cp,
+        )
+
+    @router.post("/audit/accounting")
+    def audit_find(
+        request: Request,
+        me: User,
+        store: StoreDep,
+        ssn: Annotated[str, Form()],
+        csrf: Annotated[str, Form()] = "",
+    ) -> Response:
+        check_csrf(request, csrf)
+        require(me, "accounting.read")
+        ids = find_person_ids(store, parse_ssn(ssn, field="ssn"))
+        if not ids:
+            raise NotFound("no person with this SSN on file", field="ssn")
+        return RedirectResponse(f"/console/people/{ids[0]}/accounting", status_code=303)
+
+    # ── dashboard ────────────────────────────────────────────────────────────────────
+    @router.get("/dashboard", response_class=HTMLResponse)
+    def dashboard(request: Request, me: User, store: StoreDep) -> HTMLResponse:
+        flush_answers(request)
+        shown: list[dict[str, Any]] = []
+        if may(me, "cases.read") or may(me, "reports.ingest"):
+            over = figures.queue_over_time(store)
+            shown.append(
+                {
+                    "title": "Open cases at the end of each week",
+                    "svg": charts.bars(
+                        [(w["week"][5:], w["open"]) for w in over],
+                        title="Open cases at the end of each week",
+                    ),
+                    "head": ("week ending", "open cases", "mean age (days)"),
+                    "rows": [(w["week"], w["open"], w["mean_age"]) for w in over],
+                }
+            )
+            groups, weeks = figures.held_by_week(store)
+            shown.append(
+                {
+                    "title": "Reports held for review, by reason and week",
+                    "svg": charts.stacked(
+                        [(w[5:], v) for w, v in weeks],
+                        series=groups or ["held"],
+                        title="Reports held for review, by reason and week",
+                    ),
+                    "head": ("week ending", *groups),
+                    "rows": [(w, *v) for w, v in weeks],
+                }
+            )
+        deaths = figures.deaths_by_source(store)
+        shown.append(
+            {
+                "title": "Deaths on file by first source and level (V verified, P not)",
+                "svg": charts.stacked(
+                    [(s, [v, p]) for s, v, p in deaths],
+                    series=["V", "P"],
+                    title="Deaths on file by first source and level",
+                ),
+                "head": ("source", "V", "P"),
+                "rows": deaths,
+            }
+        )
+        if may(me, "corrections.read"):
+            corr = figures.corrections(store)
+            shown.append(
+                {
+                    "title": "Corrections after retractions, by recipient",
+                    "svg": charts.stacked(
+                        [(r, [p, d]) for r, p, d in corr],
+                        series=["pending", "delivered"],
+                        title="Corrections after retractions, by recipient",
+                    ),
+                    "head": ("recipient", "pending", "delivered"),
+                    "rows": corr,
+                }
+            )
+        if may(me, "accounting.read"):
+            channels, recs = figures.disclosures_by_recipient(store)
+            shown.append(
+                {
+                    "title": "Records disclosed, by recipient and channel",
+                    "svg": charts.stacked(
+                        recs, series=channels or ["none"], title="Records disclosed"
+                    ),
+                    "head": ("recipient", *channels),
+                    "rows": [(r, *v) for r, v in recs],
+                }
+            )
+        return page(request, "dashboard.html", charts=shown)
+
     app.include_router(router)
+    from vitalfile.console.person import mount_person_pages
+
+    mount_person_pages(app, settings, templates)
     app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console-static")

@@ -34,6 +34,7 @@ __all__ = [
     "ingest_file",
     "ingest_reports",
     "read_report_file",
+    "submissions",
     "write_rejects",
 ]
 
@@ -314,8 +315,12 @@ def ingest_file(
     progress: Callable[[int], None] | None = None,
     ack_dir: Path | None = None,
     layout: str | None = None,
+    submitted_by: str = "",
 ) -> IngestResult:
     """Read, check and ingest one reports file; refuse it whole on any bad record.
+
+    `submitted_by` names the staff member who sent the file in (kept with each CSV or DMF
+    report, so that person never decides a review of it).
 
     VRDR (a JSON file, NDJSON or a folder) goes to `ingest_vrdr.ingest_vrdr_file`, which also
     takes updates and voids and writes acknowledgements to `ack_dir`. An empty `source_id` is
@@ -345,6 +350,11 @@ def ingest_file(
     )
     if errors and not quarantine:
         raise FileRejected(errors, file=path.name)
+    if submitted_by:
+        reports = [
+            r.model_copy(update={"extra": {**r.extra, "submitted_by": submitted_by}})
+            for r in reports
+        ]
     extra: list[Event] = []
     if errors:
         extra.append(
@@ -360,9 +370,41 @@ def ingest_file(
         reports,
         linker=linker,
         today=today,
-        note=f"ingest {path.name}",
+        note=f"ingest {path.name}" + (f" by {submitted_by}" if submitted_by else ""),
         extra_events=extra,
         progress=progress,
     )
     result.rejected = len(errors)
     return result
+
+
+def submissions(store: Store, submitted_by: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The files a staff member sent in (newest first) and what each became: for each
+    report, its outcome (linked, held, unlinked) and the person it is about."""
+    suffix = f" by {submitted_by}"
+    out: list[dict[str, Any]] = []
+    for no, first, n, at, note in store.query(
+        "SELECT commit_no, first_seq, n_events, committed_at, note FROM ledger_commits "
+        "WHERE note LIKE 'ingest %' ORDER BY commit_no DESC"
+    ):
+        if not str(note).endswith(suffix):
+            continue
+        rows = store.query(
+            "SELECT report_key, status, person_id, reason FROM reports "
+            "WHERE received_seq >= ? AND received_seq < ? ORDER BY report_key",
+            [first, int(first) + int(n)],
+        )
+        out.append(
+            {
+                "commit_no": int(no),
+                "at": str(at),
+                "file": str(note)[len("ingest ") : -len(suffix)],
+                "reports": [
+                    {"report_key": k, "status": s, "person_id": p, "reason": r}
+                    for k, s, p, r in rows
+                ],
+            }
+        )
+        if len(out) >= limit:
+            break
+    return out

@@ -6,16 +6,17 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from vitalfile.errors import LedgerError
+from vitalfile.errors import LedgerError, VitalfileError
 from vitalfile.ledger.checkpoint import (
     Checkpoint,
     load_public_key,
     make_checkpoint,
+    read_checkpoint,
     verify_signature,
 )
 from vitalfile.ledger.store import Store, VerifyReport, utc_now_text
 
-__all__ = ["checkpoint_now", "extends", "verify_ledger"]
+__all__ = ["checkpoint_now", "extends", "latest_checkpoint", "verify_latest", "verify_ledger"]
 
 
 def extends(store: Store, report: VerifyReport, cp: Checkpoint) -> str | None:
@@ -51,3 +52,35 @@ def checkpoint_now(store: Store, key: Ed25519PrivateKey) -> Checkpoint:
     if report.head is None:
         raise LedgerError("the ledger is empty: nothing to checkpoint")
     return make_checkpoint(report.head, key, utc_now_text())
+
+
+def latest_checkpoint(folder: Path) -> tuple[Path, Checkpoint] | None:
+    """The newest signed checkpoint kept beside the files sent out from `folder`."""
+    best: tuple[Path, Checkpoint] | None = None
+    if not folder.is_dir():
+        return None
+    for path in folder.rglob("*checkpoint*.json"):
+        try:
+            cp = read_checkpoint(path)
+        except VitalfileError:
+            continue
+        if best is None or cp.commit_no > best[1].commit_no:
+            best = (path, cp)
+    return best
+
+
+def verify_latest(
+    store: Store, folder: Path, key_path: Path
+) -> tuple[VerifyReport, Checkpoint | None]:
+    """The chain checked, and against the newest checkpoint under `folder` when there is
+    one (its signature with the keeper's public key, and that the ledger extends it)."""
+    found = latest_checkpoint(folder)
+    if found is None:
+        return store.verify(), None
+    cp = found[1]
+    try:
+        return verify_ledger(store, cp, key_path), cp
+    except VitalfileError as exc:
+        report = store.verify()
+        report.problems.append(f"checkpoint of commit {cp.commit_no}: {exc.message}")
+        return report, cp
