@@ -67,7 +67,7 @@ class World:
         values: dict[str, object] = {
             "db": self.url,
             "work_dir": self.work_dir,
-            "key_path": self.work_dir / "no-key.pem",
+            "key_path": self.work_dir / "keys" / "keeper.pem",
             "max_upload_bytes": 200_000,
         }
         values.update(kw)
@@ -79,6 +79,9 @@ def build_world(url: str, work_dir: Path) -> World:
     (a funeral home: federal and certified); person 3 died in 2015 (everyone); person 4 has a
     held report; person 5 is alive."""
     w = World(url, work_dir)
+    from vitalfile.ledger.checkpoint import init_key
+
+    init_key(work_dir / "keys" / "keeper.pem")  # files and feed pages are signed
     store = open_store(url)
     try:
         store.append([person(pid, last) for pid, last in LAST.items()])

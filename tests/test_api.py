@@ -67,6 +67,9 @@ RECIPIENT_OK = {"fed", "bank", "pub"}  # "gone": its agreement ended → refused
 CSV = "customer_id,ssn,first_name,last_name,dob\nc1,{ssn},ANN,STATEONLY,1950-01-02\n"
 
 
+WHY = {"purpose": "audit of the file", "authority": "42 USC 405(r)"}  # the keeper's extract
+
+
 def routes() -> list[tuple[str, str, dict[str, Any], set[str], int]]:
     """(method, path, request kwargs, who may, the status they get)."""
     lookup = {"json": {"ssn": ssn_of(2)}}
@@ -109,8 +112,9 @@ def routes() -> list[tuple[str, str, dict[str, Any], set[str], int]]:
             200,
         ),
         ("POST", "/v1/extracts", {"json": {"kind": "full"}}, RECIPIENT_OK, 201),
-        ("POST", "/v1/keeper-extracts", {"json": {"format": "csv"}}, KEEPER, 201),
+        ("POST", "/v1/keeper-extracts", {"json": {"format": "csv", **WHY}}, KEEPER, 201),
         ("GET", "/v1/keeper-extracts/" + "0" * 32 + "/file", {}, KEEPER, 404),
+        ("GET", "/v1/refusals?since=2020-01-01", {}, AUDIT, 200),
         ("GET", "/v1/deliveries", {}, AUDIT | set(RECIPIENTS), 200),
         ("GET", "/v1/deliveries/" + "0" * 32 + "/file", {}, set(RECIPIENTS), 404),
         ("GET", "/v1/corrections", {}, AUDIT | RECIPIENT_OK, 200),
@@ -719,11 +723,15 @@ def test_keeper_extract_is_unrestricted_recorded_and_accounted(
     sup, h = auth(world, "supervisor"), auth(world, "auditor")
     # an update needs an earlier full file: refused, nothing written, no file left
     before = head_seq(world, client)
-    r = client.post("/v1/keeper-extracts", json={"kind": "update"}, headers=sup)
+    r = client.post("/v1/keeper-extracts", json={"kind": "update", **WHY}, headers=sup)
     assert r.status_code == 400 and r.json()["code"] == "usage"
     assert head_seq(world, client) == before
     assert not any((world.work_dir / "deliveries").rglob("*.*"))
+    # no purpose or authority: one error shape, nothing written
     r = client.post("/v1/keeper-extracts", json={"format": "csv"}, headers=sup)
+    assert r.status_code == 422 and r.json()["code"] == "input"
+    assert head_seq(world, client) == before
+    r = client.post("/v1/keeper-extracts", json={"format": "csv", **WHY}, headers=sup)
     assert r.status_code == 201, r.text
     d = r.json()
     # every current death, the state-only one and the recent ones included
@@ -743,9 +751,13 @@ def test_keeper_extract_is_unrestricted_recorded_and_accounted(
     # accounted for per person, as the CLI's keeper file is
     acc = client.post("/v1/people/accounting", json={"ssn": ssn_of(1)}, headers=h).json()
     files = [e for e in acc["entries"] if e["channel"] == "file"]
-    assert [(e["recipient"], e["purpose"]) for e in files] == [("", "the keeper's own file")]
+    assert [(e["recipient"], e["purpose"], e["authority"]) for e in files] == [
+        ("", WHY["purpose"], WHY["authority"])
+    ]
     # the update since: nothing changed
-    up = client.post("/v1/keeper-extracts", json={"kind": "update", "format": "dmf"}, headers=sup)
+    up = client.post(
+        "/v1/keeper-extracts", json={"kind": "update", "format": "dmf", **WHY}, headers=sup
+    )
     assert up.status_code == 201 and up.json()["records"] == 0
 
 

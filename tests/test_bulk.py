@@ -82,7 +82,7 @@ def test_load_then_extract_gives_back_the_same_bytes(
         result = load_dmf_full(store, src, commit_size=7)
         assert result.records == len(lines)
         out = d / "out.dmf"
-        extract_full(store, out, record=False)
+        extract_full(store, out, record=False, purpose="round trip", authority="test")
         assert out.read_bytes() == src.read_bytes()
         # the SQL-rendered events are exactly the canonical events
         for (body,) in store.query("SELECT body FROM ledger_events"):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vitalfile.cli import main
 from vitalfile.db import open_store
@@ -35,7 +36,13 @@ def build_ledger(store: Store, tmp: Path) -> None:
         quarantine=True,
         rejects_path=tmp / "rejects.csv",
     )
-    extract_full(store, tmp / "full.txt")
+    extract_full(
+        store,
+        tmp / "full.txt",
+        purpose="the keeper's copy",
+        authority="test",
+        key=Ed25519PrivateKey.generate(),
+    )
     dead = store.query("SELECT min(person_id) FROM deaths WHERE status = 'current'")[0][0]
     assert dead is not None
     store.append([DeathRetracted(person_id=int(dead), reason="seen alive")])

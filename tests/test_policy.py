@@ -289,9 +289,14 @@ def test_refusals_are_recorded_and_disclose_nothing(store: Store, tmp_path: Path
     for e in (e1, e3, e4):  # no personal data in errors
         text = str(e.value)
         assert ssn_of(1) not in text and "SMITH" not in text
-    # the refused verification is in the person's accounting
+    # the refused files (about everyone on file then) and the refused verification are in
+    # the person's accounting; the unknown recipient's is not
     acc = accounting(store, ssn_of(1))
-    assert [a["kind"] for a in acc] == ["refusal"]
+    assert [(a["kind"], a["channel"], a["recipient"]) for a in acc] == [
+        ("refusal", "file", "bank"),
+        ("refusal", "file", "bank"),
+        ("refusal", "verify", "bank"),
+    ]
 
 
 # ── online verification and batch matching ───────────────────────────────────────────

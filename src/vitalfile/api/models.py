@@ -145,6 +145,28 @@ class ExtractCreate(_In):
     format: Literal["dmf", "csv", "parquet"] = "dmf"
 
 
+class RefusalPublic(_Out):
+    """One refused request of any kind (no personal data: a count of the people it was about)."""
+
+    seq: int
+    at: str
+    channel: str
+    recipient: str
+    agreement_id: str
+    purpose: str
+    fields: str
+    reason: str
+    people: int
+    whole_file: bool
+
+
+class KeeperExtractCreate(ExtractCreate):
+    """The keeper's own extract names why it is made and under which authority."""
+
+    purpose: str = Field(min_length=1, max_length=500)
+    authority: str = Field(min_length=1, max_length=500)
+
+
 class DeliveryPublic(_Out):
     delivery_id: str
     recipient: str

@@ -220,18 +220,34 @@ def status(
         out_console.print(line)
 
 
+_KEEPER_PURPOSE = "the keeper's own extract: its purpose (required without --recipient)"
+_KEEPER_AUTHORITY = "the keeper's own extract: its legal authority (required without --recipient)"
+
+
 @extract_app.command("full")
 def extract_full_cmd(
     out: Annotated[Path, typer.Option(help="the file to write")],
     recipient: Annotated[str, typer.Option(help="who it is for ('' = the keeper)")] = "",
     fmt: Annotated[str, typer.Option("--format", help="dmf, csv or parquet")] = "dmf",
+    purpose: Annotated[str, typer.Option(help=_KEEPER_PURPOSE)] = "",
+    authority: Annotated[str, typer.Option(help=_KEEPER_AUTHORITY)] = "",
 ) -> None:
-    """Every current death the recipient may have, sorted by SSN (recorded as a delivery)."""
+    """Every current death the recipient may have, sorted by SSN (recorded as a delivery,
+    signed: the sidecar's checkpoint carries the delivery)."""
     from vitalfile.cli.policy_cmds import signing_key
 
-    key = signing_key(required=bool(recipient))
+    key = signing_key(required=True)
     with open_db() as store, progress_bar("extract", None) as advance:
-        result = extract_full(store, out, progress=advance, recipient=recipient, fmt=fmt, key=key)
+        result = extract_full(
+            store,
+            out,
+            progress=advance,
+            recipient=recipient,
+            fmt=fmt,
+            key=key,
+            purpose=purpose,
+            authority=authority,
+        )
     out_console.print(f"wrote {result.records:,} records to {out}")
 
 
@@ -240,16 +256,28 @@ def extract_update_cmd(
     out: Annotated[Path, typer.Option(help="the file to write")],
     recipient: Annotated[str, typer.Option(help="who it is for ('' = the keeper)")] = "",
     fmt: Annotated[str, typer.Option("--format", help="dmf, csv or parquet")] = "dmf",
+    purpose: Annotated[str, typer.Option(help=_KEEPER_PURPOSE)] = "",
+    authority: Annotated[str, typer.Option(help=_KEEPER_AUTHORITY)] = "",
 ) -> None:
-    """Adds, changes and deletes since the recipient's last delivery (A/C/D in column 1)."""
+    """Adds, changes and deletes since the recipient's last delivery (A/C/D in column 1);
+    to a recipient whose agreement ended or narrowed, only the C/D lines it is owed."""
     from vitalfile.cli.policy_cmds import signing_key
 
-    key = signing_key(required=bool(recipient))
+    key = signing_key(required=True)
     with open_db() as store:
-        result = extract_update(store, out, recipient=recipient, fmt=fmt, key=key)
+        result = extract_update(
+            store,
+            out,
+            recipient=recipient,
+            fmt=fmt,
+            key=key,
+            purpose=purpose,
+            authority=authority,
+        )
+    note = " (corrections only: the agreement has ended or narrowed)"
     out_console.print(
         f"wrote {result.records:,} records to {out}: {result.adds} A, {result.changes} C, "
-        f"{result.deletes} D"
+        f"{result.deletes} D" + (note if result.scope == "corrections" else "")
     )
 
 

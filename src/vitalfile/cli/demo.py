@@ -120,6 +120,12 @@ def run_demo(
         with step("register people"):
             summary.people = load_people_file(store, data / "people.csv").registered
         linker = make_linker("splink")  # the trained model, as the command line uses it
+        key_path = workdir / "keys" / "keeper.pem"
+        init_key(key_path)
+        from vitalfile.ledger.checkpoint import load_private_key
+
+        key = load_private_key(key_path)
+        purpose, authority = "demo: the keeper's own file", "demo (synthetic data)"
         for i, path in enumerate(month_files[:2], start=1):
             with step(f"ingest month {i}"):
                 summary.add(
@@ -128,17 +134,17 @@ def run_demo(
             with step(f"extract {'full' if i == 1 else 'update'} file"):
                 out = workdir / ("dmf-full.txt" if i == 1 else "dmf-update.txt")
                 if i == 1:
-                    summary.full_records = extract_full(store, out).records
+                    summary.full_records = extract_full(
+                        store, out, key=key, purpose=purpose, authority=authority
+                    ).records
                 else:
-                    summary.update_records = extract_update(store, out).records
+                    summary.update_records = extract_update(
+                        store, out, key=key, purpose=purpose, authority=authority
+                    ).records
         with step("sign and verify"):
-            key_path = workdir / "keys" / "keeper.pem"
-            init_key(key_path)
-            from vitalfile.ledger.checkpoint import load_private_key
-
             head = store.head()
             assert head is not None
-            cp = make_checkpoint(head, load_private_key(key_path), utc_now_text())
+            cp = make_checkpoint(head, key, utc_now_text())
             (workdir / "checkpoint.json").write_text(cp.to_json())
             report = verify_ledger(store, cp, key_path)
             if not report.ok:

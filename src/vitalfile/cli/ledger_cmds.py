@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from vitalfile.cli.common import app, open_db, out_console, settings
-from vitalfile.errors import ChainBroken
+from vitalfile.disclosure.deliveries import check_delivered
+from vitalfile.errors import ChainBroken, UsageError
 from vitalfile.ledger.checkpoint import (
     init_key,
     load_private_key,
@@ -27,11 +28,23 @@ def verify_cmd(
     checkpoint: Annotated[
         Path | None, typer.Option(help="a signed checkpoint the ledger must still extend")
     ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(help="a delivered file: check it is byte for byte what was delivered"),
+    ] = None,
 ) -> None:
-    """Recompute the hash chain; exit 1 naming the first commit that does not match."""
+    """Recompute the hash chain; exit 1 naming the first commit that does not match.
+
+    With --checkpoint: its signature, and that the ledger still extends it. With --file too:
+    that the file is byte for byte the delivery the checkpoint (signed) and the ledger name.
+    """
+    if file is not None and checkpoint is None:
+        raise UsageError("--file is checked against a --checkpoint (its sidecar)", field="file")
     cp = read_checkpoint(checkpoint) if checkpoint else None
     with open_db() as store:
         report = verify_ledger(store, cp, settings().key_path if cp else None)
+        if report.ok and cp is not None and file is not None:
+            check_delivered(store, cp.delivery, file)
     if not report.ok:
         raise ChainBroken(report.problems[0])
     rate = report.events / report.seconds if report.seconds else 0.0
@@ -39,7 +52,9 @@ def verify_cmd(
     out_console.print(
         f"ok: {report.commits:,} commits, {report.events:,} events "
         f"({rate:,.0f} events/s); head commit {head.commit_no if head else 0} "
-        f"{head.hash[:16] if head else ''}" + (" extends the checkpoint" if cp else "")
+        f"{head.hash[:16] if head else ''}"
+        + (" extends the checkpoint" if cp else "")
+        + (f"; {file.name} is the delivered file" if file else "")
     )
 
 

@@ -12,8 +12,8 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vitalfile.cli.common import app, open_db, out_console, settings
-from vitalfile.disclosure.accounting import accounting, my_record
-from vitalfile.disclosure.distribute import pending_corrections
+from vitalfile.disclosure.accounting import accounting, my_record, refusals
+from vitalfile.disclosure.corrections import pending_corrections
 from vitalfile.disclosure.monitor import feed, register_monitor
 from vitalfile.disclosure.policy import FIELDS, add_agreement, add_recipient, end_agreement
 from vitalfile.disclosure.verify import match_batch, verify_online
@@ -209,6 +209,31 @@ def accounting_cmd(
             markup=False,
         )
     out_console.print(f"{len(rows)} disclosure(s) and refusal(s)")
+
+
+@app.command("refusals")
+def refusals_cmd(
+    recipient: Annotated[
+        str | None, typer.Option(help="only this recipient ('' = the keeper)")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="only refusals at or after this ISO date or time")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Every refused request of any kind (file, verify, match, feed, request, determination),
+    newest first, with its reason and how many people it was about."""
+    with open_db() as store:
+        rows = refusals(store, recipient=recipient, since=since, limit=limit)
+    if as_json:
+        out_console.print_json(json.dumps(rows))
+        return
+    for r in rows:
+        who = "(keeper)" if r["recipient"] == "" else r["recipient"]
+        scope = "whole file" if r["whole_file"] else f"{r['people']} person(s)"
+        out_console.print(f"{r['at']}\t{who}\t{r['channel']}\t{scope}\t{r['reason']}", markup=False)
+    out_console.print(f"{len(rows)} refusal(s)")
 
 
 @app.command("my-record")

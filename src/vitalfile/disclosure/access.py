@@ -61,6 +61,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "record.read": frozenset({"reviewer", "supervisor", "auditor"}),
     "deliveries.read": frozenset({"supervisor", "auditor"}),
     "corrections.read": frozenset({"supervisor", "auditor"}),
+    "refusals.read": frozenset({"supervisor", "auditor"}),
     "extracts.keeper": frozenset({"supervisor"}),
     "apikeys.manage": frozenset({"supervisor"}),
 }

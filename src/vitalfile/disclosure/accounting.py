@@ -1,22 +1,27 @@
-"""The accounting of disclosures about a person, and a person's own record, as of any time.
+"""The accounting of disclosures about a person, a person's own record, and every refusal.
 
 Answers, batch matches and feed pages are `disclosure.made` / `disclosure.refused` events,
 kept one row per person in `disclosures`. Files are accounted per person through the
-`delivered` projection (which record version each delivery held), not one event per record.
+`delivered` projection (which record version each delivery held), not one event per record;
+a refused file (`whole_file`) is in the accounting of everyone whose death was on file then.
+`refusals` lists refused requests of every kind, for auditors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
+from vitalfile.dates import iso_now
+from vitalfile.errors import UsageError
 from vitalfile.events import DisclosureMade, DisclosureRefused, Event
 from vitalfile.ledger.store import Store, Tx
 from vitalfile.master.projection import status_of
 
-__all__ = ["AccountingProjection", "accounting", "my_record", "person_ids_for"]
+__all__ = ["AccountingProjection", "accounting", "my_record", "person_ids_for", "refusals"]
 
 
 class AccountingProjection:
@@ -30,7 +35,9 @@ class AccountingProjection:
                 kind VARCHAR NOT NULL, channel VARCHAR NOT NULL, recipient VARCHAR NOT NULL,
                 agreement_id VARCHAR NOT NULL, purpose VARCHAR NOT NULL,
                 authority VARCHAR NOT NULL, person_id BIGINT, fields VARCHAR NOT NULL,
-                given VARCHAR NOT NULL, at_time VARCHAR NOT NULL)"""
+                given VARCHAR NOT NULL, at_time VARCHAR NOT NULL)""",
+            # issue 14: a refused file is about the whole file (older files gain the column)
+            "ALTER TABLE disclosures ADD COLUMN IF NOT EXISTS whole_file BOOLEAN DEFAULT false",
         ]
 
     def tables(self) -> list[str]:
@@ -54,6 +61,7 @@ class AccountingProjection:
                 "fields",
                 "given",
                 "at_time",
+                "whole_file",
             )
         }
 
@@ -70,6 +78,7 @@ class AccountingProjection:
                 ("fields", ",".join(e.fields)),
                 ("given", given),
                 ("at_time", e.at),
+                ("whole_file", bool(getattr(e, "whole_file", False))),
             ):
                 cols[k].append(v)
 
@@ -85,7 +94,8 @@ class AccountingProjection:
                     row(seq, "refusal", e, maybe, f"refused: {e.reason}", "")
         table = pa.table(
             {
-                **{k: v for k, v in cols.items() if k not in ("seq", "person_id")},
+                **{k: v for k, v in cols.items() if k not in ("seq", "person_id", "whole_file")},
+                "whole_file": pa.array(cols["whole_file"], pa.bool_()),
                 "seq": pa.array(cols["seq"], pa.int64()),
                 "person_id": pa.array(cols["person_id"], pa.int64()),
             }
@@ -129,7 +139,8 @@ def accounting(store: Store, ssn: str, *, upto_seq: int | None = None) -> list[d
             )
         for made_at, rec, agr, purpose, authority, action, version, kind, did in store.query(
             "SELECT dl.made_at, x.recipient, dl.agreement_id, "
-            "coalesce(a.purpose, ''), coalesce(a.authority, ''), x.action, x.version, dl.kind, "
+            "coalesce(a.purpose, dl.purpose, ''), coalesce(a.authority, dl.authority, ''), "
+            "x.action, x.version, dl.kind, "
             "x.delivery_id FROM delivered x JOIN deliveries dl ON dl.delivery_id = x.delivery_id "
             "LEFT JOIN agreements a ON a.agreement_id = dl.agreement_id "
             "WHERE x.person_id = ? AND x.seq <= ? ORDER BY x.seq",
@@ -150,8 +161,77 @@ def accounting(store: Store, ssn: str, *, upto_seq: int | None = None) -> list[d
                     "person_id": pid,
                 }
             )
+        # refused files: about everyone whose death was on file when the file was refused
+        for at, channel, rec, agr, purpose, fields, given in store.query(
+            "SELECT r.at_time, r.channel, r.recipient, r.agreement_id, r.purpose, r.fields, "
+            "r.given FROM disclosures r WHERE r.whole_file AND r.seq <= ? AND EXISTS ("
+            "SELECT 1 FROM death_versions v WHERE v.person_id = ? AND v.status = 'current' "
+            "AND v.from_seq <= r.seq AND (v.to_seq IS NULL OR v.to_seq > r.seq)) ORDER BY r.seq",
+            [upto, pid],
+        ):
+            out.append(
+                {
+                    "date": at,
+                    "kind": "refusal",
+                    "channel": channel,
+                    "recipient": rec,
+                    "agreement_id": agr,
+                    "purpose": purpose,
+                    "authority": "",
+                    "fields": fields,
+                    "given": given,
+                    "person_id": pid,
+                }
+            )
     out.sort(key=lambda r: r["date"])
     return out
+
+
+def refusals(
+    store: Store, *, recipient: str | None = None, since: str | None = None, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Every refused request (newest first): when, who, which channel, why, how many people.
+
+    `since` is an ISO date or time (refusals at or after it); `recipient` '' is the keeper.
+    """
+    where = ["kind = 'refusal'"]
+    params: list[Any] = []
+    if limit < 1:
+        raise UsageError("limit must be at least 1", field="limit")
+    if since is not None:
+        try:
+            when = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise UsageError("since is not an ISO date or date-time", field="since") from exc
+        since = iso_now(when) if "T" in since or " " in since else when.date().isoformat()
+    if recipient is not None:
+        where.append("recipient = ?")
+        params.append(recipient)
+    if since is not None:
+        where.append("at_time >= ?")
+        params.append(since)
+    rows = store.query(
+        "SELECT seq, min(at_time), min(channel), min(recipient), min(agreement_id), "
+        "min(purpose), min(fields), min(given), count(person_id), "
+        "bool_or(coalesce(whole_file, false)) FROM disclosures "
+        f"WHERE {' AND '.join(where)} GROUP BY seq ORDER BY seq DESC LIMIT ?",
+        [*params, limit],
+    )
+    return [
+        {
+            "seq": int(seq),
+            "at": at,
+            "channel": channel,
+            "recipient": rec,
+            "agreement_id": agr,
+            "purpose": purpose,
+            "fields": fields,
+            "reason": str(given).removeprefix("refused: "),
+            "people": int(n),
+            "whole_file": bool(whole),
+        }
+        for seq, at, channel, rec, agr, purpose, fields, given, n, whole in rows
+    ]
 
 
 def my_record(store: Store, ssn: str, *, upto_seq: int | None = None) -> list[dict[str, Any]]:

@@ -9,6 +9,8 @@ date). Deaths taken over by a DMF initial load (`dmf.record_loaded`) queue no no
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from vitalfile.disclosure.policy import VERIFY_FIELDS, gate
+from vitalfile.disclosure.policy import VERIFY_FIELDS, gate, people_with_ssns
 from vitalfile.disclosure.verify import read_customers
 from vitalfile.events import (
     DeathCorroborated,
@@ -34,7 +36,7 @@ from vitalfile.ledger.checkpoint import make_checkpoint
 from vitalfile.ledger.store import Store, Tx, utc_now_text
 from vitalfile.master.projection import status_of
 
-__all__ = ["FeedPage", "MonitorProjection", "feed", "register_monitor"]
+__all__ = ["FeedPage", "MonitorProjection", "feed", "page_delivery", "register_monitor"]
 
 _CHANGE = {
     DeathPosted.type: "posted",
@@ -122,9 +124,18 @@ class MonitorProjection:
 def register_monitor(
     store: Store, recipient: str, path: Path, *, on: date | None = None
 ) -> tuple[str, int]:
-    """Register a customers CSV to watch (through the gate); (list id, customers)."""
-    gate(store, recipient, channel="feed", fields=VERIFY_FIELDS, on=on)
+    """Register a customers CSV to watch (through the gate); (list id, customers).
+
+    A refusal is in the accounting of each person on file the list names by SSN."""
     customers = read_customers(path)
+    gate(
+        store,
+        recipient,
+        channel="feed",
+        fields=VERIFY_FIELDS,
+        on=on,
+        person_ids=people_with_ssns(store, [c.ssn for c in customers]),
+    )
     list_id = uuid.uuid4().hex
     rows = [
         {
@@ -165,7 +176,19 @@ def feed(
     key: Ed25519PrivateKey | None = None,
 ) -> FeedPage:
     """Notices after `since` (a ledger seq) the recipient may see; one disclosure per page."""
-    grant = gate(store, recipient, channel="feed", fields=VERIFY_FIELDS, on=on)
+    waiting = store.query(
+        "SELECT DISTINCT person_id FROM feed_notices WHERE recipient = ? AND seq > ? "
+        "ORDER BY person_id LIMIT ?",
+        [recipient, since, limit],
+    )
+    grant = gate(
+        store,
+        recipient,
+        channel="feed",
+        fields=VERIFY_FIELDS,
+        on=on,
+        person_ids=[int(r[0]) for r in waiting],
+    )
     rows = store.query(
         "SELECT seq, person_id, customer_id, change FROM feed_notices "
         "WHERE recipient = ? AND seq > ? ORDER BY seq, customer_id LIMIT ?",
@@ -224,13 +247,23 @@ def feed(
     if key is not None:
         head = store.head()
         assert head is not None
-        cp = make_checkpoint(head, key, utc_now_text())
-        page.checkpoint = {
-            "commit_no": cp.commit_no,
-            "hash": cp.hash,
-            "committed_at": cp.committed_at,
-            "signed_at": cp.signed_at,
-            "key_id": cp.key_id,
-            "signature": cp.signature,
-        }
+        cp = make_checkpoint(
+            head, key, utc_now_text(), delivery=page_delivery(page, int(head.last_seq))
+        )
+        page.checkpoint = json.loads(cp.to_json())
     return page
+
+
+def page_delivery(page: FeedPage, upto_seq: int) -> dict[str, Any]:
+    """What a feed page's signed checkpoint says was sent: its notices' SHA-256 (of their
+    canonical JSON, `json.dumps(notices, sort_keys=True, separators=(",", ":"))`)."""
+    body = json.dumps(page.notices, sort_keys=True, separators=(",", ":")).encode()
+    return {
+        "delivery_id": page.disclosure_id,
+        "recipient": page.recipient,
+        "kind": "feed",
+        "format": "json",
+        "upto_seq": upto_seq,
+        "records": len(page.notices),
+        "sha256": hashlib.sha256(body).hexdigest(),
+    }

@@ -29,14 +29,19 @@ __all__ = [
     "DEATH_FIELDS",
     "FIELDS",
     "KEEPER",
+    "KEEPER_ID",
     "TIERS",
     "VERIFY_FIELDS",
+    "Denial",
     "Grant",
     "PolicyProjection",
     "add_agreement",
     "add_recipient",
+    "check",
     "end_agreement",
     "gate",
+    "gate_file",
+    "people_with_ssns",
     "public_cutoff",
     "recipient_tier",
     "refuse",
@@ -120,10 +125,20 @@ def death_sql(tier: str, on: str, alias: str = "d") -> tuple[str, list[Any]]:
     )
 
 
-def keeper_grant(on: date | None = None) -> Grant:
-    """The keeper's own unrestricted extract (recipient '')."""
+KEEPER_ID = ""  # the keeper's own deliveries are recorded for recipient ''
+
+
+def keeper_grant(on: date | None = None, *, purpose: str = "", authority: str = "") -> Grant:
+    """The keeper's own unrestricted extract (recipient ''), for a named purpose."""
     return Grant(
-        "", "federal", "", "the keeper's own file", "", FIELDS, (), (on or today()).isoformat()
+        KEEPER_ID,
+        "federal",
+        "",
+        purpose or "the keeper's own file",
+        authority,
+        FIELDS,
+        (),
+        (on or today()).isoformat(),
     )
 
 
@@ -251,6 +266,15 @@ def end_agreement(store: Store, agreement_id: str, *, end: str, reason: str = ""
         store.append([AgreementEnded(agreement_id=agreement_id, end=end, reason=reason)])
 
 
+def people_with_ssns(store: Store, ssns: Sequence[str]) -> list[int]:
+    """The people on file with any of these SSNs (whom a refused batch is about)."""
+    wanted = sorted(set(ssns))
+    if not wanted:
+        return []
+    rows = store.reader().select_in("persons", ("person_id",), "ssn", wanted)
+    return sorted({int(r[0]) for r in rows})
+
+
 # ── the gate ──────────────────────────────────────────────────────────────────────────
 def refuse(
     store: Store,
@@ -262,18 +286,24 @@ def refuse(
     agreement_id: str = "",
     purpose: str = "",
     person_ids: Sequence[int] = (),
+    whole_file: bool = False,
 ) -> Refused:
-    """Record a refusal event and return the error to raise."""
+    """Record a refusal event and return the error to raise.
+
+    `whole_file`: a refused file, about everyone whose death was on file then (the
+    accounting shows it to each of them without listing millions of ids in one event).
+    """
     store.append(
         [
             DisclosureRefused(
-                recipient=recipient,
+                recipient=recipient[:64],
                 channel=channel,
                 reason=reason,
                 agreement_id=agreement_id,
                 purpose=purpose,
                 fields=list(fields),
                 person_ids=list(person_ids),
+                whole_file=whole_file,
                 at=utc_now_text(),
             )
         ],
@@ -307,44 +337,44 @@ def _policy_of(store: Store, recipient: str) -> tuple[str | None, list[Any]]:
     return tier, rows
 
 
-def gate(
+@dataclass(frozen=True)
+class Denial:
+    """Why the gate would refuse (nothing recorded yet); `known` is False for a stranger."""
+
+    reason: str
+    agreement_id: str = ""
+    purpose: str = ""
+    known: bool = True
+
+
+def check(
     store: Store,
     recipient: str,
     *,
-    channel: str,
     fields: Sequence[str],
     on: date | None = None,
     agreement_id: str | None = None,
-    person_ids: Sequence[int] = (),
-) -> Grant:
-    """The agreement under which `recipient` may receive `fields` on `on`, or a refusal."""
+) -> Grant | Denial:
+    """The agreement under which `recipient` may receive `fields` on `on`, or why not.
+
+    Pure reading: nothing is recorded. `gate` is this plus the recorded refusal.
+    """
     day = (on or today()).isoformat()
     wanted = list(dict.fromkeys(fields))
-
-    def no(reason: str, agr: str = "", purpose: str = "") -> Refused:
-        return refuse(
-            store,
-            recipient,
-            reason,
-            channel=channel,
-            fields=wanted,
-            agreement_id=agr,
-            purpose=purpose,
-            person_ids=person_ids,
-        )
-
     tier, rows = _policy_of(store, recipient)
     if tier is None:
-        raise no("unknown recipient")
+        return Denial("unknown recipient", known=False)
     if agreement_id is not None:
         rows = [r for r in rows if r[0] == agreement_id]
         if not rows:
-            raise no("no such agreement for this recipient", agreement_id)
+            return Denial("no such agreement for this recipient", agreement_id)
     in_force = [r for r in rows if r[5] <= day <= r[6]]
     if not in_force:
         if rows:
-            raise no(f"agreement not in force on {day} (expired or not started)", rows[-1][0])
-        raise no("no agreement with this recipient")
+            return Denial(
+                f"agreement not in force on {day} (expired or not started)", str(rows[-1][0])
+            )
+        return Denial("no agreement with this recipient")
     for r in in_force:
         allowed = set(r[3].split(",")) if r[3] else set()
         if set(wanted) <= allowed:
@@ -360,4 +390,110 @@ def gate(
             )
     first = in_force[0]
     missing = sorted(set(wanted) - set(first[3].split(",")))
-    raise no(f"fields not in the agreement: {', '.join(missing)}", first[0], first[1])
+    return Denial(f"fields not in the agreement: {', '.join(missing)}", first[0], first[1])
+
+
+def gate(
+    store: Store,
+    recipient: str,
+    *,
+    channel: str,
+    fields: Sequence[str],
+    on: date | None = None,
+    agreement_id: str | None = None,
+    person_ids: Sequence[int] = (),
+    whole_file: bool = False,
+) -> Grant:
+    """The agreement under which `recipient` may receive `fields` on `on`, or a refusal.
+
+    A refusal names the people it is about (their accounting shows it), except for an
+    unknown recipient: a name anyone can type is never written into a person's accounting.
+    """
+    decision = check(store, recipient, fields=fields, on=on, agreement_id=agreement_id)
+    if isinstance(decision, Grant):
+        return decision
+    raise refuse(
+        store,
+        recipient,
+        decision.reason,
+        channel=channel,
+        fields=list(dict.fromkeys(fields)),
+        agreement_id=decision.agreement_id,
+        purpose=decision.purpose,
+        person_ids=person_ids if decision.known else (),
+        whole_file=whole_file and decision.known,
+    )
+
+
+def _holds_records(store: Store, recipient: str) -> bool:
+    return bool(
+        store.query(
+            "SELECT 1 FROM deliveries WHERE recipient = ? AND kind = 'full' LIMIT 1", [recipient]
+        )
+    )
+
+
+def gate_file(
+    store: Store,
+    recipient: str,
+    *,
+    kind: str,
+    on: date | None = None,
+    purpose: str = "",
+    authority: str = "",
+    signed: bool = True,
+) -> tuple[Grant, str]:
+    """The gate for a file: (grant, scope). Scope 'all', or 'corrections' for an update to a
+    recipient whose agreement ended or narrowed but who holds records (it is owed the
+    corrections and deletes, and nothing else). The keeper's own file ('') names its purpose
+    and authority and is signed; a refusal is recorded either way, about the whole file."""
+    day = on or today()
+    if recipient == KEEPER_ID:
+        why = ""
+        if not purpose.strip() or not authority.strip():
+            why = "the keeper's own extract names its purpose and its legal authority"
+        elif not signed:
+            why = "the keeper's own extract is signed: the keeper's key is needed"
+        if why:
+            raise refuse(
+                store,
+                KEEPER_ID,
+                why,
+                channel="file",
+                fields=DEATH_FIELDS,
+                purpose=purpose,
+                whole_file=True,
+            )
+        return keeper_grant(day, purpose=purpose, authority=authority), "all"
+    decision = check(store, recipient, fields=DEATH_FIELDS, on=day)
+    if isinstance(decision, Grant):
+        return decision, "all"
+    if decision.known and kind == "update" and _holds_records(store, recipient):
+        tier, rows = _policy_of(store, recipient)
+        assert tier is not None
+        last = next((r for r in reversed(rows) if r[0] == decision.agreement_id), None)
+        if last is None and rows:
+            last = rows[-1]
+        return (
+            Grant(
+                recipient=recipient,
+                tier=tier,
+                agreement_id=str(last[0]) if last else "",
+                purpose="corrections owed to a past recipient: " + (str(last[1]) if last else ""),
+                authority=str(last[2]) if last else "",
+                fields=DEATH_FIELDS,
+                determination_kinds=(),
+                on=day.isoformat(),
+            ),
+            "corrections",
+        )
+    raise refuse(
+        store,
+        recipient,
+        decision.reason,
+        channel="file",
+        fields=DEATH_FIELDS,
+        agreement_id=decision.agreement_id,
+        purpose=decision.purpose,
+        whole_file=decision.known,
+    )

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from vitalfile.disclosure.policy import VERIFY_FIELDS, gate
+from vitalfile.disclosure.policy import VERIFY_FIELDS, gate, people_with_ssns
 from vitalfile.errors import FileRejected, RecordError
 from vitalfile.events import DisclosureMade, ReportReceived, partial_date
 from vitalfile.ledger.journal import Journal
@@ -239,11 +239,20 @@ def match_batch(
     on: date | None = None,
     agreement_id: str | None = None,
 ) -> MatchResult:
-    """Match a customers CSV and write one answer line per row to `out` (CSV)."""
-    grant = gate(
-        store, recipient, channel="match", fields=VERIFY_FIELDS, on=on, agreement_id=agreement_id
-    )
+    """Match a customers CSV and write one answer line per row to `out` (CSV).
+
+    The file is read first (a malformed one is rejected whole, nothing recorded); a refusal
+    is in the accounting of each person on file the batch names by SSN."""
     customers = read_customers(path)
+    grant = gate(
+        store,
+        recipient,
+        channel="match",
+        fields=VERIFY_FIELDS,
+        on=on,
+        agreement_id=agreement_id,
+        person_ids=people_with_ssns(store, [c.ssn for c in customers]),
+    )
     n = len(customers)
     with store.transaction() as tx:
         _stage(

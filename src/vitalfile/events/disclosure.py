@@ -48,6 +48,11 @@ class DeliveryMade(Event):
     tier: str = ""
     agreement_id: str = ""
     extract_date: str = ""
+    # issue 14: 'corrections' when the recipient's agreement ended or narrowed (C/D lines for
+    # what it holds, nothing new); the purpose and authority of the keeper's own extract
+    scope: Literal["all", "corrections"] = "all"
+    purpose: str = ""
+    authority: str = ""
 
 
 # ── recipients, agreements, disclosures, monitoring (issue 5: policy.py, verify.py) ──────
@@ -111,6 +116,8 @@ class DisclosureRefused(Event):
     fields: list[str] = Field(default_factory=list)
     person_ids: list[int] = Field(default_factory=list)
     at: str = ""
+    # issue 14: a refused file is about everyone whose death was on file then
+    whole_file: bool = False
 
 
 class MonitorRegistered(Event):

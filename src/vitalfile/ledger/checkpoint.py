@@ -2,6 +2,8 @@
 
 A checkpoint is a small JSON document (commit number, hash, time, key id, signature). A
 ledger *extends* a checkpoint when its verified chain holds that commit with that hash.
+A checkpoint sent with a file or a feed page also carries the delivery (recipient, delivery
+id, SHA-256, record count) inside the signed payload; one without it (older) still verifies.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -38,22 +41,25 @@ class Checkpoint:
     signed_at: str
     key_id: str
     signature: str  # base64 Ed25519 over `payload()`
+    delivery: dict[str, Any] | None = None  # what was sent with it (signed), when anything
 
     def payload(self) -> bytes:
-        return json.dumps(
-            {
-                "commit_no": self.commit_no,
-                "hash": self.hash,
-                "committed_at": self.committed_at,
-                "signed_at": self.signed_at,
-                "key_id": self.key_id,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        ).encode()
+        signed: dict[str, Any] = {
+            "commit_no": self.commit_no,
+            "hash": self.hash,
+            "committed_at": self.committed_at,
+            "signed_at": self.signed_at,
+            "key_id": self.key_id,
+        }
+        if self.delivery is not None:
+            signed["delivery"] = self.delivery
+        return json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        doc = asdict(self)
+        if self.delivery is None:
+            doc.pop("delivery")
+        return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
 def _key_id(public: Ed25519PublicKey) -> str:
@@ -109,9 +115,21 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     return key
 
 
-def make_checkpoint(head: CommitInfo, key: Ed25519PrivateKey, signed_at: str) -> Checkpoint:
+def make_checkpoint(
+    head: CommitInfo,
+    key: Ed25519PrivateKey,
+    signed_at: str,
+    *,
+    delivery: dict[str, Any] | None = None,
+) -> Checkpoint:
     unsigned = Checkpoint(
-        head.commit_no, head.hash, head.committed_at, signed_at, _key_id(key.public_key()), ""
+        head.commit_no,
+        head.hash,
+        head.committed_at,
+        signed_at,
+        _key_id(key.public_key()),
+        "",
+        delivery,
     )
     sig = base64.b64encode(key.sign(unsigned.payload())).decode()
     return Checkpoint(**{**asdict(unsigned), "signature": sig})
@@ -127,6 +145,7 @@ def read_checkpoint(path: Path) -> Checkpoint:
             signed_at=str(data["signed_at"]),
             key_id=str(data["key_id"]),
             signature=str(data["signature"]),
+            delivery=dict(data["delivery"]) if data.get("delivery") is not None else None,
         )
     except FileNotFoundError as exc:
         raise InputError("no such checkpoint file", file=str(path)) from exc

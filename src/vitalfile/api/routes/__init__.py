@@ -12,6 +12,7 @@ from vitalfile.api.routes import (
     matches,
     me,
     people,
+    refusals,
     reports,
     requests,
     verify,
@@ -31,5 +32,6 @@ ROUTERS: list[APIRouter] = [
     determinations.router,
     requests.router,
     people.router,
+    refusals.router,
     apikeys.router,
 ]

@@ -22,10 +22,10 @@ from fastapi.responses import FileResponse
 
 from vitalfile.api.deps import PrincipalDep, RecipientDep, SettingsDep, StoreDep, staff
 from vitalfile.api.errors import COMMON_RESPONSES
-from vitalfile.api.models import DeliveryPublic, ExtractCreate
+from vitalfile.api.models import DeliveryPublic, ExtractCreate, KeeperExtractCreate
 from vitalfile.api.settings import ApiSettings
 from vitalfile.disclosure.access import Forbidden, Principal, may
-from vitalfile.disclosure.distribute import extract
+from vitalfile.disclosure.extracts import extract
 from vitalfile.errors import NotFound
 from vitalfile.ledger.checkpoint import load_private_key
 from vitalfile.ledger.store import Store
@@ -70,8 +70,18 @@ def _make(
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"new-{uuid.uuid4().hex}.{_EXT[body.format]}"
     key = load_private_key(settings.key_path) if settings.key_path.exists() else None
+    why = body if isinstance(body, KeeperExtractCreate) else None
     try:
-        result = extract(store, tmp, recipient=recipient, kind=body.kind, fmt=body.format, key=key)
+        result = extract(
+            store,
+            tmp,
+            recipient=recipient,
+            kind=body.kind,
+            fmt=body.format,
+            key=key,
+            purpose=why.purpose if why else "",
+            authority=why.authority if why else "",
+        )
     except BaseException:  # refused or failed: no file left behind
         tmp.unlink(missing_ok=True)
         raise
@@ -116,11 +126,12 @@ def make_extract(
 
 @router.post("/keeper-extracts", response_model=DeliveryPublic, status_code=201)
 def make_keeper_extract(
-    body: ExtractCreate, _: Keeper, store: StoreDep, settings: SettingsDep
+    body: KeeperExtractCreate, _: Keeper, store: StoreDep, settings: SettingsDep
 ) -> DeliveryPublic:
     """The keeper's own file, not restricted to any agreement: every current death, state
-    records included (full), or the changes since the keeper's last file (update). Recorded
-    as a delivery to recipient '' and in each person's accounting, as the CLI's is."""
+    records included (full), or the changes since the keeper's last file (update). It names
+    its purpose and authority and needs the keeper's signing key (else refused, recorded).
+    Recorded as a delivery to recipient '' and in each person's accounting, as the CLI's is."""
     return _make(store, settings, KEEPER, body)
 
 

@@ -15,9 +15,9 @@ from vitalfile.api.deps import PrincipalDep, RecipientDep, SettingsDep, StoreDep
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import CorrectionPublic, FeedPublic, MonitorPublic
 from vitalfile.disclosure.access import Forbidden, may
-from vitalfile.disclosure.distribute import pending_corrections
+from vitalfile.disclosure.corrections import pending_corrections
 from vitalfile.disclosure.monitor import feed, register_monitor
-from vitalfile.disclosure.policy import DEATH_FIELDS, gate
+from vitalfile.disclosure.policy import gate_file
 from vitalfile.ledger.checkpoint import load_private_key
 
 __all__ = ["router"]
@@ -35,7 +35,8 @@ def corrections(
     if principal.recipient:
         if recipient not in (None, principal.recipient):
             raise Forbidden("a recipient sees only its own corrections")
-        gate(store, principal.recipient, channel="file", fields=DEATH_FIELDS)
+        # an ended or narrowed agreement still sees the corrections it is owed
+        gate_file(store, principal.recipient, kind="update")
         who: str | None = principal.recipient
     elif may(principal, "corrections.read"):
         who = recipient

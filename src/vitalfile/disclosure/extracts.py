@@ -1,0 +1,366 @@
+"""Extract files for recipients: full files and A/C/D update files, made through the gate.
+
+What a recipient may have is the tier rule of `policy` applied set-wise in SQL; an update file
+is the difference between what the recipient holds (`deliveries`) and what it may have now.
+A recipient whose agreement ended or narrowed still receives the corrections it is owed (C/D
+lines for what it holds, nothing new). The keeper's own file names its purpose and authority
+and is signed. Every file is a `delivery.made` event; with the key it gets a sidecar whose
+signed checkpoint carries the delivery (recipient, id, SHA-256, record count).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from vitalfile.disclosure.deliveries import (
+    DELIVERY_FROM,
+    allowed_sql,
+    diff_sql,
+    holdings_sql,
+    scoped_sql,
+)
+from vitalfile.disclosure.policy import (
+    death_sql,
+    gate_file,
+)
+from vitalfile.errors import UsageError
+from vitalfile.events import DeliveryMade
+from vitalfile.ledger.checkpoint import make_checkpoint
+from vitalfile.ledger.store import Store, utc_now_text
+from vitalfile.master.projection import PersonState
+from vitalfile.sources.dmf import DmfRecord, clean_name, format_record
+
+__all__ = [
+    "FORMATS",
+    "FULL_SQL",
+    "ExtractResult",
+    "delivery_payload",
+    "dmf_line",
+    "extract",
+    "extract_full",
+    "extract_update",
+    "sha256_of",
+    "write_sidecar",
+]
+
+FORMATS = ("dmf", "csv", "parquet")
+
+
+# ── the record layouts, in SQL (names come cleaned and padded on the death row) ──
+def _date_sql(col: str) -> str:
+    return (
+        f"CASE WHEN {col} = '' THEN '00000000' "
+        f"ELSE concat(substr({col}, 6, 2), substr({col}, 9, 2), substr({col}, 1, 4)) END"
+    )
+
+
+def _line_sql(action: str) -> str:
+    # one concat(): several times faster in DuckDB than a chain of ||
+    return (
+        f"concat({action}, p.ssn, d.dmf_names, "
+        "CASE WHEN d.proof = '' THEN ' ' ELSE d.proof END, "
+        f"{_date_sql('d.dod')}, {_date_sql('p.dob')}, '{' ' * 19}') AS line"
+    )
+
+
+def _columns_sql(action: str | None) -> str:
+    cols = [f"{action} AS action"] if action else []
+    cols.append("p.ssn AS ssn")
+    for name, start, width in (
+        ("last_name", 1, 20),
+        ("suffix", 21, 4),
+        ("first_name", 25, 15),
+        ("middle_name", 40, 15),
+    ):
+        cols.append(f"rtrim(substr(d.dmf_names, {start}, {width})) AS {name}")
+    cols += ["d.proof AS proof", "d.dod AS dod", "p.dob AS dob"]
+    return ", ".join(cols)
+
+
+_FROM = DELIVERY_FROM
+FULL_SQL = f"SELECT {_line_sql(chr(39) + ' ' + chr(39))} {_FROM} " + (
+    "WHERE d.status = 'current' ORDER BY p.ssn, p.person_id"
+)
+
+
+def _select(fmt: str, action: str | None) -> str:
+    if fmt == "dmf":
+        return _line_sql(action or "' '")
+    return _columns_sql(action)
+
+
+def dmf_line(state: PersonState, action: str = "") -> str:
+    """The DMF record of a person with a death (the same bytes the full-file SQL writes)."""
+    assert state.person is not None and state.death is not None
+    p, d = state.person, state.death
+    return format_record(
+        DmfRecord(
+            action=action,
+            ssn=p["ssn"],
+            last_name=clean_name(p["last_name"], 20),
+            suffix=clean_name(p["suffix"], 4),
+            first_name=clean_name(p["first_name"], 15),
+            middle_name=clean_name(p["middle_name"], 15),
+            proof=d.proof,
+            dod=d.dod,
+            dob=p["dob"],
+            dod_zeros=True,
+            dob_zeros=True,
+        )
+    )
+
+
+# ── making files ──────────────────────────────────────────────────────────────────────
+@dataclass
+class ExtractResult:
+    path: Path
+    kind: str
+    records: int
+    adds: int = 0
+    changes: int = 0
+    deletes: int = 0
+    since_seq: int = 0
+    upto_seq: int = 0
+    delivery_id: str = ""
+    recipient: str = ""
+    format: str = "dmf"
+    sha256: str = ""
+    checkpoint: Path | None = None
+    scope: str = "all"  # or "corrections": C/D lines only (agreement ended or narrowed)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _quote_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _write(store: Store, sql: str, params: list[Any], path: Path, fmt: str) -> int:
+    """Write the rows of `sql` to `path`: DuckDB's COPY where we can, Arrow elsewhere."""
+    con = getattr(store, "con", None)
+    if con is not None and type(store).__name__ == "DuckDBStore":
+        opts = {
+            "dmf": "FORMAT csv, HEADER false, QUOTE '', ESCAPE ''",
+            "csv": "FORMAT csv, HEADER true",
+            "parquet": "FORMAT parquet",
+        }[fmt]
+        rows = store.query(f"COPY ({sql}) TO {_quote_path(path)} ({opts})", params)
+        return int(rows[0][0]) if rows and rows[0] else 0
+    table = store.query_arrow(sql, params)
+    if fmt == "parquet":
+        pq.write_table(table, path)
+    elif fmt == "csv":
+        pa_csv.write_csv(table, path)
+    else:
+        with path.open("w", encoding="ascii", newline="\n") as fh:
+            for batch in table.to_batches(max_chunksize=1 << 18):
+                lines = batch.column(0).to_pylist()
+                if lines:
+                    fh.write("\n".join(lines) + "\n")
+    return table.num_rows
+
+
+def delivery_payload(result: ExtractResult) -> dict[str, Any]:
+    """What the signed checkpoint says was delivered (the signature covers it)."""
+    return {
+        "delivery_id": result.delivery_id,
+        "recipient": result.recipient,
+        "kind": result.kind,
+        "format": result.format,
+        "upto_seq": result.upto_seq,
+        "records": result.records,
+        "sha256": result.sha256,
+    }
+
+
+def write_sidecar(store: Store, result: ExtractResult, key: Ed25519PrivateKey) -> Path:
+    """`FILE.checkpoint.json`: the head after the delivery, signed together with the delivery
+    (recipient, delivery id, SHA-256, record count): a recipient can prove what it was sent."""
+    head = store.head()
+    assert head is not None
+    cp = make_checkpoint(head, key, utc_now_text(), delivery=delivery_payload(result))
+    path = result.path.with_name(result.path.name + ".checkpoint.json")
+    path.write_text(cp.to_json())
+    return path
+
+
+def extract(
+    store: Store,
+    out: Path,
+    *,
+    recipient: str = "",
+    kind: str = "full",
+    fmt: str = "dmf",
+    on: date | None = None,
+    key: Ed25519PrivateKey | None = None,
+    record: bool = True,
+    progress: Callable[[int], None] | None = None,
+    purpose: str = "",
+    authority: str = "",
+) -> ExtractResult:
+    """A full or update file for `recipient` through the gate (`policy.gate_file`).
+
+    The keeper's own file (recipient '') names its `purpose` and `authority` and needs `key`.
+    A recipient whose agreement ended or narrowed gets, in an update, only the corrections
+    and deletes of what it holds. The file and its `delivery.made` event are made in one
+    transaction; with `key`, the file gets a signed checkpoint sidecar carrying the delivery.
+    An update needs an earlier full delivery.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"format must be one of {', '.join(FORMATS)}", field="format")
+    if kind not in ("full", "update"):
+        raise UsageError("kind must be full or update", field="kind")
+    grant, scope = gate_file(
+        store,
+        recipient,
+        kind=kind,
+        on=on,
+        purpose=purpose,
+        authority=authority,
+        signed=key is not None or not record,
+    )
+    tmp = out.with_name(out.name + ".part")
+    with store.transaction():
+        head = store.head()
+        upto = head.last_seq if head else 0
+        s_sql, s_params = allowed_sql(grant.tier, grant.on)
+        result = ExtractResult(out, kind, 0, upto_seq=upto, recipient=recipient, format=fmt)
+        if kind == "full":
+            cond, c_params = death_sql(grant.tier, grant.on, "d")
+            sql = f"SELECT {_select(fmt, None)} {_FROM} WHERE {cond} ORDER BY p.ssn, p.person_id"
+            result.records = result.adds = _write(store, sql, c_params, tmp, fmt)
+        else:
+            prev = store.query(
+                "SELECT upto_seq FROM deliveries WHERE recipient = ? ORDER BY seq DESC LIMIT 1",
+                [recipient],
+            )
+            has_full = store.query(
+                "SELECT 1 FROM deliveries WHERE recipient = ? AND kind = 'full'", [recipient]
+            )
+            if not prev or not has_full:
+                raise UsageError("no earlier full delivery to this recipient: make a full file")
+            result.since_seq = int(prev[0][0])
+            h_sql, h_params = holdings_sql(recipient, upto + 1)
+            s_sql, s_params = scoped_sql(scope, s_sql, s_params, h_sql, h_params)
+            diff, params = diff_sql(s_sql, s_params, h_sql, h_params)
+            sql = (
+                f"SELECT {_select(fmt, 'x.action')} FROM ({diff}) x "
+                "JOIN persons p ON p.person_id = x.person_id "
+                "JOIN deaths d ON d.person_id = x.person_id ORDER BY p.ssn, p.person_id"
+            )
+            counts = dict(
+                store.query(f"SELECT x.action, count(*) FROM ({diff}) x GROUP BY x.action", params)
+            )
+            result.adds = int(counts.get("A", 0))
+            result.changes = int(counts.get("C", 0))
+            result.deletes = int(counts.get("D", 0))
+            result.records = _write(store, sql, params, tmp, fmt)
+        if fmt == "dmf" and result.records == 0:
+            tmp.write_bytes(b"")
+        tmp.replace(out)
+        result.sha256 = sha256_of(out)
+        result.scope = scope
+        if progress:
+            progress(result.records)
+        if record:
+            result.delivery_id = uuid.uuid4().hex
+            store.append(
+                [
+                    DeliveryMade(
+                        delivery_id=result.delivery_id,
+                        recipient=recipient,
+                        kind="full" if kind == "full" else "update",
+                        format=fmt,
+                        since_seq=result.since_seq,
+                        upto_seq=upto,
+                        records=result.records,
+                        adds=result.adds,
+                        changes=result.changes,
+                        deletes=result.deletes,
+                        sha256=result.sha256,
+                        made_at=utc_now_text(),
+                        tier=grant.tier,
+                        agreement_id=grant.agreement_id,
+                        extract_date=grant.on,
+                        scope="corrections" if scope == "corrections" else "all",
+                        purpose=grant.purpose if recipient == "" else "",
+                        authority=grant.authority if recipient == "" else "",
+                    )
+                ],
+                note=f"delivery {kind}",
+            )
+    if record and key is not None:
+        result.checkpoint = write_sidecar(store, result, key)
+    return result
+
+
+def extract_full(
+    store: Store,
+    out: Path,
+    *,
+    record: bool = True,
+    progress: Callable[[int], None] | None = None,
+    recipient: str = "",
+    fmt: str = "dmf",
+    on: date | None = None,
+    key: Ed25519PrivateKey | None = None,
+    purpose: str = "",
+    authority: str = "",
+) -> ExtractResult:
+    """Every current death the recipient may have, sorted by SSN; recorded as a delivery."""
+    return extract(
+        store,
+        out,
+        recipient=recipient,
+        kind="full",
+        fmt=fmt,
+        on=on,
+        key=key,
+        record=record,
+        progress=progress,
+        purpose=purpose,
+        authority=authority,
+    )
+
+
+def extract_update(
+    store: Store,
+    out: Path,
+    *,
+    record: bool = True,
+    recipient: str = "",
+    fmt: str = "dmf",
+    on: date | None = None,
+    key: Ed25519PrivateKey | None = None,
+    purpose: str = "",
+    authority: str = "",
+) -> ExtractResult:
+    """Adds, changes and deletes since the recipient's previous delivery."""
+    return extract(
+        store,
+        out,
+        recipient=recipient,
+        kind="update",
+        fmt=fmt,
+        on=on,
+        key=key,
+        record=record,
+        purpose=purpose,
+        authority=authority,
+    )
