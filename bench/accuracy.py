@@ -41,7 +41,7 @@ TARGETS = {"precision": 0.9995, "recall": 0.99, "held_share": 0.02}
 def build(n_people: int, n_reports: int, seed: int, work: Path) -> dict[str, Any]:
     """A store holding `n_people` synthetic people, and a weekly batch about them."""
     from vitalfile.db import open_store
-    from vitalfile.intake.people_bulk import load_people_bulk
+    from vitalfile.intake.people import load_people_file
     from vitalfile.synth import make_people
     from vitalfile.synth.weekly import received, weekly_batch
 
@@ -54,7 +54,7 @@ def build(n_people: int, n_reports: int, seed: int, work: Path) -> dict[str, Any
         db.unlink()
     store = open_store(str(db))
     t1 = time.perf_counter()
-    loaded = load_people_bulk(store, people)
+    loaded = load_people_file(store, people)
     load_s = time.perf_counter() - t1
     return {
         "store": store,

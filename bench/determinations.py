@@ -22,7 +22,7 @@ from pathlib import Path
 
 from vitalfile.cases.determinations import DeterminationIn, submit_determinations
 from vitalfile.db import open_store
-from vitalfile.intake.people_bulk import load_people_bulk
+from vitalfile.intake.people import load_people_file
 from vitalfile.link.base import Linker
 from vitalfile.master.projection import PERSON_COLUMNS
 from vitalfile.synth.people import make_people
@@ -88,7 +88,7 @@ def main() -> None:
         linker = SplinkLinker()
     with open_store(str(db)) as store:
         t = time.perf_counter()
-        load_people_bulk(store, people.select(PERSON_COLUMNS))
+        load_people_file(store, people.select(PERSON_COLUMNS))
         load_s = time.perf_counter() - t
         t = time.perf_counter()
         result = submit_determinations(

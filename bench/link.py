@@ -25,7 +25,7 @@ from pathlib import Path
 
 def _build(n: int, n_reports: int, seed: int, work: Path) -> dict[str, float]:
     from vitalfile.db import open_store
-    from vitalfile.intake.people_bulk import load_people_bulk
+    from vitalfile.intake.people import load_people_file
     from vitalfile.synth import make_people
     from vitalfile.synth.weekly import weekly_batch
     from vitalfile.synth.write import write_canonical_csv
@@ -41,7 +41,7 @@ def _build(n: int, n_reports: int, seed: int, work: Path) -> dict[str, float]:
         db.unlink()
     store = open_store(str(db))
     t1 = time.perf_counter()
-    loaded = load_people_bulk(store, people)
+    loaded = load_people_file(store, people)
     load_s = time.perf_counter() - t1
     store.close()
     return {

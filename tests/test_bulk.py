@@ -14,6 +14,7 @@ from vitalfile.disclosure.distribute import extract_full
 from vitalfile.errors import FileRejected, RecordError
 from vitalfile.events import decode
 from vitalfile.intake.dmf_load import check_dmf_full, load_dmf_full
+from vitalfile.ledger.store import Store
 from vitalfile.master.projection import status_of
 from vitalfile.sources.dmf import DmfRecord, format_record, parse_line
 from vitalfile.ssn import never_issued_reason
@@ -172,8 +173,8 @@ PEOPLE_ROWS = [
 @pytest.mark.parametrize("former", [True, False])
 def test_people_files_with_or_without_former_names_load_alike(tmp_path: Path, former: bool) -> None:
     """The set-wise and the per-event people loads agree, with the column or without it."""
+    from tests.test_people_load import load_by_events
     from vitalfile.intake.people import load_people_file
-    from vitalfile.intake.people_bulk import load_people_bulk
     from vitalfile.master.projection import PERSON_COLUMNS
 
     header = ",".join(PERSON_COLUMNS if former else PERSON_COLUMNS[:-1])
@@ -182,7 +183,7 @@ def test_people_files_with_or_without_former_names_load_alike(tmp_path: Path, fo
     src = tmp_path / "people.csv"
     src.write_text("\n".join([header, *rows]) + "\n")
     got = []
-    for load in (load_people_bulk, load_people_file):
+    for load in (load_people_file, load_by_events):
         with open_store(":memory:") as store:
             load(store, src)
             bodies = [r[0] for r in store.query("SELECT body FROM ledger_events ORDER BY seq")]
@@ -199,13 +200,13 @@ def test_people_files_with_or_without_former_names_load_alike(tmp_path: Path, fo
 def test_a_people_table_without_former_names_loads(tmp_path: Path) -> None:
     import pyarrow as pa
 
-    from vitalfile.intake.people_bulk import load_people_bulk
+    from vitalfile.intake.people import load_people_file
     from vitalfile.master.projection import PERSON_COLUMNS
 
     cols = PERSON_COLUMNS[:-1]
     table = pa.table({c: [v] for c, v in zip(cols, PEOPLE_ROWS[0].split(","), strict=True)})
     with open_store(":memory:") as store:
-        load_people_bulk(store, table)
+        load_people_file(store, table)
         assert store.query("SELECT last_name, former_names FROM persons") == [("QUILLFEATHER", "")]
 
 
@@ -232,3 +233,35 @@ def test_a_file_made_before_former_names_gains_the_column(tmp_path: Path) -> Non
             (9, ""),
             (10, "ROE"),
         ]
+
+
+def test_the_dmf_load_is_the_same_on_every_backend(store: Store, tmp_path: Path) -> None:
+    """PostgreSQL (COPY) and DuckDB (read_csv) load, check and render alike."""
+    from vitalfile.synth import write_dmf_full
+
+    src = tmp_path / "full.dmf"
+    write_dmf_full(src, 500, seed=4)
+    queries = [
+        "SELECT body FROM ledger_events ORDER BY seq",
+        "SELECT * FROM persons ORDER BY person_id",
+        "SELECT * FROM deaths ORDER BY person_id",
+        "SELECT * FROM death_versions ORDER BY person_id",
+    ]
+    result = load_dmf_full(store, src, commit_size=120)
+    assert result.records == 500 and store.verify().ok
+    with open_store(str(tmp_path / "ref.duckdb")) as ref:
+        load_dmf_full(ref, src)
+        for q in queries:
+            assert store.query(q) == ref.query(q)
+        lines = src.read_text().splitlines()
+        lines[3] = lines[3][:65] + "13012020" + lines[3][73:]  # month 13
+        lines[7] = lines[7][:1] + "666" + lines[7][4:]
+        lines[9] = lines[9][:40] + "é" + lines[9][41:]
+        lines[11] = lines[11] + "X"
+        bad = tmp_path / "bad.dmf"
+        bad.write_text("\n".join(lines) + "\n")
+        got = [(p.line, p.field) for p in check_dmf_full(store, bad)]
+        assert got == [(p.line, p.field) for p in check_dmf_full(ref, bad)]
+        assert got == [(4, "dod"), (8, "ssn"), (10, "first_name"), (12, "record")]
+    with pytest.raises(FileRejected):
+        load_dmf_full(store, src)  # already on file

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from vitalfile.db import open_store
 from vitalfile.events import LinkUndone, PersonRegistered, ReportLinked, ReportReceived
-from vitalfile.intake.people_bulk import load_people_bulk, person_body_sql
+from vitalfile.intake.people import load_people_file, person_body_sql
 from vitalfile.intake.post import decide_report
 from vitalfile.intake.reports import ingest_reports
 from vitalfile.ledger.store import Store
@@ -57,7 +57,7 @@ IDS = {name: 100_001 + i for i, name in enumerate(PEOPLE)}
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     s = open_store(str(tmp_path_factory.mktemp("link") / "link.duckdb"))
-    load_people_bulk(s, make_people(30_000, 3))  # ids 1..30_000
+    load_people_file(s, make_people(30_000, 3))  # ids 1..30_000
     s.append([PersonRegistered(person_id=IDS[k], **v) for k, v in PEOPLE.items()], note="people")
     yield s
     s.close()
@@ -228,7 +228,7 @@ def test_a_relatives_ssn_links_to_the_person_a_state_certified(store, linker) ->
 
 def test_certified_deaths_on_file_count_like_those_in_the_batch(tmp_path: Path) -> None:
     s = open_store(str(tmp_path / "d.duckdb"))
-    load_people_bulk(s, make_people(2_000, 4))
+    load_people_file(s, make_people(2_000, 4))
     s.append([PersonRegistered(person_id=IDS["kid"], **PEOPLE["kid"])])
     linker = SplinkLinker()
     ingest_reports(s, [report("kid", kind="state")], linker=linker, today=date(2026, 3, 1))

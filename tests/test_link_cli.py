@@ -12,7 +12,6 @@ from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.events import PersonRegistered, ReportReceived
 from vitalfile.intake.people import load_people_file
-from vitalfile.intake.people_bulk import load_people_bulk
 from vitalfile.intake.reports import ingest_reports
 from vitalfile.link.explain import explain_report, write_chart
 from vitalfile.link.splink_linker import SplinkLinker
@@ -35,7 +34,7 @@ def _report(key: str, kind: str = "state", **changes: str) -> ReportReceived:
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "vf.duckdb"
     s = open_store(str(path))
-    load_people_bulk(s, make_people(5_000, 9))
+    load_people_file(s, make_people(5_000, 9))
     s.append([PersonRegistered(person_id=9_001, **PERSON)])
     ingest_reports(
         s,
@@ -99,26 +98,12 @@ def test_link_run_ingests_a_file_with_the_model(tmp_path: Path, capsys) -> None:
     write_synth(tmp_path, people=3_000, months=6, seed=4)
     db = str(tmp_path / "r.duckdb")
     s = open_store(db)
-    load_people_bulk(s, tmp_path / "people.csv")
+    load_people_file(s, tmp_path / "people.csv")
     s.close()
     capsys.readouterr()
     assert main(["--db", db, "link", "run", str(tmp_path / "reports.csv"), "--json"]) == 0
     counts = json.loads(capsys.readouterr().out)
     assert counts["linked"] > 0
-
-
-def test_bulk_people_equals_the_event_path(tmp_path: Path) -> None:
-    write_synth(tmp_path, people=2_000, months=6, seed=2)
-    a, b = open_store(str(tmp_path / "a.duckdb")), open_store(str(tmp_path / "b.duckdb"))
-    load_people_file(a, tmp_path / "people.csv")
-    load_people_bulk(b, tmp_path / "people.csv")
-    q = "SELECT * EXCLUDE (registered_seq) FROM persons ORDER BY person_id"
-    assert a.query(q) == b.query(q)
-    qe = "SELECT body FROM ledger_events ORDER BY seq"
-    assert a.query(qe) == b.query(qe)
-    assert b.verify().ok
-    a.close()
-    b.close()
 
 
 def test_tiny_training_gives_every_level_an_m_and_a_u() -> None:

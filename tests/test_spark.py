@@ -19,7 +19,7 @@ from vitalfile.db import open_store
 from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient
 from vitalfile.errors import ConfigError, StorageError
 from vitalfile.events import LinkUndone, PersonRegistered, ReportLinked, ReportReceived
-from vitalfile.intake.people_bulk import load_people_bulk
+from vitalfile.intake.people import load_people_file
 from vitalfile.intake.reports import ingest_reports, read_report_file
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
@@ -99,7 +99,7 @@ def world(
     reports, errors = read_report_file(d / "week.csv", source_kind="state", source_id="week")
     assert not errors
     store = open_store(str(d / "file.duckdb"))
-    load_people_bulk(store, people)
+    load_people_file(store, people)
     store.append([PersonRegistered(person_id=k, **v) for k, v in EXTRA.items()], note="people")
     undone = SPECIAL[3]
     store.append([undone, ReportLinked(report_key=undone.report_key, person_id=900_004,
@@ -216,7 +216,7 @@ def test_link_run_and_batch_match_accept_engine_spark(
     db = tmp_path / "cli.duckdb"
     s = open_store(str(db))
     people = make_people(3_000, 7)
-    load_people_bulk(s, people)
+    load_people_file(s, people)
     add_recipient(s, "bank", "certified")
     add_agreement(s, "bank-1", "bank", purpose="fraud prevention", authority="42 USC 1306c",
                   fields=[*DEATH_FIELDS], start="2020-01-01", end="2099-12-31")  # fmt: skip

@@ -64,8 +64,10 @@ def synth(
 def people_load(file: Annotated[Path, typer.Argument(help="canonical people CSV")]) -> None:
     """Register the people of a canonical people CSV (refused whole on any bad record)."""
     _exists(file)
-    with open_db() as store, progress_bar("people", None) as advance:
-        result = load_people_file(store, file, progress=advance)
+    with open_db() as store, progress_bar("people load", None) as bar:
+        result = load_people_file(
+            store, file, commit_size=settings().commit_size, progress=bar.step
+        )
     out_console.print(
         f"registered {result.registered:,} people ({result.already_on_file:,} already on file)"
     )
@@ -78,13 +80,9 @@ def load(
 ) -> None:
     """Initial load of a DMF full file: each record a person and a death (V/P kept)."""
     _exists(file)
-    with open_db() as store, progress_bar("load", None) as advance:
+    with open_db() as store, progress_bar("load", None) as bar:
         result = load_dmf_full(
-            store,
-            file,
-            commit_size=settings().commit_size,
-            progress=lambda step, n: advance(n) if step == "commit" else None,
-            layout=layout,
+            store, file, commit_size=settings().commit_size, progress=bar.step, layout=layout
         )
     out_console.print(f"loaded {result.records:,} records in {result.commits} commits")
 

@@ -1,20 +1,19 @@
-"""The initial load of an existing DMF full file, set-wise inside DuckDB.
+"""The initial load of an existing DMF full file, set-wise on either database.
 
-Ten million records cannot go through a Python call each: the file is read, checked and
-turned into `dmf.record_loaded` events by SQL (the same field rules as `sources.dmf`,
-cross-checked by a test), hashed per commit from Arrow buffers, and the master-file rows
-are written by SQL from the same staged rows — exactly what replaying the events gives.
+Ten million records cannot go through a Python call each: the database reads the file
+(DuckDB `read_csv`, PostgreSQL `COPY`), the lines are checked and turned into
+`dmf.record_loaded` events by SQL (the same field rules as `sources.dmf`, cross-checked by a
+test), hashed per commit, and the master-file rows are written by SQL from the same staged
+rows — exactly what replaying the events gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from vitalfile.errors import FileRejected, RecordError, UsageError
-from vitalfile.ledger.duckdb import DuckDBStore
-from vitalfile.ledger.store import Store
+from vitalfile.ledger.store import StepProgress, Store, Tx
 from vitalfile.master.projection import PERSON_COLUMNS
 from vitalfile.sources.dmf import MIN_TRIMMED_LENGTH, MIN_YEAR, SUFFIX_WORDS
 from vitalfile.sources.dmf_layout import (
@@ -25,7 +24,7 @@ from vitalfile.sources.dmf_layout import (
     layout_named,
 )
 
-__all__ = ["LoadResult", "check_dmf_full", "load_dmf_full", "stage_dmf_sql"]
+__all__ = ["LoadResult", "check_dmf_full", "load_dmf_full", "split_dmf_sql", "stage_dmf_sql"]
 
 # A DMF record names the person (and, before 2011, the state and ZIP of residence); what
 # else a person carries is unknown ('').
@@ -63,35 +62,31 @@ def _sql_text(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-def stage_dmf_sql(path: Path, layout: str | None = None) -> str:
-    """SQL selecting one staged row per line: rid, line_no, the fields, and `line`.
+def split_dmf_sql(lines: str, layout: str | None = None) -> str:
+    """SQL (portable) selecting one staged row per line of relation `lines` (rid, line):
+    rid, line_no, the fields, and `line`.
 
     `layout` as for `sources.dmf.parse_line` ('2011', '1980', None for either). A line
     whose trailing blanks were trimmed is padded back (`sources.dmf.padded`); a surname
     written `CARTER,` ends at its comma (`sources.dmf._surname`).
     """
     lay = layout_named(layout) or LAYOUT_1980
-    src = (
-        f"read_csv('{str(path).replace(chr(39), chr(39) * 2)}', columns={{'line': 'VARCHAR'}}, "
-        "header=false, delim=chr(1), quote='', escape='', auto_detect=false, "
-        "strict_mode=false, null_padding=false)"
-    )
-    raw = f"SELECT (row_number() OVER ()) - 1 AS rid, coalesce(line, '') AS line FROM {src}"
+    raw = f"SELECT rid, line FROM {lines}"
     padded = (
         f"SELECT rid, CASE WHEN length(line) BETWEEN {MIN_TRIMMED_LENGTH} AND "
         f"{RECORD_LENGTH - 1} AND right(line, 1) <> ' ' THEN rpad(line, {RECORD_LENGTH}, ' ') "
-        f"ELSE line END AS line FROM ({raw})"
+        f"ELSE line END AS line FROM ({raw}) t1"
     )
     last = _col("last_name")
     comma = (
         f"SELECT *, strpos({last}, ',') AS comma_at, rtrim({_col('suffix')}) AS suffix_col "
-        f"FROM ({padded})"
+        f"FROM ({padded}) t2"
     )
     surname = (
         "SELECT *, CASE WHEN comma_at = 0 THEN rtrim(last_raw) "
         "ELSE rtrim(substr(last_raw, 1, comma_at - 1)) END AS last_name, "
         "CASE WHEN comma_at = 0 THEN '' ELSE trim(substr(last_raw, comma_at + 1), ' ') END "
-        f"AS comma_tail FROM (SELECT *, {last} AS last_raw FROM ({comma}))"
+        f"AS comma_tail FROM (SELECT *, {last} AS last_raw FROM ({comma}) t3) t4"
     )
     if lay is LAYOUT_1980:
         geography = ", ".join(
@@ -108,30 +103,84 @@ def stage_dmf_sql(path: Path, layout: str | None = None) -> str:
         + f", {_col('proof')} AS proof_raw, {_col('dod')} AS dod_raw, {_col('dob')} AS dob_raw, "
         f"{geography}, substr(line, {lay.filler.start}, {lay.filler.length}) AS filler, "
         f"{_iso(_col('dod'))} AS dod, {_iso(_col('dob'))} AS dob "
-        f"FROM ({surname})"
+        f"FROM ({surname}) t5"
     )
 
 
-def _date_ok(raw: str) -> str:
-    """SQL true when a staged date is blank, zeros, or a real (partial) date ≥ MIN_YEAR."""
+def stage_dmf_sql(path: Path, layout: str | None = None) -> str:
+    """DuckDB: the file read and split in one SELECT (what the load is measured against)."""
+    src = (
+        f"read_csv('{str(path).replace(chr(39), chr(39) * 2)}', columns={{'line': 'VARCHAR'}}, "
+        "header=false, delim=chr(1), quote='', escape='', auto_detect=false, "
+        "strict_mode=false, null_padding=false)"
+    )
+    return split_dmf_sql(
+        f"(SELECT (row_number() OVER ()) - 1 AS rid, coalesce(line, '') AS line FROM {src}) t0",
+        layout,
+    )
+
+
+_RAW = "__dmf_raw"
+_STAGE = "__dmf_stage"
+
+
+def _unreadable(path: Path) -> RecordError:
+    """The first line the database could not stage as one record (blank, or not UTF-8)."""
+    with path.open("rb") as fh:
+        for no, raw in enumerate(fh, start=1):
+            line = raw.rstrip(b"\r\n")
+            if not line:
+                return RecordError("record is blank", line=no, field="record")
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return RecordError("record is not UTF-8 text", line=no, field="record")
+    return RecordError("the file is not one record per line", field="record")
+
+
+def _stage(store: Store, path: Path, layout: str | None) -> int:
+    """The file's lines split into their fields in `_STAGE`; the line count."""
+    n = store.stage_csv(_RAW, path, ["line"], header=False, delimiter="\x01", quote="\x02")
+    if n is None:
+        raise FileRejected([_unreadable(path)], file=path.name)
+    store.drop_stage(_STAGE)
+    store.reader().execute(f"CREATE TEMP TABLE {_STAGE} AS {split_dmf_sql(_RAW, layout)}")
+    store.drop_stage(_RAW)
+    if store.indexed_joins:  # a row store reads each commit's rows by rid
+        store.reader().execute(f"CREATE INDEX ON {_STAGE} (rid)")
+    return n
+
+
+def _date_ok(store: Store, raw: str) -> str:
+    """SQL true when a staged date is blank, zeros, or a real (partial) date ≥ MIN_YEAR.
+
+    CASE, not AND: PostgreSQL may evaluate AND's operands in any order (the casts fail).
+    """
+    y, m, d = (f"CAST(substr({raw}, {a}, {b}) AS INTEGER)" for a, b in ((5, 4), (1, 2), (3, 2)))
+    days = (
+        f"CASE WHEN {m} IN (4, 6, 9, 11) THEN 30 WHEN {m} = 2 THEN CASE WHEN {y} % 4 = 0 "
+        f"AND ({y} % 100 <> 0 OR {y} % 400 = 0) THEN 29 ELSE 28 END ELSE 31 END"
+    )
     return (
-        f"({raw} IN ('        ', '00000000') OR (regexp_full_match({raw}, '[0-9]{{8}}') "
-        f"AND substr({raw}, 5, 4) >= '{MIN_YEAR}' "
-        f"AND (try_strptime({raw}, '%m%d%Y') IS NOT NULL OR substr({raw}, 1, 4) = '0000' "
-        f"OR (substr({raw}, 3, 2) = '00' AND substr({raw}, 1, 2) BETWEEN '01' AND '12'))))"
+        f"CASE WHEN {raw} IN ('        ', '00000000') THEN true "
+        f"WHEN NOT {store.regex_sql(raw, '[0-9]{8}')} THEN false "
+        f"WHEN substr({raw}, 5, 4) < '{MIN_YEAR}' THEN false "
+        f"WHEN substr({raw}, 1, 4) = '0000' THEN true "
+        f"ELSE {m} BETWEEN 1 AND 12 AND ({d} = 0 OR {d} <= {days}) END"
     )
 
 
 _NAME_RE = "([A-Z\\-''.][A-Z \\-''.]*)?"
 
 
-def _checks(layout: str | None) -> tuple[tuple[str, str, str], ...]:
+def _checks(store: Store, layout: str | None) -> tuple[tuple[str, str, str], ...]:
     """(field, SQL true when the staged line is fine, message), in column order."""
     lay = layout_named(layout) or LAYOUT_1980
+    rx = store.regex_sql
     checks: list[tuple[str, str, str]] = [
         ("record", "length(line) = 100", "record is not 100 characters long"),
         ("action", "action = ' '", "action code is not blank in a full file"),
-        ("ssn", "regexp_full_match(ssn, '[0-9]{9}')", "SSN is not 9 digits"),
+        ("ssn", rx("ssn", "[0-9]{9}"), "SSN is not 9 digits"),
         (
             "ssn",
             "NOT (substr(ssn, 1, 3) IN ('000', '666') OR substr(ssn, 1, 1) = '9' "
@@ -146,27 +195,27 @@ def _checks(layout: str | None) -> tuple[tuple[str, str, str], ...]:
         ),
         (
             "last_name",
-            f"regexp_full_match(last_name, '{_NAME_RE}')",
+            rx("last_name", _NAME_RE),
             "last name has bad characters",
         ),
         (
             "suffix",
-            f"regexp_full_match(suffix_col, '{_NAME_RE}')",
+            rx("suffix_col", _NAME_RE),
             "name suffix has bad characters",
         ),
         (
             "first_name",
-            f"regexp_full_match(first_name, '{_NAME_RE}')",
+            rx("first_name", _NAME_RE),
             "first name has bad characters",
         ),
         (
             "middle_name",
-            f"regexp_full_match(middle_name, '{_NAME_RE}')",
+            rx("middle_name", _NAME_RE),
             "middle name has bad characters",
         ),
         ("proof", "proof_raw IN (' ', 'V', 'P')", "proof code is not blank, V or P"),
-        ("dod", _date_ok("dod_raw"), "date of death is not a valid MMDDYYYY date"),
-        ("dob", _date_ok("dob_raw"), "date of birth is not a valid MMDDYYYY date"),
+        ("dod", _date_ok(store, "dod_raw"), "date of death is not a valid MMDDYYYY date"),
+        ("dob", _date_ok(store, "dob_raw"), "date of birth is not a valid MMDDYYYY date"),
         (
             "dod",
             "dod = '' OR dob = '' OR dod >= dob OR substr(dod, 1, 4) > substr(dob, 1, 4) OR ("
@@ -182,7 +231,7 @@ def _checks(layout: str | None) -> tuple[tuple[str, str, str], ...]:
         checks.append(
             (
                 state.name,
-                "regexp_full_match(residence_state_raw, '[A-Z]{2}|[0-9]{2}| {2}')",
+                rx("residence_state_raw", "[A-Z]{2}|[0-9]{2}| {2}"),
                 f"state of residence (columns {state.columns}) is not two letters or two "
                 "digits (or blank)",
             )
@@ -192,7 +241,7 @@ def _checks(layout: str | None) -> tuple[tuple[str, str, str], ...]:
             checks.append(
                 (
                     name,
-                    f"regexp_full_match({name}_raw, '[0-9]{{5}}| {{5}}')",
+                    rx(f"{name}_raw", "[0-9]{5}| {5}"),
                     f"{col.label} (columns {col.columns}) is not 5 digits (or blank)",
                 )
             )
@@ -240,32 +289,33 @@ def load_dmf_full(
     path: Path,
     *,
     commit_size: int = 1_000_000,
-    progress: Callable[[str, int], None] | None = None,
+    progress: StepProgress | None = None,
     layout: str | None = None,
 ) -> LoadResult:
     """Load a DMF full file: every record a person with a death; all or nothing.
 
     `layout`: '2011', '1980' or None for either (see `sources.dmf.parse_line`).
+    `progress(step, rows)` is told of the rows read, checked, and committed.
     """
     layout_named(layout)  # an unknown layout is a usage error before anything is read
-    if not isinstance(store, DuckDBStore):
-        raise UsageError("the bulk DMF load runs on the DuckDB store; load there, then copy")
     if not path.exists():
         raise UsageError("no such file", file=path.name)
     with store.transaction() as tx:
-        tx.execute(f"CREATE OR REPLACE TEMP TABLE __dmf_stage AS {stage_dmf_sql(path, layout)}")
-        n = int(tx.fetchall("SELECT count(*) FROM __dmf_stage")[0][0])
+        n = _stage(store, path, layout)
         if progress:
             progress("read", n)
         problems = _problems(store, path, layout)
         if problems:
+            store.drop_stage(_STAGE)
             raise FileRejected(problems, file=path.name)
         dup = tx.fetchall(
-            "SELECT min(line_no) FROM __dmf_stage GROUP BY ssn HAVING count(*) > 1 "
-            "UNION ALL SELECT s.line_no FROM __dmf_stage s SEMI JOIN persons p ON s.ssn = p.ssn "
+            f"SELECT min(line_no) FROM {_STAGE} GROUP BY ssn HAVING count(*) > 1 "
+            f"UNION ALL SELECT s.line_no FROM {_STAGE} s "
+            "WHERE EXISTS (SELECT 1 FROM persons p WHERE p.ssn = s.ssn) "
             "ORDER BY 1 LIMIT 1000"
         )
         if dup:
+            store.drop_stage(_STAGE)
             raise FileRejected(
                 [
                     RecordError(
@@ -280,34 +330,32 @@ def load_dmf_full(
             )
         base = int(tx.fetchall("SELECT coalesce(max(person_id), 0) + 1 FROM persons")[0][0])
         if progress:
-            progress("checked", n)
+            progress("check", n)
+        proof = "CASE WHEN proof_raw = ' ' THEN '' ELSE proof_raw END"
 
-        def on_chunk(t: object, lo: int, hi: int, first_seq: int) -> None:
-            cond = f"rid >= {lo} AND rid < {hi}"
-            tx.execute(
+        def on_chunk(t: Tx, lo: int, hi: int, first_seq: int) -> None:
+            where = f"FROM {_STAGE} WHERE rid >= {lo} AND rid < {hi}"
+            seq = f"rid + {first_seq - lo}"
+            t.execute(
                 f"INSERT INTO persons (person_id, {', '.join(PERSON_COLUMNS)}, registered_seq) "
-                f"SELECT rid + ? AS person_id, {_DMF_PERSON_SQL}, ? + rid - ? "
-                f"FROM __dmf_stage WHERE {cond}",
-                [base, first_seq, lo],
+                f"SELECT rid + {base}, {_DMF_PERSON_SQL}, {seq} {where}"
             )
-            tx.execute(
-                "INSERT INTO deaths SELECT rid + ?, dod, "
-                "CASE WHEN proof_raw = ' ' THEN '' ELSE proof_raw END, 'dmf', '', false, 1, "
-                "'current', ? + rid - ?, CASE WHEN comma_at = 0 THEN substr(line, 11, 54) "
+            t.execute(
+                "INSERT INTO deaths (person_id, dod, proof, sources, report_keys, state_only, "
+                "version, status, changed_seq, dmf_names) "
+                f"SELECT rid + {base}, dod, {proof}, 'dmf', '', false, 1, 'current', {seq}, "
+                "CASE WHEN comma_at = 0 THEN substr(line, 11, 54) "
                 "ELSE concat(rpad(last_name, 20, ' '), rpad(suffix, 4, ' '), "
-                "substr(line, 35, 30)) END "
-                f"FROM __dmf_stage WHERE {cond}",
-                [base, first_seq, lo],
+                f"substr(line, 35, 30)) END {where}"
             )
-            tx.execute(
-                "INSERT INTO death_versions SELECT rid + ?, 1, dod, "
-                "CASE WHEN proof_raw = ' ' THEN '' ELSE proof_raw END, false, 'current', "
-                f"? + rid - ?, NULL FROM __dmf_stage WHERE {cond}",
-                [base, first_seq, lo],
+            t.execute(
+                "INSERT INTO death_versions (person_id, version, dod, proof, state_only, "
+                f"status, from_seq, to_seq) SELECT rid + {base}, 1, dod, {proof}, false, "
+                f"'current', {seq}, NULL {where}"
             )
 
         infos = store.append_staged(
-            "__dmf_stage",
+            _STAGE,
             n,
             event_type="dmf.record_loaded",
             subject_sql=f"rid + {base}",
@@ -317,37 +365,35 @@ def load_dmf_full(
             on_chunk=on_chunk,
             progress=(lambda k: progress("commit", k)) if progress else None,
         )
-        tx.execute("DROP TABLE __dmf_stage")
+        store.drop_stage(_STAGE)
     return LoadResult(records=n, commits=len(infos), first_person_id=base)
 
 
-def _all_ok(layout: str | None) -> str:
+def _all_ok(store: Store, layout: str | None) -> str:
     """SQL true for a line that passes every check (the CASE then runs on the few others)."""
-    return " AND ".join(f"({cond})" for _, cond, _ in _checks(layout))
+    return " AND ".join(f"({cond})" for _, cond, _ in _checks(store, layout))
 
 
 def check_dmf_full(store: Store, path: Path, layout: str | None = None) -> list[RecordError]:
     """The problems a load of `path` would refuse it for (nothing is written)."""
     layout_named(layout)
-    if not isinstance(store, DuckDBStore):
-        raise UsageError("the bulk DMF check runs on the DuckDB store")
-    with store.transaction() as tx:
-        tx.execute(f"CREATE OR REPLACE TEMP TABLE __dmf_stage AS {stage_dmf_sql(path, layout)}")
+    with store.transaction():
+        _stage(store, path, layout)
         try:
             return _problems(store, path, layout)
         finally:
-            tx.execute("DROP TABLE __dmf_stage")
+            store.drop_stage(_STAGE)
 
 
 def _problems(store: Store, path: Path, layout: str | None) -> list[RecordError]:
     """Every failed check, first problem per line, up to MAX_LISTED_PROBLEMS lines."""
     cases = " ".join(
         f"WHEN NOT coalesce({cond}, false) THEN '{field}|{msg}'"
-        for field, cond, msg in _checks(layout)
+        for field, cond, msg in _checks(store, layout)
     )
-    rows = store.query(
+    rows = store.reader().fetchall(
         f"SELECT line_no, problem FROM (SELECT line_no, CASE {cases} ELSE NULL END AS problem "
-        f"FROM __dmf_stage WHERE NOT coalesce({_all_ok(layout)}, false)) "
+        f"FROM {_STAGE} WHERE NOT coalesce({_all_ok(store, layout)}, false)) t "
         "WHERE problem IS NOT NULL ORDER BY line_no "
         f"LIMIT {MAX_LISTED_PROBLEMS}"
     )

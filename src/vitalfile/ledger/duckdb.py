@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,17 +20,12 @@ import pyarrow as pa
 
 from vitalfile.errors import StorageError
 from vitalfile.events import Event
-from vitalfile.ledger.chain import (
-    GENESIS,
-    CommitHeader,
-    update_with_strings,
-)
+from vitalfile.ledger.chain import update_with_strings
 from vitalfile.ledger.store import (
-    CommitInfo,
     Projection,
     Store,
     VerifyReport,
-    utc_now_text,
+    count_lines,
 )
 from vitalfile.ledger.walk import Batch, walk_chain
 
@@ -160,59 +155,64 @@ class DuckDBStore(Store):
                 except duckdb.Error as exc:
                     raise StorageError(f"commit failed: {type(exc).__name__}") from exc
 
-    # ── the one way in ────────────────────────────────────────────────────────────────
-    def append_staged(
-        self,
-        stage: str,
-        n_rows: int,
-        *,
-        event_type: str,
-        subject_sql: str = "subject",
-        body_sql: str = "body",
-        note: str = "",
-        chunk: int = 1_000_000,
-        on_chunk: Callable[[_DuckTx, int, int, int], None] | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> list[CommitInfo]:
-        """Bulk path: one event per row of table `stage`, rendered by SQL expressions.
+    # ── the set-wise path ─────────────────────────────────────────────────────────────
+    def regex_sql(self, expr: str, pattern: str, *, whole: bool = True) -> str:
+        fn = "regexp_full_match" if whole else "regexp_matches"
+        return f"{fn}({expr}, '{pattern}')"
 
-        `stage.rid` runs 0..n_rows-1 in event order; `subject_sql` and `body_sql` compute
-        each event's subject and canonical JSON text from the row. Events go in commits of
-        up to `chunk`, all in one transaction, each hashed from the stored text as read back;
-        `on_chunk(tx, lo, hi, first_seq)` updates the projections for rows lo <= rid < hi by
-        SQL (it must give exactly what replaying those events would).
-        """
-        infos: list[CommitInfo] = []
-        with self.transaction() as tx:
-            for lo in range(0, n_rows, chunk):
-                hi = min(n_rows, lo + chunk)
-                head = self.head()
-                first_seq = head.last_seq + 1 if head else 1
-                header = CommitHeader(
-                    commit_no=(head.commit_no if head else 0) + 1,
-                    first_seq=first_seq,
-                    n_events=hi - lo,
-                    committed_at=utc_now_text(),
-                    prev_hash=head.hash if head else GENESIS,
-                )
-                tx.execute(
-                    f"INSERT INTO ledger_events SELECT ? + rid - ?, ?, ?, {subject_sql}, "
-                    f"{body_sql} FROM {stage} WHERE rid >= ? AND rid < ?",
-                    [first_seq, lo, header.commit_no, event_type, lo, hi],
-                )
-                h = hashlib.sha256()
-                reader = self.con.sql(
-                    "SELECT body FROM ledger_events "
-                    f"WHERE seq >= {first_seq} AND seq < {first_seq + hi - lo}"
-                ).to_arrow_reader(1 << 18)
-                for batch in reader:
-                    update_with_strings(h, batch.column(0))
-                infos.append(self._write_commit(header, h.hexdigest(), note))
-                if on_chunk is not None:
-                    on_chunk(tx, lo, hi, first_seq)
-                if progress is not None:
-                    progress(hi - lo)
-        return infos
+    def stage_csv(
+        self,
+        table: str,
+        path: Path,
+        columns: Sequence[str],
+        *,
+        header: bool = True,
+        delimiter: str = ",",
+        quote: str = '"',
+    ) -> int | None:
+        lines = count_lines(path)
+        types = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
+        q = quote.replace("'", "''")
+        # rows DuckDB cannot read are skipped (ignore_errors), so the count no longer
+        # matches the lines and the caller reads the file itself: a failed read_csv would
+        # abort the open transaction and quote the line in its message
+        src = (
+            f"read_csv('{str(path).replace(chr(39), chr(39) * 2)}', columns={types}, "
+            f"header={'true' if header else 'false'}, delim='{delimiter}', quote='{q}', "
+            f"escape='{q}', auto_detect=false, strict_mode=true, ignore_errors=true, "
+            "null_padding=false)"
+        )
+        cols = ", ".join(f"coalesce({c}, '') AS {c}" for c in columns)
+        self.tx.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS "
+            f"SELECT (row_number() OVER ()) - 1 AS rid, {cols} FROM {src}"
+        )
+        n = int(self.tx.fetchall(f"SELECT count(*) FROM {table}")[0][0])
+        if n != lines - (1 if header else 0):
+            self.drop_stage(table)
+            return None
+        return n
+
+    def stage_arrow(self, table: str, data: pa.Table) -> int:
+        view = self.tx._view(data)
+        try:
+            self.tx.execute(
+                f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                f"SELECT (row_number() OVER ()) - 1 AS rid, * FROM {view}"
+            )
+        finally:
+            self.tx._drop(view)
+        return data.num_rows
+
+    def _events_digest(self, first_seq: int, n_events: int) -> str:
+        h = hashlib.sha256()
+        reader = self.con.sql(
+            "SELECT body FROM ledger_events "
+            f"WHERE seq >= {first_seq} AND seq < {first_seq + n_events}"
+        ).to_arrow_reader(1 << 18)
+        for batch in reader:
+            update_with_strings(h, batch.column(0))
+        return h.hexdigest()
 
     # ── reading ───────────────────────────────────────────────────────────────────────
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -292,6 +293,82 @@ class PostgresStore(Store):
     def _read(self) -> AbstractContextManager[Any]:
         """A transaction to read in (named cursors need one); the open one if any."""
         return nullcontext() if self._depth else self.conn.transaction()
+
+    # ── the set-wise path ─────────────────────────────────────────────────────────────
+    # a commit's digest is taken by the server over its events' text in one value, which
+    # PostgreSQL caps at 1 GB: bulk commits stay well below
+    bulk_chunk_limit = 250_000
+
+    def regex_sql(self, expr: str, pattern: str, *, whole: bool = True) -> str:
+        return f"({expr} ~ '^(?:{pattern})$')" if whole else f"({expr} ~ '{pattern}')"
+
+    def stage_csv(
+        self,
+        table: str,
+        path: Path,
+        columns: Sequence[str],
+        *,
+        header: bool = True,
+        delimiter: str = ",",
+        quote: str = '"',
+    ) -> int | None:
+        names = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns)
+        copy = pgsql.SQL(
+            "COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER {}, DELIMITER {}, QUOTE {}, "
+            "ESCAPE {}, FORCE_NOT_NULL ({}))"
+        ).format(
+            pgsql.Identifier(table),
+            names,
+            pgsql.SQL("true" if header else "false"),
+            pgsql.Literal(delimiter),
+            pgsql.Literal(quote),
+            pgsql.Literal(quote),
+            names,
+        )
+        lines, last = 0, b"\n"
+        try:
+            with self._lock, self.conn.transaction():
+                self._create_stage(table, [(c, "TEXT") for c in columns])
+                with self.conn.cursor() as cur:
+                    with cur.copy(copy) as cp, path.open("rb") as fh:
+                        while block := fh.read(1 << 20):
+                            lines += block.count(b"\n")
+                            last = block[-1:]
+                            cp.write(block)
+                    n = cur.rowcount
+        except psycopg.Error:
+            # the file is not one clean row per line (bad UTF-8, a ragged row): the caller
+            # reads it record by record; the server's message may quote the line, so no more
+            return None
+        lines += last != b"\n"
+        if n != lines - (1 if header else 0):
+            self.drop_stage(table)
+            return None
+        return int(n)
+
+    def stage_arrow(self, table: str, data: pa.Table) -> int:
+        types = {pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE PRECISION"}
+        types[pa.bool_()] = "BOOLEAN"
+        with self._lock:
+            self._create_stage(table, [(f.name, types.get(f.type, "TEXT")) for f in data.schema])
+            self.tx.insert_arrow(table, data)
+        return data.num_rows
+
+    def _create_stage(self, table: str, columns: Sequence[tuple[str, str]]) -> None:
+        cols = ", ".join(f"{c} {t}" for c, t in columns)
+        self.tx.execute(f"DROP TABLE IF EXISTS {table}")
+        self.tx.execute(
+            f"CREATE TEMP TABLE {table} (rid BIGINT GENERATED ALWAYS AS IDENTITY "
+            f"(MINVALUE 0 START WITH 0), {cols})"
+        )
+
+    def _events_digest(self, first_seq: int, n_events: int) -> str:
+        rows = self.tx.fetchall(
+            "SELECT encode(sha256(convert_to(coalesce(string_agg(body, '' ORDER BY seq), ''), "
+            "'UTF8')), 'hex') FROM ledger_events WHERE seq >= ? AND seq < ?",
+            [first_seq, first_seq + n_events],
+        )
+        return str(rows[0][0])
 
     # ── reading (the one way in, `append`, is the Store base's) ────────────────────────
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -8,10 +8,11 @@ applied in the same transaction as the events that change them.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -20,15 +21,20 @@ from vitalfile.errors import AppendConflict
 from vitalfile.events import Event, decode
 from vitalfile.ledger.chain import GENESIS, CommitHeader, commit_hash, digest_texts
 
+# `progress(step, rows)`: now in `step` (read, check, commit…), `rows` more rows done in it
+StepProgress = Callable[[str, int], None]
+
 __all__ = [
     "COMMIT_COLS",
     "CommitInfo",
     "Projection",
+    "StepProgress",
     "Store",
     "StoredEvent",
     "Tx",
     "VerifyReport",
     "commit_from_row",
+    "count_lines",
     "event_rows",
     "utc_now_text",
 ]
@@ -47,6 +53,17 @@ def event_rows(
             for name, (attr, arrow_type) in columns.items()
         }
     )
+
+
+def count_lines(path: Path) -> int:
+    """Lines in a file (a last line without its newline counts), read in large blocks."""
+    n = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 24):
+            n += block.count(b"\n")
+            last = block[-1:]
+    return n + (last != b"\n")
 
 
 def utc_now_text() -> str:
@@ -142,6 +159,8 @@ class Store(abc.ABC):
     # whether a join on an indexed key is a point look-up (a row-store's nested loop); where
     # it is not (DuckDB hashes the whole other side), hot paths query each table by key
     indexed_joins: bool = False
+    # the most events `append_staged` puts in one commit (None: as many as asked)
+    bulk_chunk_limit: int | None = None
 
     def append(
         self,
@@ -220,6 +239,88 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[Any]:
         """One database transaction spanning several appends (all or nothing)."""
+
+    # ── the set-wise path: millions of rows staged, rendered and appended by SQL ──────
+    @abc.abstractmethod
+    def regex_sql(self, expr: str, pattern: str, *, whole: bool = True) -> str:
+        """SQL true when `expr` matches `pattern` (whole, or anywhere when not `whole`)."""
+
+    @abc.abstractmethod
+    def stage_csv(
+        self,
+        table: str,
+        path: Path,
+        columns: Sequence[str],
+        *,
+        header: bool = True,
+        delimiter: str = ",",
+        quote: str = '"',
+    ) -> int | None:
+        """Read a CSV file into temporary table `table` (`rid` 0.. in file order, then
+        `columns` as text, '' for empty); the row count, or None when the file is not one
+        row per line in that form (the caller then reads it record by record to say why).
+        Nothing in the file reaches an error message."""
+
+    @abc.abstractmethod
+    def stage_arrow(self, table: str, data: pa.Table) -> int:
+        """Temporary table `table` (`rid` 0.., then `data`'s columns); its row count."""
+
+    def drop_stage(self, table: str) -> None:
+        self.reader().execute(f"DROP TABLE IF EXISTS {table}")
+
+    @abc.abstractmethod
+    def _events_digest(self, first_seq: int, n_events: int) -> str:
+        """SHA-256 hex of the stored texts of events first_seq.. (n_events), in order."""
+
+    def append_staged(
+        self,
+        stage: str,
+        n_rows: int,
+        *,
+        event_type: str,
+        subject_sql: str = "subject",
+        body_sql: str = "body",
+        note: str = "",
+        chunk: int = 1_000_000,
+        on_chunk: Callable[[Tx, int, int, int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[CommitInfo]:
+        """The set-wise way in: one event per row of table `stage`, rendered by SQL.
+
+        `stage.rid` runs 0..n_rows-1 in event order; `subject_sql` and `body_sql` compute
+        each event's subject and canonical JSON text from the row. Events go in commits of
+        up to `chunk`, all in one transaction, each hashed from the stored text as read back;
+        `on_chunk(tx, lo, hi, first_seq)` updates the projections for rows lo <= rid < hi by
+        SQL (it must give exactly what replaying those events would).
+        """
+        infos: list[CommitInfo] = []
+        if self.bulk_chunk_limit is not None:
+            chunk = min(chunk, self.bulk_chunk_limit)
+        with self.transaction():
+            tx = self.reader()
+            for lo in range(0, n_rows, chunk):
+                hi = min(n_rows, lo + chunk)
+                head = self.head()
+                first_seq = head.last_seq + 1 if head else 1
+                header = CommitHeader(
+                    commit_no=(head.commit_no if head else 0) + 1,
+                    first_seq=first_seq,
+                    n_events=hi - lo,
+                    committed_at=utc_now_text(),
+                    prev_hash=head.hash if head else GENESIS,
+                )
+                tx.execute(
+                    "INSERT INTO ledger_events (seq, commit_no, type, subject, body) "
+                    f"SELECT {first_seq - lo} + rid, {header.commit_no}, '{event_type}', "
+                    f"{subject_sql}, {body_sql} FROM {stage} WHERE rid >= {lo} AND rid < {hi}"
+                )
+                digest = self._events_digest(first_seq, hi - lo)
+                infos.append(self._write_commit(header, digest, note))
+                if on_chunk is not None:
+                    on_chunk(tx, lo, hi, first_seq)
+                if progress is not None:
+                    progress(hi - lo)
+        return infos
 
     # ── shared by every backend: portable SQL through the transaction view ──────────────
     def _apply(self, events: list[tuple[int, Event]]) -> None:

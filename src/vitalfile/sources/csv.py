@@ -33,6 +33,7 @@ __all__ = [
     "STATE_CODES",
     "PersonRow",
     "ReportRow",
+    "check_person",
     "iter_rows",
     "read_people",
     "read_reports",
@@ -209,6 +210,12 @@ def _check_person(row: PersonRow, line: int | None) -> PersonRow:
     if row.zip and not _ZIP.fullmatch(row.zip):
         raise RecordError("ZIP code is not 5 digits or ZIP+4", line=line, field="zip")
     return row if digits == row.ssn else replace(row, ssn=digits)
+
+
+def check_person(row: PersonRow, line: int | None = None) -> PersonRow:
+    """`row` as the people reader takes it (the SSN as 9 digits), or RecordError for the
+    first bad field (never quoting a value)."""
+    return _check_person(row, line)
 
 
 def _ssn_and_flag(text: str) -> tuple[str, str]:
