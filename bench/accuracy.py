@@ -353,13 +353,13 @@ def run_dataset(
     store = open_store(str(db))
     truth: dict[str, int | None]
     if dataset == "synth":
-        from vitalfile.intake.people_bulk import load_people_bulk
+        from vitalfile.intake.people import load_people_file
         from vitalfile.synth import REPORT_COLUMNS, make_people
         from vitalfile.synth.weekly import weekly_batch
 
         population = make_people(n_people, seed)
         reports, synth_truth = weekly_batch(population, n_reports, seed)
-        base = load_people_bulk(store, population).first_person_id
+        base = load_people_file(store, population).first_person_id
         truth = {
             rid: (base + row if row >= 0 else None)
             for rid, row in zip(
