@@ -284,7 +284,13 @@ def test_void_of_an_unknown_record_is_answered_and_changes_nothing(
     result = ingest(
         people, ndjson(tmp_path / "v.ndjson", [msg(person_record(0, 9), "void", "v9")]), ack_dir=out
     )
-    assert (result.void_unknown, result.commits, result.acks) == (1, [], 1)
+    assert (result.void_unknown, result.acks, len(result.commits)) == (1, 1, 1)
+    assert people.query("SELECT count(*) FROM reports") == [(0,)]  # only the reply is kept
+    ack = json.loads((out / "v9.ack.json").read_text())
+    notes = [
+        e["resource"] for e in ack["entry"] if e["resource"]["resourceType"] == "OperationOutcome"
+    ]
+    assert notes[0]["issue"][0]["diagnostics"] == "not on file (nothing to void) 2026MA000009"
 
 
 def test_decide_void_is_pure() -> None:
@@ -367,13 +373,19 @@ def test_refused_bundle_gets_an_extraction_error(people: Store, tmp_path: Path) 
         if e["resource"]["resourceType"] != "Bundle"  # the document with the decedent
     ]
     path = ndjson(tmp_path / "a.ndjson", [good, bad, {"resourceType": "Patient"}])
-    # refused whole by default: nothing written, each problem named by file and line
+    # refused whole by default: nothing taken in, each problem named by file and line; with
+    # an outbox every message still gets its one reply (the good one: its file was refused)
     with pytest.raises(FileRejected) as info:
-        ingest(people, path, ack_dir=tmp_path / "none")
+        ingest(people, path, ack_dir=tmp_path / "whole")
     where = [(p.context["file"], p.line) for p in info.value.problems]
     assert where == [("a.ndjson", 2), ("a.ndjson", 3)]
-    assert not (tmp_path / "none").exists()
+    assert sorted(p.name for p in (tmp_path / "whole").iterdir()) == [
+        "s-bad.error.json",
+        "s1.error.json",
+    ]
+    assert "refused whole" in (tmp_path / "whole" / "s1.error.json").read_text()
     assert people.query("SELECT count(*) FROM reports") == [(0,)]
+    assert people.query("SELECT count(*) FROM vrdr_replies") == [(2,)]
     # with quarantine: the good one is taken in, the refused message is answered
     out = tmp_path / "outbox"
     result = ingest(people, path, quarantine=True, ack_dir=out)
@@ -498,7 +510,7 @@ _day = st.dates(min_value=date(1900, 1, 1), max_value=date(2025, 12, 31))
 
 @st.composite
 def records(draw: st.DrawFn) -> VrdrReport:
-    cert = draw(st.integers(0, 999_999))
+    cert = draw(st.integers(1, 999_999))
     dod = draw(_day)
     partial = draw(st.sampled_from(["full", "day", "none"]))
     dod_text = {"full": dod.isoformat(), "day": dod.isoformat()[:8] + "00", "none": ""}[partial]

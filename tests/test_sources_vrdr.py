@@ -6,6 +6,7 @@ import contextlib
 import copy
 import json
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -126,13 +127,14 @@ def test_data_absent_death_date_kept_unknown(reason: str) -> None:
     assert r.record_id == "2025YC000417"  # kept, to be held for review
 
 
-def test_death_date_from_date_pronounced_when_value_absent() -> None:
+def test_date_pronounced_dead_is_never_the_date_of_death() -> None:
     doc = load("document_new.json")
     obs = resources(doc, "Observation")[0]
     obs["_valueDateTime"] = {"extension": [{"url": DAR, "valueCode": "unknown"}]}
+    obs.pop("valueDateTime", None)
     r = read_bundle(doc)
-    assert r.dod == "2025-03-19"
-    assert "read: date of death taken from the date pronounced dead" in r.warnings
+    assert r.dod == ""  # held downstream, never filled from another date
+    assert "read: no date of death (the date pronounced dead is not used for it)" in r.warnings
 
 
 def test_old_partial_with_short_part_urls() -> None:
@@ -246,9 +248,12 @@ def test_refuses_no_decedent() -> None:
 
 
 def test_refuses_a_message_that_is_no_death_record() -> None:
-    ack = acknowledgement(load("submission.json"))
-    with pytest.raises(RecordError, match="no decedent"):
-        read_bundle(ack)
+    birth = load("submission.json")
+    birth["entry"][0]["resource"]["eventUri"] = "http://nchs.cdc.gov/birth_submission"
+    with pytest.raises(RecordError, match="not a death record message") as caught:
+        read_bundle(birth)
+    assert caught.value.field == "MessageHeader.eventUri"
+    assert caught.value.context["record_id"] == "5a1d1b7e-0000-4000-8000-0000000000a1"
 
 
 def test_refuses_no_record_id() -> None:
@@ -442,9 +447,9 @@ def partial_dates(draw: st.DrawFn, lo: int, hi: int) -> str:
 
 @st.composite
 def reports(draw: st.DrawFn) -> VrdrReport:
-    year = draw(st.integers(1900, 2100))
+    year = draw(st.integers(1900, date.today().year + 1))
     jurisdiction = draw(st.sampled_from(["MA", "NY", "YC", "TX", "PR", "GU", "DC"]))
-    cert_no = f"{draw(st.integers(0, 999999)):06d}"
+    cert_no = f"{draw(st.integers(1, 999999)):06d}"
     first = draw(st.one_of(st.just(""), _word))
     middle = draw(_words) if first else ""
     ssn = draw(st.one_of(st.just(""), st.from_regex(r"\A[0-9]{9}\Z")))
@@ -482,7 +487,12 @@ def test_round_trip_writer_to_reader(report: VrdrReport, kind: str, style: Any) 
         expected = report
     else:
         bundle = write_message(report, kind, message_id="m-1", date_style=style)
-        expected = replace(report, message_kind=kind, message_id="m-1")  # type: ignore[arg-type]
+        expected = replace(
+            report,
+            message_kind=kind,  # type: ignore[arg-type]
+            message_id="m-1",
+            source_endpoint="http://example.org/edrs",
+        )
         if kind == "void":
             expected = VrdrReport(
                 record_id=report.record_id,
@@ -491,6 +501,7 @@ def test_round_trip_writer_to_reader(report: VrdrReport, kind: str, style: Any) 
                 death_year=report.death_year,
                 message_kind="void",
                 message_id="m-1",
+                source_endpoint="http://example.org/edrs",
             )
     got = read_bundle(json.dumps(bundle))
     assert replace(got, warnings=()) == expected

@@ -62,6 +62,7 @@ from vitalfile.events.reports import (
     ReportUnlinked,
     ReportVoided,
 )
+from vitalfile.events.vrdr import ReportAliasAdded, VrdrMessageRecorded, VrdrReplyQueued
 
 __all__ = [
     "EVENT_TYPES",
@@ -101,6 +102,7 @@ __all__ = [
     "PersonalDataRequested",
     "Proof",
     "RecipientAdded",
+    "ReportAliasAdded",
     "ReportAmended",
     "ReportHeld",
     "ReportLinked",
@@ -108,6 +110,8 @@ __all__ = [
     "ReportUnlinked",
     "ReportVoided",
     "SourceKind",
+    "VrdrMessageRecorded",
+    "VrdrReplyQueued",
     "decode",
     "partial_date",
     "upcaster",

@@ -4,13 +4,22 @@
 posts a verified (V) death; any other source a proof-not-verified (P) one. A later state
 report upgrades a P death to V (the certificate's date wins); any other report adds to the
 death already on file. It never creates a second death.
+
+`decide_withdrawal` is the other half of the verification level, and the only place a level
+goes down: when a report stops backing a death (its state voided it, or amended it to
+another person), the death is retracted if nothing else backs it, and a V death falls back
+to P when nothing verified is left (a DMF P record upgraded to V by a state's record goes
+back to P when the state voids that record). Every door that withdraws a report calls it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from vitalfile.events import (
     DeathCorroborated,
     DeathPosted,
+    DeathRetracted,
     DeathUpdated,
     Event,
     ReportHeld,
@@ -20,9 +29,9 @@ from vitalfile.events import (
 )
 from vitalfile.intake.screen import Finding
 from vitalfile.link.base import LinkResult
-from vitalfile.master.projection import PersonState
+from vitalfile.master.projection import PersonState, ReportState
 
-__all__ = ["decide_report"]
+__all__ = ["backing", "decide_report", "decide_withdrawal"]
 
 
 def decide_report(
@@ -145,3 +154,75 @@ def _lone_unverified_before(
     y, m, d = report.dod[:4], report.dod[5:7], report.dod[8:10]
     latest = f"{y}-{m if m != '00' else '12'}-{d if d != '00' else '31'}"
     return last_activity[:10] > latest
+
+
+def backing(
+    key: str,
+    person_id: int,
+    person: PersonState,
+    others: Mapping[str, ReportState],
+    *,
+    dmf_proof: str = "",
+) -> tuple[bool, bool]:
+    """(does anything but report `key` back the person's death, is any of that verified?)
+
+    A report backs a death while it is linked to that person; a DMF record taken over
+    always backs it, with its own proof (`dmf_proof`, as the DMF file had it): a DMF P
+    record is not verified because a state's record once upgraded the death to V.
+    """
+    death = person.death
+    assert death is not None
+    rest = [
+        others[k]
+        for k in death.report_keys
+        if k != key
+        and k in others
+        and others[k].status == "linked"
+        and others[k].person_id == person_id
+    ]
+    dmf = "dmf" in death.sources
+    verified = (dmf and dmf_proof == "V") or any(
+        r.fields.get("source_kind") == "state" for r in rest
+    )
+    return bool(rest) or dmf, verified
+
+
+def decide_withdrawal(
+    key: str,
+    person_id: int,
+    person: PersonState | None,
+    others: Mapping[str, ReportState],
+    reason: str,
+    *,
+    dmf_proof: str = "",
+) -> list[Event]:
+    """Report `key` no longer backs the person's death: retract it, or lower its proof to P.
+
+    Nothing happens when the death is not current or `key` never backed it.
+    """
+    if person is None or person.death is None or person.death.status != "current":
+        return []
+    death = person.death
+    if key not in death.report_keys:
+        return []
+    backed, verified = backing(key, person_id, person, others, dmf_proof=dmf_proof)
+    if not backed:
+        return [
+            DeathRetracted(
+                person_id=person_id,
+                reason=reason,
+                evidence=[key],
+                decided_by="source",
+                report_keys=[key],
+            )
+        ]
+    if death.proof == "V" and not verified:
+        return [
+            DeathUpdated(
+                person_id=person_id,
+                dod=death.dod,
+                proof="P",
+                reason=f"{reason}; no verified report left",
+            )
+        ]
+    return []

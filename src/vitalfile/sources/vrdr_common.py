@@ -1,17 +1,26 @@
 """What the VRDR reader and writers share: the report shape, the URLs and the message kinds.
 
-`VrdrReport` is one state death record (a DeathCertificateDocument, or a submission, update
-or void message) as read: the record id and the decedent's identity fields, with dates as
-partial ISO text (`00` for an unknown month or day, `""` when wholly unknown).
+`VrdrReport` is one state death record (a DeathCertificateDocument, or a message of the
+FHIR Messaging for NVSS guide) as read: the record id and the decedent's identity fields,
+with dates as partial ISO text (`00` for an unknown month or day, `""` when wholly unknown),
+and what the message header says (kind, id, sender's endpoint, what it answers).
+`check_record_id` is the one check of a record id's parts (year, jurisdiction, number).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
+import us
+
+from vitalfile.errors import RecordError
+
 __all__ = [
+    "ANSWER_KINDS",
+    "CODING_KINDS",
     "DAR_URL",
     "DEATH_DATE_CODE",
     "DOCUMENT_PROFILE",
@@ -21,8 +30,10 @@ __all__ = [
     "EVENT_SUBMISSION",
     "EVENT_UPDATE",
     "EVENT_VOID",
+    "JURISDICTIONS",
     "KIND_EVENTS",
     "LOINC",
+    "MAX_BLOCK",
     "MESSAGE_KINDS",
     "NCHS_ID_SYSTEM",
     "NEW_PARTIAL",
@@ -32,23 +43,70 @@ __all__ = [
     "SSN_SYSTEM",
     "MessageKind",
     "VrdrReport",
+    "check_record_id",
     "format_record_id",
 ]
 
-MessageKind = Literal["document", "submission", "update", "void"]
-MESSAGE_KINDS: tuple[str, ...] = ("document", "submission", "update", "void")
+MessageKind = Literal[
+    "document",
+    "submission",
+    "update",
+    "void",
+    "alias",
+    "acknowledgement",
+    "extraction_error",
+    "status",
+    "causeofdeath_coding",
+    "causeofdeath_coding_update",
+    "demographics_coding",
+    "demographics_coding_update",
+    "industryoccupation_coding",
+    "industryoccupation_coding_update",
+]
+MESSAGE_KINDS: tuple[str, ...] = (
+    "document",
+    "submission",
+    "update",
+    "void",
+    "alias",
+    "acknowledgement",
+    "extraction_error",
+    "status",
+    "causeofdeath_coding",
+    "causeofdeath_coding_update",
+    "demographics_coding",
+    "demographics_coding_update",
+    "industryoccupation_coding",
+    "industryoccupation_coding_update",
+)
+# NCHS's coding responses (and their updates): acknowledged, never answered with an error
+CODING_KINDS = frozenset(k for k in MESSAGE_KINDS if "_coding" in k)
+# replies to a message: recorded and matched to what they answer, never answered
+ANSWER_KINDS = frozenset({"acknowledgement", "extraction_error"})
 
-EVENT_SUBMISSION = "http://nchs.cdc.gov/vrdr_submission"
-EVENT_UPDATE = "http://nchs.cdc.gov/vrdr_submission_update"
-EVENT_VOID = "http://nchs.cdc.gov/vrdr_submission_void"
-EVENT_ACKNOWLEDGEMENT = "http://nchs.cdc.gov/vrdr_acknowledgement"
-EVENT_EXTRACTION_ERROR = "http://nchs.cdc.gov/vrdr_extraction_error"
+_NCHS = "http://nchs.cdc.gov/vrdr_"
+EVENT_SUBMISSION = _NCHS + "submission"
+EVENT_UPDATE = _NCHS + "submission_update"
+EVENT_VOID = _NCHS + "submission_void"
+EVENT_ALIAS = _NCHS + "alias"
+EVENT_ACKNOWLEDGEMENT = _NCHS + "acknowledgement"
+EVENT_EXTRACTION_ERROR = _NCHS + "extraction_error"
+EVENT_STATUS = _NCHS + "status"
 EVENT_KINDS: dict[str, str] = {
     EVENT_SUBMISSION: "submission",
     EVENT_UPDATE: "update",
     EVENT_VOID: "void",
+    EVENT_ALIAS: "alias",
+    EVENT_ACKNOWLEDGEMENT: "acknowledgement",
+    EVENT_EXTRACTION_ERROR: "extraction_error",
+    EVENT_STATUS: "status",
+    **{_NCHS + k: k for k in MESSAGE_KINDS if "_coding" in k},
 }
 KIND_EVENTS: dict[str, str] = {kind: uri for uri, kind in EVENT_KINDS.items()}
+
+# The VRDR jurisdiction value set: states, DC and territories, and YC (New York City).
+JURISDICTIONS = frozenset({str(s.abbr) for s in us.states.STATES_AND_TERRITORIES} | {"DC", "YC"})
+MAX_BLOCK = 10_000  # a void of more certificates than this at once is refused
 
 SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 NCHS_ID_SYSTEM = "http://nchs.cdc.gov/vrdr_id"
@@ -68,6 +126,24 @@ def format_record_id(death_year: int, jurisdiction: str, cert_no: str) -> str:
     return f"{death_year:04d}{jurisdiction}{int(cert_no):06d}"
 
 
+def check_record_id(year: int, jurisdiction: str, cert_no: int, *, where: str) -> None:
+    """Refuse (`RecordError`, naming `where`) a record id part no state would write.
+
+    The year is 1900 to next year; the jurisdiction one of `JURISDICTIONS`; the
+    certificate number six digits, not all zero. `0000XX000000` fails all three.
+    """
+    if not 1900 <= year <= date.today().year + 1:
+        raise RecordError("the record id's year is not a plausible year of death", field=where)
+    if jurisdiction not in JURISDICTIONS:
+        raise RecordError(
+            "the record id's jurisdiction is not a VRDR jurisdiction code", field=where
+        )
+    if not 1 <= cert_no <= 999_999:
+        raise RecordError(
+            "the record id's certificate number is not 6 digits (000001-999999)", field=where
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class VrdrReport:
     """One state death record as read from a VRDR bundle (never edited afterwards)."""
@@ -78,6 +154,12 @@ class VrdrReport:
     death_year: int
     message_kind: MessageKind = "document"
     message_id: str = ""
+    source_endpoint: str = ""  # the sender's MessageHeader.source.endpoint: replies go there
+    response_to: str = ""  # what an answer (acknowledgement, error, coding, status) answers
+    response_code: str = ""
+    block_count: int = 1  # a void: certificates cert_no .. cert_no + block_count - 1
+    status: str = ""  # a status message's status code
+    alias: tuple[tuple[str, str], ...] = ()  # an alias message's alias_* parameters
     first_name: str = ""
     middle_name: str = ""
     last_name: str = ""

@@ -1,11 +1,14 @@
-"""Reading VRDR bundles: documents and submission/update/void messages into `VrdrReport`.
+"""Reading VRDR bundles: documents and every message of the NVSS messaging guide.
 
 The reader is lenient by design. Each bundle is indexed once (by resource type and by
 fullUrl / `Type/id`); the fields are then picked from the few resources that carry them.
 Every resource read is validated with its `fhir.resources` model (R4B when present) and what
 validation finds becomes a warning (resource type, error type and location, never a value).
-A bundle is refused (`RecordError`) only when it is not JSON, not a Bundle, has no decedent
-(documents, submissions and updates) or no state record id.
+A bundle is refused (`RecordError`) when it is not JSON, not a Bundle, a message of a kind
+the guide does not define for death records, has no decedent (documents, submissions and
+updates), no state record id (answers excepted), or a record id part that no state writes
+wherever it appears (Parameters, `nchs_id`, the document's identifier). A missing date of
+death stays missing: it is never taken from another date (such as the date pronounced dead).
 """
 
 from __future__ import annotations
@@ -21,14 +24,17 @@ from vitalfile import ssn as ssn_rules
 from vitalfile.errors import RecordError, UsageError
 from vitalfile.events import partial_date
 from vitalfile.sources.vrdr_common import (
+    ANSWER_KINDS,
     DAR_URL,
     DEATH_DATE_CODE,
     EVENT_KINDS,
+    MAX_BLOCK,
     PRONOUNCED_CODE,
     RECORD_ID,
     SSN_SYSTEM,
     MessageKind,
     VrdrReport,
+    check_record_id,
     format_record_id,
 )
 
@@ -385,15 +391,9 @@ def _dod(obs: dict[str, Any], notes: list[str]) -> str:
         )
     if dod:
         return dod
-    for comp in _l(obs.get("component")):
-        comp = _d(comp)
-        if _has_code(comp.get("code"), PRONOUNCED_CODE):
-            pronounced = _read_date(
-                comp.get("valueDateTime"), comp.get("_valueDateTime"), "date pronounced", notes
-            )
-            if pronounced:
-                notes.append("read: date of death taken from the date pronounced dead")
-                return pronounced
+    # the date pronounced dead is another fact, never the date of death: the report is held
+    if any(_has_code(_d(c).get("code"), PRONOUNCED_CODE) for c in _l(obs.get("component"))):
+        notes.append("read: no date of death (the date pronounced dead is not used for it)")
     return ""
 
 
@@ -490,11 +490,18 @@ def _message_kind(
         event = _s(header.get("eventUri")) or _s(_d(header.get("eventCoding")).get("code"))
     kind = EVENT_KINDS.get(event.rstrip("/"), "submission")  # an unknown event is refused later
     message_id = _s(_d(header).get("id")) or _s(raw.get("id"))
-    if kind == "update":
-        return "update", message_id, event, header
-    if kind == "void":
-        return "void", message_id, event, header
-    return "submission", message_id, event, header
+    return kind, message_id, event, header  # type: ignore[return-value]
+
+
+def _header_parts(header: dict[str, Any] | None) -> tuple[str, str, str]:
+    """(the sender's endpoint, the message id answered, the response code)."""
+    h = _d(header)
+    response = _d(h.get("response"))
+    return (
+        _s(_d(h.get("source")).get("endpoint")),
+        _s(response.get("identifier")),
+        _s(response.get("code")),
+    )
 
 
 def _record_id_parts(
@@ -505,28 +512,45 @@ def _record_id_parts(
     death_state: str,
     notes: list[str],
 ) -> tuple[int, str, str] | None:
-    """(death year, jurisdiction, 6-digit cert no) from Parameters, identifier or parts."""
-    p_year = _int(params.get("death_year"))
+    """(death year, jurisdiction, 6-digit cert no) from Parameters, identifier or parts.
+
+    Every part found is checked (`check_record_id`): a bad one refuses the bundle.
+    `event_year` (the guide's name since v2.0) is preferred, `death_year` accepted.
+    """
+    e_year, d_year = _int(params.get("event_year")), _int(params.get("death_year"))
+    if ("event_year" in params and e_year is None) or ("death_year" in params and d_year is None):
+        raise RecordError("the year parameter is not a number", field="Parameters.event_year")
+    if e_year is not None and d_year is not None and e_year != d_year:
+        raise RecordError("event_year and death_year differ", field="Parameters.event_year")
+    p_year = e_year if e_year is not None else d_year
     p_jur = _s(params.get("jurisdiction_id")).upper()
     p_cert = _int(params.get("cert_no"))
+    if "cert_no" in params and p_cert is None:
+        raise RecordError("cert_no is not a number", field="Parameters.cert_no")
+    if "jurisdiction_id" in params:
+        check_record_id(p_year or 1900, p_jur, p_cert or 1, where="Parameters.jurisdiction_id")
+    if p_year is not None:
+        check_record_id(p_year, p_jur or "MA", p_cert or 1, where="Parameters.event_year")
+    if p_cert is not None:
+        check_record_id(p_year or 1900, p_jur or "MA", p_cert, where="Parameters.cert_no")
     from_params: tuple[int, str, str] | None = None
-    if (
-        p_year is not None
-        and 1000 <= p_year <= 9999
-        and len(p_jur) == 2
-        and p_cert is not None
-        and 0 <= p_cert <= 999999
-    ):
+    if p_year is not None and p_jur and p_cert is not None:
         from_params = (p_year, p_jur, f"{p_cert:06d}")
-    if from_params is None:
-        m = RECORD_ID.match(_s(params.get("nchs_id")))
-        if m:
+    nchs_id = _s(params.get("nchs_id"))
+    if nchs_id:
+        m = RECORD_ID.match(nchs_id)
+        if not m:
+            raise RecordError("nchs_id is not YYYY + jurisdiction + 6 digits", field="nchs_id")
+        check_record_id(int(m.group(1)), m.group(2), int(m.group(3)), where="nchs_id")
+        if from_params is None:
             from_params = (int(m.group(1)), m.group(2), m.group(3))
 
     identifier = _d(_d(document).get("identifier"))
     ident_value = _s(identifier.get("value"))
     m = RECORD_ID.match(ident_value)
     from_doc = (int(m.group(1)), m.group(2), m.group(3)) if m else None
+    if from_doc is not None:
+        check_record_id(from_doc[0], from_doc[1], int(from_doc[2]), where="Bundle.identifier")
     if from_params is not None:
         if from_doc is not None and from_doc != from_params:
             notes.append("read: the Parameters record id differs from the document identifier")
@@ -543,10 +567,9 @@ def _record_id_parts(
             cert = int(ident_value)
     year = p_year or (int(dod[:4]) if dod else None)
     jur = p_jur if len(p_jur) == 2 else (location_jurisdiction or death_state)
-    if cert is None or not year or not 1000 <= year <= 9999 or len(jur) != 2:
+    if cert is None or not year or len(jur) != 2:
         return None
-    if not 0 <= cert <= 999999:
-        return None
+    check_record_id(year, jur, cert, where="Bundle.identifier")
     return year, jur, f"{cert:06d}"
 
 
@@ -565,14 +588,44 @@ def _load(data: str | bytes | dict[str, Any], file: str | None, line: int | None
 def read_bundle(
     data: str | bytes | dict[str, Any], *, file: str | None = None, line: int | None = None
 ) -> VrdrReport:
-    """Read one VRDR bundle (document, or a submission, update or void message).
+    """Read one VRDR bundle (a document, or any message of the NVSS messaging guide).
 
-    Raises `RecordError` only when the input is not JSON, not a Bundle, carries no decedent
-    (void messages excepted) or no state record id; the message never holds personal data.
+    Raises `RecordError` when the input is not JSON, not a Bundle, a message kind the guide
+    does not define for deaths, has no decedent (documents, submissions and updates), no
+    state record id (answers excepted), or a record id part no state writes; the message
+    names the field and never holds personal data.
     """
     raw = _load(data, file, line)
     if not isinstance(raw, dict) or raw.get("resourceType") != "Bundle":
         raise RecordError("not a FHIR Bundle", file=file, line=line, field="resourceType")
+    try:
+        return _read(raw)
+    except RecordError as exc:  # named by file, line and the message's id (no values)
+        raise RecordError(
+            exc.message,
+            file=exc.context.get("file", file),
+            line=exc.line if exc.line is not None else line,
+            field=exc.field,
+            record_id=exc.context.get("record_id") or _peek_message_id(raw),
+        ) from None
+
+
+def _peek_message_id(raw: dict[str, Any]) -> str | None:
+    """The MessageHeader id of a message bundle (to name it in an error), or None."""
+    if raw.get("type") != "message":
+        return None
+    for entry in _l(raw.get("entry")):
+        res = _d(_d(entry).get("resource"))
+        if res.get("resourceType") == "MessageHeader":
+            return _s(res.get("id"))[:80] or None
+    return None
+
+
+_DECEDENT_KINDS = frozenset({"document", "submission", "update"})
+
+
+def _read(raw: dict[str, Any]) -> VrdrReport:
+    file = line = None
     notes: list[str] = []
     idx = _Index()
     idx.add(raw)
@@ -587,7 +640,7 @@ def read_bundle(
                 break
         if event and event.rstrip("/") not in EVENT_KINDS:
             raise RecordError(
-                "no decedent: not a death record submission, update or void",
+                "not a death record message of the NVSS messaging guide (unknown eventUri)",
                 file=file,
                 line=line,
                 field="MessageHeader.eventUri",
@@ -606,8 +659,8 @@ def read_bundle(
 
     compositions = idx.of("Composition")
     composition = compositions[0] if compositions else None
-    patient = _decedent(idx, composition) if kind != "void" else None
-    if patient is None and kind != "void":
+    patient = _decedent(idx, composition) if kind in _DECEDENT_KINDS else None
+    if patient is None and kind in _DECEDENT_KINDS:
         raise RecordError("no decedent (no Patient in the bundle)", file=file, line=line)
 
     fields: dict[str, Any] = {}
@@ -650,9 +703,44 @@ def read_bundle(
             fields["certifier"] = _person_name(certifier)
         fields["dod"] = dod
 
+    source_endpoint, response_to, response_code = _header_parts(header)
     parts = _record_id_parts(params, document, dod, location_jurisdiction, death_state, notes)
-    if parts is None:
+    if parts is None and kind not in ANSWER_KINDS:
         raise RecordError("no state record id", file=file, line=line, field="record_id")
+    if kind in ANSWER_KINDS and not response_to:
+        raise RecordError(
+            f"a {kind.replace('_', ' ')} must name the message it answers",
+            field="MessageHeader.response.identifier",
+        )
+    message_fields: dict[str, Any] = {
+        "source_endpoint": source_endpoint,
+        "response_to": response_to,
+        "response_code": response_code,
+    }
+    if kind == "void":
+        message_fields["block_count"] = _block_count(params, parts)
+    elif kind == "status":
+        message_fields["status"] = _s(params.get("status"))
+    elif kind == "alias":
+        alias = tuple(
+            (name, _s(value))
+            for name, value in params.items()
+            if name.startswith("alias_") and isinstance(value, str) and value.strip()
+        )
+        if not alias:
+            raise RecordError("an alias message carries no alias_* parameter", field="Parameters")
+        message_fields["alias"] = alias
+    if parts is None:  # an answer without Parameters: matched by the message it answers
+        return VrdrReport(
+            record_id="",
+            jurisdiction="",
+            cert_no="",
+            death_year=0,
+            message_kind=kind,
+            message_id=message_id,
+            warnings=tuple(f for res in validated for f in validation_findings(res)) + tuple(notes),
+            **message_fields,
+        )
     year, jurisdiction, cert_no = parts
     if patient is not None and location is None:
         death_state = _JURISDICTION_STATE.get(jurisdiction, jurisdiction)
@@ -672,8 +760,23 @@ def read_bundle(
         message_kind=kind,
         message_id=message_id,
         warnings=tuple(findings + notes),
+        **message_fields,
         **fields,
     )
+
+
+def _block_count(params: dict[str, Any], parts: tuple[int, str, str] | None) -> int:
+    """How many certificates a void covers (1 when not given), refused when out of range."""
+    if "block_count" not in params:
+        return 1
+    count = _int(params.get("block_count"))
+    if count is None or count < 1:
+        raise RecordError("block_count must be a whole number of at least 1", field="block_count")
+    if count > MAX_BLOCK:
+        raise RecordError(f"block_count is more than {MAX_BLOCK}", field="block_count")
+    if parts is not None and int(parts[2]) + count - 1 > 999_999:
+        raise RecordError("block_count runs past certificate number 999999", field="block_count")
+    return count
 
 
 # ── files, folders, NDJSON ────────────────────────────────────────────────────────────────

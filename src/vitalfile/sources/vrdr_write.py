@@ -1,10 +1,11 @@
 """Writing VRDR bundles: documents and messages from a `VrdrReport`, and the answers to a state.
 
 `write_document` makes a DeathCertificateDocument bundle, `write_message` wraps it in a
-submission or update message (a void carries only the record id); `acknowledgement` and
-`extraction_error` are the replies a receiver sends for every message. Everything written
-reads back (`read_bundle`) to the same fields. Ids are derived from the record id (document)
-or the message id (replies) so that writing the same thing twice gives the same JSON.
+submission or update message (a void, alias or status carries only Parameters);
+`acknowledgement` and `extraction_error` are the replies a receiver sends, addressed to the
+sender's `source.endpoint`. Everything written reads back (`read_bundle`) to the same fields.
+Ids are derived from the record id (document) or the message id (replies) so that writing
+the same thing twice gives the same JSON.
 """
 
 from __future__ import annotations
@@ -207,16 +208,21 @@ def write_document(
 
 
 def _parameters(report: VrdrReport, message_id: str, extra: dict[str, Any]) -> dict[str, Any]:
+    params: list[dict[str, Any]] = []
+    if report.record_id:
+        params = [
+            {"name": "jurisdiction_id", "valueString": report.jurisdiction},
+            {"name": "cert_no", "valueUnsignedInt": int(report.cert_no)},
+            {"name": "event_year", "valueUnsignedInt": report.death_year},
+        ]
+    for k, v in extra.items():
+        key = "valueUnsignedInt" if isinstance(v, int) else "valueString"
+        params.append({"name": k, key: v})
     return {
         "resourceType": "Parameters",
         "id": _uid(message_id, "parameters"),
         "meta": {"profile": [_VRM + "VRM-MessageParameters"]},
-        "parameter": [
-            {"name": "jurisdiction_id", "valueString": report.jurisdiction},
-            {"name": "cert_no", "valueUnsignedInt": int(report.cert_no)},
-            {"name": "death_year", "valueUnsignedInt": report.death_year},
-            *({"name": k, "valueUnsignedInt": v} for k, v in extra.items()),
-        ],
+        "parameter": params,
     }
 
 
@@ -256,19 +262,33 @@ def write_message(
     date_style: DateStyle = "new",
     timestamp: str | None = None,
 ) -> dict[str, Any]:
-    """A VRDR submission, update or void message for `report` (MessageHeader + Parameters).
+    """A VRDR message of `kind` for `report` (MessageHeader + Parameters [+ document]).
 
     `kind` defaults to the report's own kind (a document becomes a submission); the message
-    id to the report's, or a new random one.
+    id to the report's, or a new random one. A void carries `report.block_count`, an alias
+    `report.alias`, a status `report.status`, an answer `report.response_to`.
     """
     if kind is None:
         kind = report.message_kind if report.message_kind != "document" else "submission"
     if kind not in KIND_EVENTS:
-        raise ValueError("kind must be submission, update or void")
+        raise ValueError("kind must be a message kind of the NVSS messaging guide")
     mid = message_id or report.message_id or str(uuid.uuid4())
-    params = _parameters(report, mid, {"block_count": 1} if kind == "void" else {})
+    extra: dict[str, Any] = {}
+    if kind == "void":
+        extra["block_count"] = report.block_count
+    elif kind == "alias":
+        extra.update(report.alias)
+    elif kind == "status":
+        extra["status"] = report.status
+    params = _parameters(report, mid, extra)
     resources: list[dict[str, Any]] = [params]
-    if kind != "void":
+    header_extra: dict[str, Any] = {}
+    if report.response_to:
+        header_extra["response"] = {
+            "identifier": report.response_to,
+            "code": report.response_code or "ok",
+        }
+    if kind in ("submission", "update"):
         document = write_document(report, date_style=date_style, timestamp=timestamp)
         resources.append(document)
         focus = [{"reference": f"urn:uuid:{document['id']}"}]
@@ -277,7 +297,7 @@ def write_message(
     return _message(
         KIND_EVENTS[kind],
         mid,
-        {"focus": focus},
+        {**header_extra, "focus": focus},
         resources,
         source=source,
         destination=_RECEIVER,
@@ -292,7 +312,12 @@ def _reply_basis(
     if isinstance(message, VrdrReport):
         if not message.message_id:
             raise RecordError("not a message: no message id to answer", field="message_id")
-        return message.message_id, "", _parameters(message, message.message_id, {})
+        extra: dict[str, Any] = {}
+        if message.message_kind == "void":
+            extra["block_count"] = message.block_count
+        own = _parameters(message, message.message_id, extra)
+        own["id"] = _uid(message.message_id, "reply-parameters")
+        return message.message_id, message.source_endpoint, own
     header: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
     for entry in message.get("entry") or ():
@@ -310,7 +335,15 @@ def _reply_basis(
     endpoint = source.get("endpoint") if isinstance(source, dict) else None
     copied = None
     if params is not None:
-        keep = ("cert_no", "jurisdiction_id", "death_year", "state_auxiliary_id", "nchs_id")
+        keep = (
+            "cert_no",
+            "jurisdiction_id",
+            "event_year",
+            "death_year",
+            "state_auxiliary_id",
+            "nchs_id",
+            "block_count",
+        )
         copied = {
             "resourceType": "Parameters",
             "id": _uid(mid, "reply-parameters"),
@@ -329,17 +362,28 @@ def acknowledgement(
     source: str = _RECEIVER,
     destination: str | None = None,
     timestamp: str | None = None,
+    note: str = "",
 ) -> dict[str, Any]:
     """The VRDR acknowledgement of a received message (a bundle or the report read from it).
 
     Its `MessageHeader.response.identifier` is the original message id; its own id is derived
-    from that, so acknowledging a message twice gives the same acknowledgement.
+    from that, so acknowledging a message twice gives the same acknowledgement. It goes to
+    the sender's `source.endpoint`. `note` (what a block void voided, say) travels as an
+    informational OperationOutcome in `response.details`.
     """
     mid, sender, params = _reply_basis(message)
     resources = [params] if params is not None else []
     header: dict[str, Any] = {"response": {"identifier": mid, "code": "ok"}}
     if params is not None:
         header["focus"] = [_ref(params)]
+    if note:
+        outcome = {
+            "resourceType": "OperationOutcome",
+            "id": _uid(mid, "ack-outcome"),
+            "issue": [{"severity": "information", "code": "informational", "diagnostics": note}],
+        }
+        resources.append(outcome)
+        header["response"]["details"] = _ref(outcome)
     return _message(
         EVENT_ACKNOWLEDGEMENT,
         _uid(mid, "acknowledgement"),
