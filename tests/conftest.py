@@ -54,6 +54,11 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_env_db(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No setting leaks in from the environment. Tests of what a linked report does (posting,
+    corrections, disclosure) take their hand-made records through the exact rule, named here
+    once; the tests of linkage and of the doors (test_link, test_doors) name their linker,
+    and `test_the_default_linker_is_the_model` checks the default without this."""
     for name in list(os.environ):
         if name.startswith("VITALFILE_") and name != "VITALFILE_TEST_PG_URL":
             monkeypatch.delenv(name)
+    monkeypatch.setenv("VITALFILE_LINKER", "rule")

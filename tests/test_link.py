@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from vitalfile.db import open_store
 from vitalfile.events import LinkUndone, PersonRegistered, ReportLinked, ReportReceived
+from vitalfile.intake.holds import HoldFacts, Person, apply_holds
 from vitalfile.intake.people import load_people_file, person_body_sql
-from vitalfile.intake.post import decide_report
+from vitalfile.intake.pipeline import Intake, intake_for
 from vitalfile.intake.reports import ingest_reports
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
@@ -28,7 +29,6 @@ from vitalfile.link.frames import person_frame, report_frame
 from vitalfile.link.names import first_name_forms, last_name_parts, norm_name, surname_parts
 from vitalfile.link.settings import gamma_of, level_words, settings_creator
 from vitalfile.link.splink_linker import SplinkLinker
-from vitalfile.master.projection import PersonState
 from vitalfile.synth import make_people
 
 # Hand-made people (ids from 100_001, after the synthetic background).
@@ -64,8 +64,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 
 @pytest.fixture(scope="module")
-def linker() -> SplinkLinker:
-    return SplinkLinker()
+def linker() -> Intake:
+    """The model and the holds stage, as every door links (the model alone only proposes)."""
+    return intake_for(SplinkLinker())
 
 
 _N = iter(range(1, 10_000))
@@ -82,13 +83,13 @@ def report(who: str | None = None, *, kind: str = "state", **changes: str) -> Re
     )
 
 
-def one(store: Store, linker: SplinkLinker, r: ReportReceived) -> LinkResult:
+def one(store: Store, linker: Intake, r: ReportReceived) -> LinkResult:
     (result,) = linker.link(store, [r])
     return result
 
 
-def level(result: LinkResult, store: Store, linker: SplinkLinker, r: ReportReceived) -> dict:
-    scored = linker.score(store, [r])
+def level(result: LinkResult, store: Store, linker: Intake, r: ReportReceived) -> dict:
+    scored = linker.linker.score(store, [r])  # type: ignore[attr-defined]
     best = next(c for c in scored.candidates[0] if c.person_id == result.person_id)
     return {k: best.level(k) for k in best.levels}
 
@@ -104,7 +105,7 @@ def test_exact_report_links_with_model_version_and_weights(store, linker) -> Non
 
 def test_same_inputs_same_weights_and_outcome(store, linker) -> None:
     r = report("swapper", first_name="GRETHCEN")
-    a, b = one(store, linker, r), SplinkLinker().link(store, [r])[0]
+    a, b = one(store, linker, r), intake_for(SplinkLinker()).link(store, [r])[0]
     assert a == b
 
 
@@ -166,7 +167,7 @@ def test_former_surname_without_ssn_links_by_birth_date_and_first_name(store, li
 
 def test_a_surname_not_in_the_name_history_is_no_part(store, linker) -> None:
     r = report("married", last_name="PENDERGAST")
-    scored = linker.score(store, [r])
+    scored = linker.linker.score(store, [r])  # type: ignore[attr-defined]
     best = next(c for c in scored.candidates[0] if c.person_id == IDS["married"])
     assert best.level("last_name") == "else"
 
@@ -201,7 +202,7 @@ def test_minor_is_held_unless_a_state_certified_it(store, linker) -> None:
     assert held.person_id == IDS["kid"]
     state = one(store, linker, report("kid", kind="state"))
     assert state.outcome == "linked"
-    strict = SplinkLinker(settings=DecideSettings(minor_hold_sources=("state",)))
+    strict = intake_for(SplinkLinker(), settings=DecideSettings(minor_hold_sources=("state",)))
     assert strict.link(store, [report("kid", kind="state")])[0].outcome == "held"
 
 
@@ -325,7 +326,9 @@ def test_decide_is_pure_and_deterministic() -> None:
     c1 = Candidate(1, 0.9999, 30.0, {"ssn": 4, "first_name": 6, "dob": 6}, {"ssn": 26.5})
     c2 = Candidate(2, 0.9999, 30.0, {"ssn": 0, "first_name": 6, "dob": 6}, {"ssn": -7})
     a = decide_link(r, [c1, c2])
-    assert a == decide_link(r, [c2, c1]) and a.outcome == "held" and "close" in a.reason
+    assert a == decide_link(r, [c2, c1]) and a.runner_up_weight == 30.0
+    (held,) = apply_holds([r], [a], HoldFacts(), DecideSettings())
+    assert held.outcome == "held" and "close" in held.reason
 
 
 def test_dod_agreement() -> None:
@@ -347,33 +350,17 @@ def test_decide_batch_is_the_same_in_any_order(kinds: list[str], rnd) -> None:
     reps = [report("kid", kind=k) for k in kinds]
     order = list(range(len(reps)))
     rnd.shuffle(order)
-    forward = decide_batch(reps, [[kid]] * len(reps))
-    shuffled = decide_batch([reps[i] for i in order], [[kid]] * len(reps))
+    facts = HoldFacts(people={7: Person(7, dob="2016-04-09")})
+
+    def decided(batch: list[ReportReceived]) -> list[LinkResult]:
+        return apply_holds(batch, decide_batch(batch, [[kid]] * len(batch)), facts,
+                           DecideSettings())  # fmt: skip
+
+    forward = decided(reps)
+    shuffled = decided([reps[i] for i in order])
     assert [shuffled[order.index(i)] for i in range(len(reps))] == forward
     linked = {r.report_key for r, lr in zip(reps, forward, strict=True) if lr.outcome == "linked"}
     assert linked == ({r.report_key for r in reps} if "state" in kinds else set())
-
-
-def test_a_link_on_a_certified_death_that_was_not_posted_is_held() -> None:
-    r = report("kid", kind="family")
-    link = LinkResult(r.report_key, "linked", person_id=1, probability=0.999,
-                      decided_by="model", weights={"death_on_file": 8.0})  # fmt: skip
-    held = decide_report(r, link, PersonState(1, {"ssn": "1"}), [])
-    assert [e.type for e in held] == ["report.held"]
-    assert "certified death" in held[0].reason  # type: ignore[attr-defined]
-
-
-def test_lone_family_report_before_activity_is_held() -> None:
-    r = report("william", kind="family", dod="2026-01-00")
-    link = LinkResult(r.report_key, "linked", person_id=1, probability=0.999, decided_by="model")
-    person = PersonState(1, {"ssn": "1"})
-    held = decide_report(r, link, person, [], last_activity="2026-02-15")
-    assert [e.type for e in held] == ["report.held"]
-    assert "activity" in held[0].reason  # type: ignore[attr-defined]
-    posted = decide_report(r, link, person, [], last_activity="2026-01-20")
-    assert [e.type for e in posted] == ["report.linked", "death.posted"]
-    state = report("william", kind="state", dod="2026-01-05")
-    assert decide_report(state, link, person, [], last_activity="2026-02-15")[1].proof == "V"  # type: ignore[attr-defined]
 
 
 def test_bulk_people_json_is_the_events_json(tmp_path: Path) -> None:

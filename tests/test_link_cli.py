@@ -11,9 +11,9 @@ import pytest
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.events import PersonRegistered, ReportReceived
+from vitalfile.intake.explain import explain_report, write_chart
 from vitalfile.intake.people import load_people_file
 from vitalfile.intake.reports import ingest_reports
-from vitalfile.link.explain import explain_report, write_chart
 from vitalfile.link.splink_linker import SplinkLinker
 from vitalfile.link.train import parameters_table, train_model
 from vitalfile.synth import make_people, make_reports, write_synth

@@ -36,9 +36,11 @@ from vitalfile.disclosure.access import (
 )
 from vitalfile.disclosure.access import require as require_action
 from vitalfile.errors import UsageError
+from vitalfile.intake.pipeline import Intake, intake_for
 from vitalfile.ledger.store import Store
 
 __all__ = [
+    "IntakeDep",
     "PrincipalDep",
     "RecipientDep",
     "SettingsDep",
@@ -285,3 +287,16 @@ def body_of(
         return ctype, body
 
     return read
+
+
+def get_intake(request: Request) -> Intake:
+    """The intake pipeline the service's settings name, built once per process."""
+    state = request.app.state
+    intake = getattr(state, "intake", None)
+    if intake is None:
+        intake = state.intake = intake_for()
+    assert isinstance(intake, Intake)
+    return intake
+
+
+IntakeDep = Annotated[Intake, Depends(get_intake)]

@@ -167,7 +167,7 @@ def _scored(store: Store, report_key: str) -> tuple[dict[int, Any], dict[int, An
     """The model's candidates for the report (person id -> Candidate), the decided weights of
     the best (with a death on file counted), and an error in words ('' when it scored)."""
     try:
-        from vitalfile.link.explain import load_report
+        from vitalfile.intake.explain import load_report
         from vitalfile.link.onfile import decide_on_file, vetoes_of
         from vitalfile.link.splink_linker import SplinkLinker
 

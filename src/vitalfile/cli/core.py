@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,9 +16,9 @@ from vitalfile.errors import NotFound, UsageError
 from vitalfile.events import SOURCE_KINDS
 from vitalfile.intake.dmf_load import load_dmf_full
 from vitalfile.intake.people import load_people_file
+from vitalfile.intake.pipeline import intake_for
 from vitalfile.intake.reports import ingest_file
 from vitalfile.intake.vrdr import VrdrIngestResult
-from vitalfile.link import make_linker
 from vitalfile.master.projection import find_person_ids, status_of
 from vitalfile.ssn import parse as parse_ssn
 
@@ -119,12 +120,17 @@ def ingest(
         ),
     ] = None,
     linker: Annotated[
-        str,
+        str | None,
         typer.Option(
             envvar="VITALFILE_LINKER",
-            help="splink (the trained model) or rule (exact SSN, birth date, last name)",
+            help="splink (the trained model, the default) or rule (exact SSN, birth date, "
+            "last name); the holds that protect living people apply to both",
         ),
-    ] = "splink",
+    ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(envvar="VITALFILE_ENGINE", help="where the model runs: duckdb or spark"),
+    ] = None,
     layout: Annotated[str | None, typer.Option(help=LAYOUT_HELP)] = None,
 ) -> None:
     """Take in death reports: screen, link, post deaths; all or nothing.
@@ -132,7 +138,8 @@ def ingest(
     VRDR update and void messages change the state's earlier record (and the death follows).
     """
     _exists(file)
-    with open_db() as store, progress_bar("ingest", None) as advance:
+    intake = intake_for(linker, engine=engine)
+    with open_db() as store, progress_bar("ingest", None) as advance, closing(intake):
         result = ingest_file(
             store,
             file,
@@ -142,7 +149,7 @@ def ingest(
             rejects_path=rejects,
             progress=advance,
             ack_dir=ack_dir,
-            linker=make_linker(linker),
+            linker=intake,
             layout=layout,
         )
     if as_json:

@@ -22,11 +22,11 @@ from vitalfile.db import open_store
 from vitalfile.disclosure.distribute import extract_full, extract_update
 from vitalfile.errors import ChainBroken
 from vitalfile.intake.people import load_people_file
+from vitalfile.intake.pipeline import intake_for
 from vitalfile.intake.reports import IngestResult, ingest_file
 from vitalfile.ledger.checkpoint import init_key, make_checkpoint
 from vitalfile.ledger.store import utc_now_text
 from vitalfile.ledger.verify import verify_ledger
-from vitalfile.link import make_linker
 from vitalfile.sources.csv import ReportRow, read_reports, write_reports
 
 __all__ = ["DemoSummary", "run_demo"]
@@ -119,7 +119,7 @@ def run_demo(
     try:
         with step("register people"):
             summary.people = load_people_file(store, data / "people.csv").registered
-        linker = make_linker("splink")  # the trained model, as the command line uses it
+        linker = intake_for("splink")  # the trained model and the holds, as every door uses them
         key_path = workdir / "keys" / "keeper.pem"
         init_key(key_path)
         from vitalfile.ledger.checkpoint import load_private_key

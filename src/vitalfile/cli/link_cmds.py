@@ -76,7 +76,7 @@ def link_explain(
     as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
 ) -> None:
     """Why a report links (or not): each comparison's level and weight, prior and final."""
-    from vitalfile.link.explain import explain_report, write_chart
+    from vitalfile.intake.explain import explain_report, write_chart
 
     with open_db() as store:
         expl = explain_report(store, report, chart=bool(png or html))

@@ -1,6 +1,7 @@
 """Deciding what a linked report does to the file: post, corroborate, upgrade, or hold.
 
-`decide_report` is pure: the person's state and the report in, events out. A state report
+The holds that protect living people ran before this (`intake.holds`); here a link becomes
+events. `decide_report` is pure: the person's state and the report in, events out. A state report
 posts a verified (V) death; any other source a proof-not-verified (P) one. A later state
 report upgrades a P death to V (the certificate's date wins); any other report adds to the
 death already on file. It never creates a second death.
@@ -14,7 +15,7 @@ back to P when the state voids that record). Every door that withdraws a report 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from vitalfile.events import (
     DeathCorroborated,
@@ -38,51 +39,12 @@ def decide_report(
     report: ReportReceived,
     link: LinkResult,
     person: PersonState | None,
-    findings: list[Finding],
-    *,
-    last_activity: str = "",
+    findings: Sequence[Finding] = (),
 ) -> list[Event]:
-    """The events one report leads to, given the linker's result and the person's state.
-
-    `last_activity` is the person's latest sign of life (ISO date) when the caller knows it:
-    a lone family or financial report of a death before it is held, not posted.
-    """
+    """The events one report leads to, given its link (after the holds stage) and the
+    person's state. A screening finding that holds keeps a linked report held."""
     key = report.report_key
     holds = [f for f in findings if f.hold]
-    if (
-        link.outcome == "linked"
-        and not holds
-        and _lone_unverified_before(report, person, last_activity)
-    ):
-        holds.append(
-            Finding(
-                "activity_after_death",
-                "dod",
-                "activity on file after the stated date of death (a lone unverified report)",
-                hold=True,
-            )
-        )
-    if (
-        link.outcome == "linked"
-        and not holds
-        and link.weights.get("death_on_file")
-        and (
-            person is None
-            or person.death is None
-            or person.death.proof != "V"
-            or person.death.status != "current"
-        )
-    ):
-        # the link leaned on a state's certified death (on file or in the same batch) that
-        # was not posted after all: no report is let list a person dead on that ground
-        holds.append(
-            Finding(
-                "death_on_file_missing",
-                "dod",
-                "matched against a certified death that is not on file",
-                hold=True,
-            )
-        )
     if link.outcome == "unlinked":
         return [
             ReportUnlinked(report_key=key, reason=link.reason, model_version=link.model_version)
@@ -141,19 +103,6 @@ def decide_report(
                 )
             )
     return events
-
-
-def _lone_unverified_before(
-    report: ReportReceived, person: PersonState | None, last_activity: str
-) -> bool:
-    """A family/financial report, no death on file yet, and activity after its date."""
-    if report.source_kind not in ("family", "financial") or not last_activity or not report.dod:
-        return False
-    if person is not None and person.death is not None and person.death.status == "current":
-        return False
-    y, m, d = report.dod[:4], report.dod[5:7], report.dod[8:10]
-    latest = f"{y}-{m if m != '00' else '12'}-{d if d != '00' else '31'}"
-    return last_activity[:10] > latest
 
 
 def backing(

@@ -1,4 +1,4 @@
-"""Taking in death reports: read → screen → link → decide → one all-or-nothing append.
+"""Taking in death reports: read → screen → link → holds → post → one all-or-nothing append.
 
 A report is identified by (source id, report id): sending the same file twice records
 nothing new. A file with a bad record is refused whole unless `quarantine` is asked for,
@@ -17,11 +17,11 @@ from typing import Any
 
 from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.events import SOURCE_KINDS, Event, IngestRejected, ReportReceived
+from vitalfile.intake.pipeline import Intake, intake_for
 from vitalfile.intake.post import decide_report
 from vitalfile.intake.screen import screen
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import Linker, state_first
-from vitalfile.link.rule import RuleLinker
 from vitalfile.master.projection import load_people
 from vitalfile.sources import csv as csv_source
 from vitalfile.sources import dmf as dmf_source
@@ -209,15 +209,18 @@ def ingest_reports(
     store: Store,
     reports: Sequence[ReportReceived],
     *,
-    linker: Linker | None = None,
+    linker: Linker | Intake | str | None = None,
     today: date | None = None,
     note: str = "",
     extra_events: Sequence[Event] = (),
     commit_size: int = 100_000,
     progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
-    """Link and decide `reports` and append everything in one transaction."""
-    linker = linker or RuleLinker()
+    """Link, hold and post `reports` and append everything in one transaction.
+
+    `linker`: the configured pipeline, a linker, or a linker's name; None is the one the
+    settings name (the trained model by default)."""
+    intake = intake_for(linker)
     today = today or date.today()
     result = IngestResult()
     with store.transaction():
@@ -225,15 +228,12 @@ def ingest_reports(
         new = [r for r in reports if r.report_key not in known]
         result.duplicates = len(reports) - len(new)
         result.received = len(new)
-        links = {lr.report_key: lr for lr in linker.link(store, new)} if new else {}
+        links = {lr.report_key: lr for lr in intake.link(store, new)} if new else {}
         people = load_people(
             store, [lr.person_id for lr in links.values() if lr.person_id is not None]
         )
         events: list[Event] = list(extra_events)
-        from vitalfile.intake.activity import latest_activity  # issue 6: signs of life
         from vitalfile.master.projection import PersonState, evolve_person
-
-        seen_alive = latest_activity(store, list(people))
 
         for r in (new[i] for i in state_first(new)):  # as they were decided
             link = links[r.report_key]
@@ -242,13 +242,7 @@ def ingest_reports(
                 if link.person_id is not None
                 else None
             )
-            decided = decide_report(
-                r,
-                link,
-                person,
-                screen(r, today),
-                last_activity=seen_alive.get(link.person_id or 0, ""),
-            )
+            decided = decide_report(r, link, person, screen(r, today))
             events.append(r)
             events.extend(decided)
             for e in decided:
@@ -310,7 +304,7 @@ def ingest_file(
     source_id: str,
     quarantine: bool = False,
     rejects_path: Path | None = None,
-    linker: Linker | None = None,
+    linker: Linker | Intake | str | None = None,
     today: date | None = None,
     progress: Callable[[int], None] | None = None,
     ack_dir: Path | None = None,

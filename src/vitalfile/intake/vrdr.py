@@ -42,12 +42,12 @@ from vitalfile.events import (
     VrdrMessageRecorded,
     VrdrReplyQueued,
 )
+from vitalfile.intake.pipeline import Intake, intake_for
 from vitalfile.intake.post import backing, decide_report, decide_withdrawal
 from vitalfile.intake.reports import IngestResult, _count
 from vitalfile.intake.screen import Finding, screen
 from vitalfile.ledger.store import Store, Tx, utc_now_text
 from vitalfile.link.base import Linker, LinkResult
-from vitalfile.link.rule import RuleLinker
 from vitalfile.master.projection import (
     PersonState,
     ReportState,
@@ -552,7 +552,7 @@ class _States:
 
 
 def _link_in_waves(
-    linker: Linker, store: Store, reports: Sequence[ReportReceived]
+    linker: Intake, store: Store, reports: Sequence[ReportReceived]
 ) -> list[LinkResult]:
     """Link every report; the same key twice (a submission and its update) goes in two calls."""
     results: list[LinkResult | None] = [None] * len(reports)
@@ -616,7 +616,7 @@ def ingest_vrdr(
     *,
     source_kind: str = "state",
     source_id: str = "",
-    linker: Linker | None = None,
+    linker: Linker | Intake | str | None = None,
     today: date | None = None,
     note: str = "",
     extra_events: Sequence[Event] = (),
@@ -635,7 +635,7 @@ def ingest_vrdr(
     """
     if source_kind not in SOURCE_KINDS:
         raise UsageError(f"unknown source kind; use one of {', '.join(SOURCE_KINDS)}")
-    linker = linker or RuleLinker()
+    intake = intake_for(linker)  # the one pipeline: the engine proposes, the holds stage
     today = today or date.today()
     result = VrdrIngestResult(bundles=len(bundles))
     with store.transaction():
@@ -678,7 +678,7 @@ def ingest_vrdr(
             and not _unchanged(p, states.reports.get(p.key))
         ]
         inputs = [r for i in to_link if (r := plans[i].report) is not None]
-        found = _link_in_waves(linker, store, inputs)
+        found = _link_in_waves(intake, store, inputs)
         for i, lr in zip(to_link, found, strict=True):
             plans[i].link = lr
         states.load_people(
@@ -1046,7 +1046,7 @@ def ingest_vrdr_file(
     quarantine: bool = False,
     rejects_path: Path | None = None,
     ack_dir: Path | None = None,
-    linker: Linker | None = None,
+    linker: Linker | Intake | str | None = None,
     today: date | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> VrdrIngestResult:

@@ -29,6 +29,7 @@ class LinkResult:
     reason: str = ""
     person_id: int | None = None
     runner_up: int | None = None
+    runner_up_weight: float | None = None  # the holds' margin check reads it
     probability: float | None = None
     match_weight: float | None = None
     decided_by: str = "rule"

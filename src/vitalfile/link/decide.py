@@ -5,11 +5,13 @@ level each comparison reached), the people a reviewer vetoed for it, the verifie
 already on file among the candidates, and the thresholds. Output: a `LinkResult`. No
 database, no model: the same inputs always give the same result.
 
+This proposes; it never protects. The holds that keep a living person off the file (a minor,
+a relative's SSN, no SSN, close candidates…) are `intake.holds`, applied after every engine.
+
 A candidate whose death a state already certified, on the date the report gives, gains the
 weight of that agreement (the model cannot see dates of death: people on file have none
-until they die). Linking such a report lists no one dead who was not, so the holds that
-protect living people (a minor, a relative's SSN) yield to it when the thresholds are met.
-`decide_batch` decides a batch's state reports first, so their deaths count for the rest.
+until they die). `decide_batch` decides a batch's state reports first, so their deaths
+count for the rest.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from typing import Any
 
-from vitalfile.dates import age_on
 from vitalfile.errors import ConfigError
 from vitalfile.events import SOURCE_KINDS, ReportReceived
 from vitalfile.link.base import LinkResult, state_first
@@ -35,7 +36,6 @@ __all__ = [
     "decide_link",
     "dod_agreement",
     "explain_lines",
-    "relative_ssn",
 ]
 
 DECIDE_SETTINGS_HELP = {
@@ -121,13 +121,6 @@ class _Verdict:
     extra: list[str] = field(default_factory=list)
 
 
-def relative_ssn(c: Candidate) -> bool:
-    """The report's SSN is this person's, but their first name or birth date clearly differ."""
-    if c.level("ssn") != "exact":
-        return False
-    return c.level("first_name") in ("else", "initial") or c.level("dob") in ("else", "year1")
-
-
 def dod_agreement(reported: str, on_file: str) -> str:
     """How a report's date of death agrees with one on file: 'exact', 'month' or ''."""
     if len(reported) < 10 or len(on_file) < 10 or reported[:4] != on_file[:4]:
@@ -209,35 +202,6 @@ def _verdict(
     candidates: Sequence[Candidate],
     vetoed: Collection[int],
     s: DecideSettings,
-    dead: Collection[int] = (),
-) -> _Verdict:
-    v = _plain_verdict(report, candidates, vetoed, s, dead)
-    relatives = [c for c in candidates if c.person_id not in vetoed and relative_ssn(c)]
-    if not relatives:
-        return v
-    owner = min(relatives, key=lambda c: (-c.match_weight, c.person_id))
-    if v.outcome == "linked" and v.best is not None and v.best.person_id != owner.person_id:
-        # Another person clearly wins on everything but the SSN: the SSN was a relative's
-        # (or mis-keyed onto one); the link goes to that person, never to the SSN's owner.
-        return v
-    if v.outcome == "linked" and v.best is not None and v.best.person_id in dead:
-        return v  # the SSN's owner, already certified dead on this date: no one else listed
-    best = v.best or owner
-    return _Verdict(
-        "held",
-        "the SSN belongs to a person whose name or birth date differs (a relative's SSN?)",
-        best,
-        owner if best.person_id != owner.person_id else v.runner_up,
-        v.extra,
-    )
-
-
-def _plain_verdict(
-    report: ReportReceived,
-    candidates: Sequence[Candidate],
-    vetoed: Collection[int],
-    s: DecideSettings,
-    dead: Collection[int] = (),
 ) -> _Verdict:
     vetoed_out = [c for c in candidates if c.person_id in vetoed]
     cands = sorted(
@@ -255,31 +219,6 @@ def _plain_verdict(
             "unlinked",
             f"no likely candidate (best match probability {best.probability:.3f})",
             extra=note,
-        )
-    age = age_on(report.dob or best.dob, report.dod)
-    if (
-        age is not None
-        and age < s.minor_age
-        and report.source_kind in s.minor_hold_sources
-        and best.person_id not in dead  # a certified death on this date: no child listed dead
-    ):
-        return _Verdict("held", f"the subject is a minor (age {age} at death)", best, runner, note)
-    if best.level("first_name") == "null" and best.level("dob") == "null":
-        return _Verdict(
-            "held",
-            "too little to confirm who it is: no first name and no birth date to compare",
-            best,
-            runner,
-            note,
-        )
-    if runner is not None and best.match_weight - runner.match_weight < s.margin_weight:
-        return _Verdict(
-            "held",
-            f"two close candidates (match weights {best.match_weight:.1f} and "
-            f"{runner.match_weight:.1f})",
-            best,
-            runner,
-            note,
         )
     if best.probability < s.link_probability:
         return _Verdict(
@@ -307,8 +246,8 @@ def decide_link(
     `verified_deaths`: person id -> date of death, for candidates whose death a state has
     certified (on file, or linked earlier in the same batch by a state's report)."""
     s = settings or DecideSettings()
-    scored, dead = _with_deaths_on_file(report, candidates, verified_deaths or {}, s)
-    v = _verdict(report, scored, vetoed, s, dead)
+    scored, _ = _with_deaths_on_file(report, candidates, verified_deaths or {}, s)
+    v = _verdict(report, scored, vetoed, s)
     best, runner = v.best, v.runner_up
     explanation: list[str] = []
     if best is not None:
@@ -324,6 +263,7 @@ def decide_link(
         reason=v.reason,
         person_id=best.person_id if best is not None else None,
         runner_up=runner.person_id if runner is not None else None,
+        runner_up_weight=runner.match_weight if runner is not None else None,
         probability=best.probability if best is not None else None,
         match_weight=best.match_weight if best is not None else None,
         decided_by="model",

@@ -115,7 +115,8 @@ def _report_keys(reports: Sequence[ReportReceived]) -> list[list[tuple[str, ...]
 def candidate_people(store: Store, reports: Sequence[ReportReceived]) -> pa.Table:
     """Every person on file sharing a blocking key with a report of the batch.
 
-    One semi-join per key, on plain column equalities (portable SQL: parallel `unnest`).
+    One join per key, on plain column equalities (portable SQL on DuckDB and PostgreSQL:
+    parallel `unnest`; the outer `IN` removes the duplicates).
     """
     parts: list[str] = []
     params: list[list[str]] = []
@@ -124,7 +125,7 @@ def candidate_people(store: Store, reports: Sequence[ReportReceived]) -> pa.Tabl
             continue
         sel = ", ".join(f"unnest(?::VARCHAR[]) AS k{i}" for i in range(len(key)))
         on = " AND ".join(f"{_store_part(c, n)} = k.k{i}" for i, (c, n) in enumerate(key))
-        parts.append(f"SELECT p.person_id FROM persons p SEMI JOIN (SELECT {sel}) k ON {on}")
+        parts.append(f"SELECT p.person_id FROM persons p JOIN (SELECT {sel}) k ON {on}")
         params.extend([v[i] for v in values] for i in range(len(key)))
     if not parts:
         return pa.table({c: pa.array([], pa.string()) for c in _PERSON_COLS})

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from vitalfile.api.deps import StoreDep, body_of, staff
+from vitalfile.api.deps import IntakeDep, StoreDep, body_of, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import IngestPublic, VrdrRepliesPublic
 from vitalfile.errors import RecordError, UsageError
@@ -61,6 +61,7 @@ Name = Annotated[str, Query(max_length=100, pattern=r"^[A-Za-z0-9_.\-]*$")]
 @router.post("/reports", response_model=IngestPublic, openapi_extra=_BODY, dependencies=[Ingest])
 def ingest_reports_body(
     store: StoreDep,
+    intake: IntakeDep,
     body: Body,
     source_kind: SourceKind,
     source_id: Name = "",
@@ -100,6 +101,7 @@ def ingest_reports_body(
             quarantine=quarantine == "true",
             rejects_path=Path(tmp) / "rejects.csv",
             ack_dir=outbox,
+            linker=intake,
         )
         d = result.as_dict()
         replies = _replies(outbox, int(d.get("unanswered", 0))) if outbox is not None else None

@@ -1,9 +1,9 @@
 """Why a report was (or would be) linked: the waterfall in plain words, and as a chart.
 
-Re-scores one stored report with the saved model (the same inputs give the same weights)
-and says, per comparison, the level reached and its match weight, then the prior and the
-final probability. The chart is Splink's waterfall chart, written as HTML (self-contained)
-or PNG (vl-convert, offline).
+Re-scores one stored report with the saved model (the same inputs give the same weights),
+runs the holds stage on the proposal as intake does, and says, per comparison, the level
+reached and its match weight, then the prior and the final probability. The chart is
+Splink's waterfall chart, written as HTML (self-contained) or PNG (vl-convert, offline).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from vitalfile.errors import NotFound
 from vitalfile.events import ReportReceived
+from vitalfile.intake.holds import apply_holds, facts_for
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
 from vitalfile.link.onfile import decide_on_file, vetoes_of
@@ -60,7 +61,7 @@ def explain_report(
     vetoes = vetoes_of(store, [r.report_key])
     scored = linker.score(store, [r], vetoes=vetoes, keep_splink=chart)
     cands = scored.candidates[0]
-    (result,) = decide_on_file(
+    proposed = decide_on_file(
         store,
         [r],
         [cands],
@@ -68,6 +69,7 @@ def explain_report(
         settings=linker.settings,
         model_version=linker.version,
     )
+    (result,) = apply_holds([r], proposed, facts_for(store, [r], proposed), linker.settings)
     verdict = {"linked": "would be linked", "held": "would be held", "unlinked": "unlinked"}
     lines = [f"report {r.report_key}: {verdict[result.outcome]}"]
     if result.reason:
