@@ -24,6 +24,7 @@ from vitalfile.events import PersonRegistered
 from vitalfile.intake.pipeline import intake_for
 from vitalfile.intake.reports import ingest_file
 from vitalfile.ledger.store import Store
+from vitalfile.sources.csv import REPORT_COLUMNS
 from vitalfile.sources.vrdr_common import VrdrReport
 from vitalfile.sources.vrdr_write import write_message
 
@@ -82,10 +83,9 @@ def _people() -> list[PersonRegistered]:
 
 
 def _csv(path: Path, cases: list[str]) -> Path:
-    cols = "report_id,source_kind,source_id,ssn,first_name,middle_name,last_name,suffix,dob,dod,sex,death_state,reported_at"
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(cols.split(","))
+        w.writerow(REPORT_COLUMNS)
         for name in cases:
             kind, ssn, first, last, suffix, dob, sex, state = CASES[name]
             w.writerow([name, kind, "doors", ssn, first, "", last, suffix, dob, DOD, sex, state,

@@ -17,6 +17,7 @@ from vitalfile.master.projection import status_of
 from vitalfile.sources.csv import PersonRow, ReportRow, write_people, write_reports
 
 TODAY = date(2026, 11, 24)
+FIRST = {"DOE": "ANN", "ROE": "BOB", "POE": "CY"}  # the people's first names, by surname
 
 
 def _people(path: Path) -> Path:
@@ -39,7 +40,7 @@ def _report(
         source_kind=kind,
         source_id=source,
         ssn=ssn,
-        first_name="X",
+        first_name=FIRST.get(last, ""),
         middle_name="",
         last_name=last,
         suffix="",

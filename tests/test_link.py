@@ -167,7 +167,7 @@ def test_former_surname_without_ssn_links_by_birth_date_and_first_name(store, li
 
 def test_a_surname_not_in_the_name_history_is_no_part(store, linker) -> None:
     r = report("married", last_name="PENDERGAST")
-    scored = linker.linker.score(store, [r])  # type: ignore[attr-defined]
+    scored = linker.linker.score(store, [r])
     best = next(c for c in scored.candidates[0] if c.person_id == IDS["married"])
     assert best.level("last_name") == "else"
 

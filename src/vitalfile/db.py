@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 
-from vitalfile.cases.projections import due_process_projections  # issue 6
+from vitalfile.cases.determinations import DeterminationsProjection
+from vitalfile.cases.framework import CasesProjection
 from vitalfile.disclosure.access import ApiKeysProjection  # issue 8
 from vitalfile.disclosure.accounting import AccountingProjection
 from vitalfile.disclosure.distribute import DeliveredProjection, DeliveriesProjection
 from vitalfile.disclosure.monitor import MonitorProjection
 from vitalfile.disclosure.policy import PolicyProjection
+from vitalfile.disclosure.requests import RequestsProjection
+from vitalfile.intake.activity import ActivityProjection
 from vitalfile.intake.vrdr import MessagesProjection
 from vitalfile.ledger.duckdb import DEFAULT_MEMORY_LIMIT, DuckDBStore
 from vitalfile.ledger.store import Projection, Store
@@ -28,7 +31,10 @@ def standard_projections() -> list[Projection]:
         DeliveredProjection(),
         MonitorProjection(),
         AccountingProjection(),
-        *due_process_projections(),  # issue 6: cases, activity, determinations, requests
+        CasesProjection(),  # due process: cases, activity, determinations, requests
+        ActivityProjection(),
+        DeterminationsProjection(),
+        RequestsProjection(),
         ApiKeysProjection(),  # issue 8: API keys (access.py)
     ]
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from vitalfile.cases.framework import CaseState, decision_event
+from vitalfile.cases.framework import CaseState, decision_event, register_decider
 from vitalfile.cases.notices import notice_text, write_notice_pdf
 from vitalfile.dates import age_on, due_date, iso_now
 from vitalfile.errors import NotFound, RecordError, UsageError
@@ -896,3 +896,6 @@ def determinations_for(
         note="determination answer",
     )
     return out
+
+
+register_decider("determination", decide_determination_case)

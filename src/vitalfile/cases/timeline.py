@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vitalfile.cases.review import describe, level_words, person_name
-from vitalfile.dates import as_of
-from vitalfile.errors import NotFound, UsageError
+from vitalfile.errors import NotFound
 from vitalfile.events import (
     CaseAssigned,
     CaseDecided,
@@ -29,6 +28,7 @@ from vitalfile.events import (
     ReportUnlinked,
 )
 from vitalfile.ledger.store import Store
+from vitalfile.master.asof import upto_seq as seq_as_of  # the one meaning of as-of
 
 __all__ = ["Entry", "history", "seq_as_of"]
 
@@ -41,18 +41,6 @@ class Entry:
     text: str
     type: str
     case_id: str = ""
-
-
-def seq_as_of(store: Store, when: str) -> int | None:
-    """The last event committed by `when` (see `dates.as_of`); None for '' (now)."""
-    if not when:
-        return None
-    try:
-        stamp = as_of(when)
-    except ValueError as exc:
-        raise UsageError("not an ISO date or date-time", field="as_of") from exc
-    commit = store.commit_at(stamp)
-    return commit.last_seq if commit else 0
 
 
 def _lane(e: Event) -> str:

@@ -29,7 +29,19 @@ from vitalfile.errors import VitalfileError
 from vitalfile.ledger.store import Store
 from vitalfile.settings import Settings
 
-__all__ = ["Bar", "app", "err_console", "open_db", "print_error", "progress_bar", "settings"]
+__all__ = [
+    "AS_OF_HELP",
+    "Bar",
+    "app",
+    "err_console",
+    "open_db",
+    "print_error",
+    "progress_bar",
+    "settings",
+]
+
+# one meaning of "as of" everywhere: vitalfile.dates.as_of
+AS_OF_HELP = "as it stood then: an ISO day (the end of that day, UTC) or an ISO time"
 
 app = typer.Typer(
     help="vitalfile: a vital-status master file kept as an append-only, signed ledger.",

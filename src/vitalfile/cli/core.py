@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 from contextlib import closing
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from vitalfile.cli.common import app, err_console, open_db, out_console, progress_bar, settings
+from vitalfile.cli.common import (
+    AS_OF_HELP,
+    app,
+    err_console,
+    open_db,
+    out_console,
+    progress_bar,
+    settings,
+)
 from vitalfile.disclosure.distribute import extract_full, extract_update
 from vitalfile.errors import NotFound, UsageError
 from vitalfile.events import SOURCE_KINDS
@@ -19,6 +26,7 @@ from vitalfile.intake.people import load_people_file
 from vitalfile.intake.pipeline import intake_for
 from vitalfile.intake.reports import ingest_file
 from vitalfile.intake.vrdr import VrdrIngestResult
+from vitalfile.master.asof import upto_seq
 from vitalfile.master.projection import find_person_ids, status_of
 from vitalfile.ssn import parse as parse_ssn
 
@@ -169,30 +177,16 @@ def ingest(
             )
 
 
-def parse_as_of(text: str) -> str:
-    """An ISO time (any offset; naive means UTC) in the ledger's stored form."""
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise UsageError("--as-of is not an ISO date or date-time", field="as_of") from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 @app.command()
 def status(
     ssn: Annotated[str, typer.Option(help="the person's SSN")],
-    as_of: Annotated[str | None, typer.Option(help="ISO time: the file as it was then")] = None,
+    as_of: Annotated[str | None, typer.Option(help=AS_OF_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """A person's vital status now, or as of a past time."""
     digits = parse_ssn(ssn, field="ssn")
     with open_db() as store:
-        upto: int | None = None
-        if as_of is not None:
-            commit = store.commit_at(parse_as_of(as_of))
-            upto = commit.last_seq if commit else 0
+        upto = upto_seq(store, as_of)
         ids = find_person_ids(store, digits)
         states = [status_of(store, pid, upto_seq=upto) for pid in ids]
         states = [s for s in states if s.person is not None]

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from vitalfile.cli.common import app, open_db, out_console, settings
+from vitalfile.cli.common import AS_OF_HELP, app, open_db, out_console, settings
 from vitalfile.disclosure.accounting import accounting, my_record, refusals
 from vitalfile.disclosure.corrections import pending_corrections
 from vitalfile.disclosure.monitor import feed, register_monitor
@@ -19,7 +19,7 @@ from vitalfile.disclosure.policy import FIELDS, add_agreement, add_recipient, en
 from vitalfile.disclosure.verify import match_batch, verify_online
 from vitalfile.errors import NotFound, UsageError
 from vitalfile.ledger.checkpoint import load_private_key
-from vitalfile.ledger.store import Store
+from vitalfile.master.asof import upto_seq
 from vitalfile.ssn import parse as parse_ssn
 
 recipient_app = typer.Typer(help="Recipients of files and answers.", no_args_is_help=True)
@@ -38,15 +38,6 @@ def signing_key(*, required: bool) -> Ed25519PrivateKey | None:
     if not required and not path.exists():
         return None
     return load_private_key(path)
-
-
-def _upto(store: Store, as_of: str | None) -> int | None:
-    if as_of is None:
-        return None
-    from vitalfile.cli.core import parse_as_of
-
-    commit = store.commit_at(parse_as_of(as_of))
-    return commit.last_seq if commit else 0
 
 
 @recipient_app.command("add")
@@ -192,13 +183,13 @@ def feed_cmd(
 @app.command("accounting")
 def accounting_cmd(
     ssn: Annotated[str, typer.Option(help="the person's SSN")],
-    as_of: Annotated[str | None, typer.Option(help="ISO time: as it stood then")] = None,
+    as_of: Annotated[str | None, typer.Option(help=AS_OF_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Every disclosure and refusal about a person: date, recipient, purpose, what was given."""
     digits = parse_ssn(ssn, field="ssn")
     with open_db() as store:
-        rows = accounting(store, digits, upto_seq=_upto(store, as_of))
+        rows = accounting(store, digits, upto_seq=upto_seq(store, as_of))
     if as_json:
         out_console.print_json(json.dumps(rows))
         return
@@ -239,12 +230,12 @@ def refusals_cmd(
 @app.command("my-record")
 def my_record_cmd(
     ssn: Annotated[str, typer.Option(help="the person's SSN")],
-    as_of: Annotated[str | None, typer.Option(help="ISO time: as it stood then")] = None,
+    as_of: Annotated[str | None, typer.Option(help=AS_OF_HELP)] = None,
 ) -> None:
     """What the file holds about a person."""
     digits = parse_ssn(ssn, field="ssn")
     with open_db() as store:
-        rows = my_record(store, digits, upto_seq=_upto(store, as_of))
+        rows = my_record(store, digits, upto_seq=upto_seq(store, as_of))
     if not rows:
         raise NotFound("no person with this SSN on file")
     out_console.print_json(json.dumps(rows))

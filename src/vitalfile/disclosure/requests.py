@@ -20,7 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from vitalfile.cases.framework import CaseState, decision_event
+from vitalfile.cases.framework import CaseState, decision_event, register_decider
 from vitalfile.dates import due_date, iso_now
 from vitalfile.errors import NotFound, RecordError, UsageError
 from vitalfile.events import (
@@ -337,3 +337,6 @@ class RequestsProjection:
     def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
         rows = [(s, e) for s, e in events if isinstance(e, PersonalDataRequested)]
         tx.insert_arrow("requests", event_rows(rows, _REQUEST_COLUMNS))
+
+
+register_decider("disclosure_request", decide_request_case)

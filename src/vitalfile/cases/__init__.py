@@ -1,0 +1,1 @@
+"""Due process: the case framework, review, disputes, determinations and their notices."""
