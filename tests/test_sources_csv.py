@@ -530,3 +530,24 @@ def test_no_error_quotes_the_ssn_or_a_name(
         text = str(err) + repr(err.to_dict()) + repr(err.args)
         for secret in (ssn, ssn[:5], ssn[-4:], first, middle, last):
             assert secret not in text
+
+
+@given(
+    st.from_regex(r"[0-8][0-9]{2}[1-9][0-9][1-9][0-9]{3}", fullmatch=True),
+    st.sampled_from(["", "-", " "]),
+)
+def test_small_csvs_read_every_ssn_shape_alike(digits: str, sep: str) -> None:
+    """Activity, requests and determinations share one reader: `123 45 6780`, `123-45-6780`
+    and `123456780` are the same SSN in each (issue 13: they disagreed)."""
+    import tempfile
+
+    from vitalfile.sources.csv import iter_rows
+
+    text = digits[:3] + sep + digits[3:5] + sep + digits[5:]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "a.csv"
+        path.write_text(f"ssn,kind\n{text},x\n12-34,y\n", encoding="utf-8")
+        rows = list(iter_rows(path, ("ssn", "kind")))
+    assert rows[0] == (2, {"ssn": digits, "kind": "x"})
+    assert isinstance(rows[1], RecordError) and rows[1].field == "ssn" and rows[1].line == 3
+    assert "12-34" not in str(rows[1])

@@ -17,6 +17,9 @@ SETTINGS_HELP = {
     "key_path": "the file keeper's Ed25519 private key (PEM); its .pub beside it",
     "commit_size": "events per commit in bulk loads",
     "memory_limit": "DuckDB's memory limit (default 3GB); past it, work spills to disk",
+    "linker": "how reports are linked: splink (the trained model) or rule (exact SSN, birth "
+    "date and last name); the holds that protect living people apply to both",
+    "engine": "where the model runs: duckdb (embedded) or spark (VITALFILE_SPARK_*)",
 }
 
 
@@ -25,6 +28,9 @@ class Settings:
     db: str = "vitalfile.duckdb"
     key_path: Path = Path("keys/keeper.pem")
     commit_size: int = 1_000_000
+    memory_limit: str = "3GB"
+    linker: str = "splink"
+    engine: str = "duckdb"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

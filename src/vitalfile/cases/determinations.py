@@ -147,7 +147,7 @@ def read_determinations(path: Path) -> tuple[list[DeterminationIn], list[RecordE
             errors.append(item)
             continue
         i, v = item
-        ssn = v["ssn"].replace("-", "")
+        ssn = v["ssn"]  # 9 digits: iter_rows parsed it
         if not (len(ssn) == 9 and ssn.isdigit()):
             errors.append(RecordError("not a 9-digit SSN", line=i, field="ssn", file=path.name))
             continue

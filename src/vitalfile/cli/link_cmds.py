@@ -68,6 +68,55 @@ def link_settings(
         )
 
 
+@app.command("settings")
+def settings_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="print as JSON")] = False,
+) -> None:
+    """Every setting, its value in force, its environment variable and what it does.
+
+    Each group is declared once beside the code that reads it (vitalfile.settings, the
+    service's, the linkage thresholds, Spark's); this lists them all."""
+    from dataclasses import asdict, fields
+
+    from vitalfile.api.settings import API_SETTINGS_HELP, ApiSettings
+    from vitalfile.link.decide import DECIDE_SETTINGS_HELP, DecideSettings
+    from vitalfile.link.spark import SPARK_SETTINGS_HELP, SparkSettings
+    from vitalfile.settings import SETTINGS_HELP, Settings
+
+    groups: list[tuple[str, str, object, dict[str, str]]] = [
+        ("core", "VITALFILE_", Settings.from_env(), SETTINGS_HELP),
+        ("service", "VITALFILE_", ApiSettings(), API_SETTINGS_HELP),
+        ("linkage", "VITALFILE_LINK_", DecideSettings.from_env(), DECIDE_SETTINGS_HELP),
+        ("spark", "VITALFILE_SPARK_", SparkSettings.from_env(), SPARK_SETTINGS_HELP),
+    ]
+    rows: list[dict[str, str]] = []
+    for group, prefix, values, helps in groups:
+        current = asdict(values)  # type: ignore[call-overload]
+        for f in fields(values):  # type: ignore[arg-type]
+            if f.name == "session_secret":
+                current[f.name] = "(set)" if current[f.name] else ""
+            if any(r["env"] == prefix + f.name.upper() for r in rows):
+                continue  # one variable, one line (the service reads the core's db and key)
+            value = current[f.name]
+            shown = ",".join(value) if isinstance(value, tuple | list) else str(value)
+            rows.append(
+                {
+                    "group": group,
+                    "name": f.name,
+                    "env": prefix + f.name.upper(),
+                    "value": shown,
+                    "help": helps.get(f.name, ""),
+                }
+            )
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for r in rows:
+        out_console.print(
+            f"{r['group']:<8} {r['env']:<36} {r['value']!s:<24} {r['help']}", markup=False
+        )
+
+
 @link_app.command("explain")
 def link_explain(
     report: Annotated[str, typer.Argument(help="the report: source/report_id, or report_id")],

@@ -83,7 +83,6 @@ def read_requests(path: Path) -> tuple[list[RequestIn], list[RecordError]]:
             continue
         i, v = item
         agency, ssn, basis, ref = (v[h] for h in HEADER)
-        ssn = ssn.replace("-", "")
         if not agency:
             errors.append(RecordError("no agency", line=i, field="agency", file=path.name))
             continue

@@ -25,7 +25,6 @@ from vitalfile.events import ActivityRecorded, CaseOpened, Event
 from vitalfile.ledger.store import Store, Tx, event_rows
 from vitalfile.master.projection import PersonState
 from vitalfile.sources.csv import iter_rows
-from vitalfile.ssn import parse as parse_ssn
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -106,12 +105,7 @@ def read_activity(path: Path) -> tuple[list[ActivityLine], list[RecordError]]:
             errors.append(item)
             continue
         i, v = item
-        raw_ssn, kind, day, source = (v[h] for h in HEADER)
-        try:
-            ssn = parse_ssn(raw_ssn, line=i)
-        except RecordError as exc:
-            errors.append(exc.in_file(path.name))
-            continue
+        ssn, kind, day, source = (v[h] for h in HEADER)  # the SSN parsed by iter_rows
         if kind not in ACTIVITY_KINDS:
             errors.append(
                 RecordError(

@@ -12,7 +12,6 @@ Settings: `VITALFILE_LINKER` (`splink` or `rule`), `VITALFILE_ENGINE` (`duckdb` 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from vitalfile.intake.holds import apply_holds, facts_for
 from vitalfile.ledger.store import Store
 from vitalfile.link import LINKERS, Linker, LinkResult
 from vitalfile.link.decide import DecideSettings
+from vitalfile.settings import Settings
 
 __all__ = ["DEFAULT_LINKER", "Intake", "intake_for"]
 
@@ -67,7 +67,7 @@ def intake_for(
     s = settings or DecideSettings.from_env()
     if linker is not None and not isinstance(linker, str):
         return Intake(linker, s)
-    name = (linker or os.environ.get("VITALFILE_LINKER") or DEFAULT_LINKER).strip().lower()
+    name = (linker or Settings.from_env().linker or DEFAULT_LINKER).strip().lower()
     if name not in LINKERS:
         raise ConfigError(f"unknown linker; use one of {', '.join(LINKERS)}", field="linker")
     if name == "rule":

@@ -439,7 +439,9 @@ def iter_rows(
     """The rows of a small fixed-header CSV (activity, submissions, requests), stripped.
 
     A wrong header refuses the file (FileRejected); a row with the wrong number of columns
-    is a RecordError for its line; blank rows are skipped. Values are never quoted back.
+    is a RecordError for its line; blank rows are skipped. An `ssn` column is read by
+    `ssn.parse` (9 digits, `AAA-GG-SSSS` or `AAA GG SSSS`) and given as 9 digits; a bad one
+    is a RecordError for its line. Values are never quoted back.
     """
     with path.open("r", encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
@@ -455,4 +457,11 @@ def iter_rows(
             if len(row) != len(header):
                 yield RecordError("wrong number of columns", line=i, file=path.name)
                 continue
-            yield i, dict(zip(header, (c.strip() for c in row), strict=True))
+            values = dict(zip(header, (c.strip() for c in row), strict=True))
+            if "ssn" in values:
+                try:
+                    values["ssn"] = _parse_ssn(values["ssn"], i)
+                except RecordError as exc:
+                    yield exc.in_file(path.name)
+                    continue
+            yield i, values
