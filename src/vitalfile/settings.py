@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-__all__ = ["SETTINGS_HELP", "Settings"]
+from vitalfile.errors import ConfigError
+
+__all__ = ["API_SETTINGS_HELP", "SETTINGS_HELP", "ApiSettings", "Settings"]
 
 SETTINGS_HELP = {
     "db": "database: a DuckDB file path, ':memory:', or a postgresql:// URL",
@@ -45,3 +47,55 @@ class Settings:
         if "commit_size" in values:
             values["commit_size"] = int(str(values["commit_size"]))
         return cls(**values)  # type: ignore[arg-type]
+
+
+# ── the service (`vitalfile serve`) ──────────────────────────────────────────────────────
+API_SETTINGS_HELP = {
+    "db": "database: a DuckDB file path or a postgresql:// URL",
+    "key_path": "the keeper's Ed25519 key (PEM): files and feeds sent carry a signed checkpoint",
+    "work_dir": "where delivered files and batch-match results are kept",
+    "max_upload_bytes": "the largest request body accepted (bytes); larger is refused (413)",
+    "session_secret": "secret signing console session cookies (same for every worker)",
+    "pool_size": "database connections per worker process (PostgreSQL; DuckDB uses one)",
+    "session_hours": "how long a console sign-in lasts",
+}
+
+_DEFAULT_SECRETS = {"", "changethis", "secret"}
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    db: str = "vitalfile.duckdb"
+    key_path: Path = Path("keys/keeper.pem")
+    work_dir: Path = Path("vitalfile-work")
+    max_upload_bytes: int = 50 * 1024 * 1024
+    session_secret: str = ""
+    pool_size: int = 4
+    session_hours: int = 8
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> ApiSettings:
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            env = os.environ.get(f"VITALFILE_{f.name.upper()}")
+            if env is not None:
+                values[f.name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for name in ("key_path", "work_dir"):
+            if name in values:
+                values[name] = Path(str(values[name]))
+        for name in ("max_upload_bytes", "pool_size", "session_hours"):
+            if name in values:
+                try:
+                    values[name] = int(str(values[name]))
+                except ValueError as exc:
+                    raise ConfigError("not a whole number", field=name) from exc
+        return cls(**values)  # type: ignore[arg-type]
+
+    def checked_secret(self) -> str:
+        """The session secret, refusing a default one (empty means: make one per process)."""
+        if self.session_secret and self.session_secret.lower() in _DEFAULT_SECRETS:
+            raise ConfigError("the session secret is a default value", field="session_secret")
+        if self.session_secret and len(self.session_secret) < 16:
+            raise ConfigError("the session secret is too short (16+)", field="session_secret")
+        return self.session_secret

@@ -78,10 +78,9 @@ def settings_cmd(
     service's, the linkage thresholds, Spark's); this lists them all."""
     from dataclasses import asdict, fields
 
-    from vitalfile.api.settings import API_SETTINGS_HELP, ApiSettings
     from vitalfile.link.decide import DECIDE_SETTINGS_HELP, DecideSettings
     from vitalfile.link.spark import SPARK_SETTINGS_HELP, SparkSettings
-    from vitalfile.settings import SETTINGS_HELP, Settings
+    from vitalfile.settings import API_SETTINGS_HELP, SETTINGS_HELP, ApiSettings, Settings
 
     groups: list[tuple[str, str, object, dict[str, str]]] = [
         ("core", "VITALFILE_", Settings.from_env(), SETTINGS_HELP),

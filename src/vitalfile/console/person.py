@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
 
-from vitalfile.api.settings import ApiSettings
+from vitalfile.settings import ApiSettings
 
 __all__ = ["mount_person_pages"]
 
