@@ -233,3 +233,37 @@ def test_reports_survive_rebuild(tmp_path: Path) -> None:
             store.query("SELECT * FROM deaths ORDER BY 1"),
         )
     assert before == after
+
+
+def test_no_report_is_dropped_a_states_unmatched_certificate_is_researched(
+    loaded: Store, tmp_path: Path
+) -> None:
+    """Issue 15: a state's certificate for no one on file opens a research case; other
+    sources' unmatched reports are listed with counts by source; a reviewer links or closes."""
+    from vitalfile.cases.framework import decide, get_case, list_cases
+    from vitalfile.master.unmatched import unmatched_counts, unmatched_reports
+
+    f = tmp_path / "r.csv"
+    write_reports(
+        [
+            _report("1", "state", "423456789", "ZED", "1931-01-01", source="TX"),
+            _report("2", "family", "523456789", "YOU", "1932-02-02", source="FAM"),
+            _report("3", "state", "123456789", "DOE", "1940-03-04", source="TX"),
+        ],
+        f,
+    )
+    r = _ingest(loaded, f)
+    assert (r.linked, r.unlinked, r.research) == (1, 2, 1)
+    assert r.unmatched_by_source == {"state": 1, "family": 1}
+    assert unmatched_counts(loaded) == {"family": 1, "state": 1}
+    rows = unmatched_reports(loaded)
+    assert [(u.source_kind, bool(u.research_case)) for u in rows] == [
+        ("state", True),
+        ("family", False),
+    ]
+    assert [u.report_key for u in unmatched_reports(loaded, source_kind="family")] == ["FAM/2"]
+    (case,) = [c for c in list_cases(loaded) if c.kind == "research"]
+    assert case.about == "TX/1" and "no person on file" in case.reason and case.due
+    # research finds no one: the reviewer closes the case, the report stays unlinked
+    decide(loaded, case.case_id, "reject", reviewer="rae", reason="no one on file is the subject")
+    assert get_case(loaded, case.case_id).state == "closed"

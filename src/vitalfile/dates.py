@@ -32,7 +32,13 @@ __all__ = [
 
 # how long each kind of case may stay open: calendar days from opening to the due date
 # (working days are not modelled)
-DUE_DAYS = {"review": 10, "dispute": 5, "determination": 30, "disclosure_request": 10}
+DUE_DAYS = {
+    "review": 10,
+    "dispute": 5,
+    "determination": 30,
+    "disclosure_request": 10,
+    "research": 30,
+}
 
 _PARTIAL = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

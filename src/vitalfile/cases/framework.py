@@ -66,7 +66,7 @@ __all__ = [
     "submitter_of",
 ]
 
-CASE_KINDS = ("review", "dispute", "determination", "disclosure_request")
+CASE_KINDS = ("review", "dispute", "determination", "disclosure_request", "research")
 FINDINGS = {
     "not-this-person": "not about this person",
     "erroneous": "erroneous report",
@@ -674,6 +674,9 @@ DECISIONS = {
     "dispute": ("retract", "uphold", "note"),
     "determination": ("propose", "withdraw", "uphold", "note"),
     "disclosure_request": ("grant", "refuse", "note"),
+    # a state's certificate that matched no one: link it to the person found, or confirm
+    # that no one on file is its subject
+    "research": ("link", "reject", "note"),
 }
 
 

@@ -39,6 +39,8 @@ people_app = typer.Typer(help="The people on file.", no_args_is_help=True)
 extract_app = typer.Typer(help="Files for recipients (DMF layout).", no_args_is_help=True)
 app.add_typer(people_app, name="people")
 app.add_typer(extract_app, name="extract")
+reports_app = typer.Typer(help="The reports on file.", no_args_is_help=True)
+app.add_typer(reports_app, name="reports")
 
 
 @app.command()
@@ -168,6 +170,12 @@ def ingest(
             f"{result.rejected:,}): linked {result.linked:,}, held {result.held:,}, unlinked "
             f"{result.unlinked:,}; deaths posted V {result.posted_v:,} P {result.posted_p:,}"
         )
+        if result.unmatched_by_source:
+            by = ", ".join(f"{k} {n:,}" for k, n in sorted(result.unmatched_by_source.items()))
+            out_console.print(
+                f"matched no one: {by} (`vitalfile reports unmatched`); research cases opened "
+                f"for state certificates: {result.research:,}"
+            )
         if isinstance(result, VrdrIngestResult):
             out_console.print(
                 f"VRDR: {result.bundles:,} bundles; amended {result.amended:,}, voided "
@@ -298,3 +306,29 @@ def demo(
 def _exists(path: Path) -> None:
     if not path.exists():
         raise UsageError("no such file", file=str(path))
+
+
+@reports_app.command("unmatched")
+def reports_unmatched(
+    source_kind: Annotated[
+        str | None, typer.Option(help="only this source kind (state, funeral_home, …)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Reports that matched no one on file, with counts by source (a state's open a research
+    case in the queue: `vitalfile cases list --kind research`)."""
+    from dataclasses import asdict
+
+    from vitalfile.master.unmatched import unmatched_counts, unmatched_reports
+
+    with open_db() as store:
+        rows = unmatched_reports(store, source_kind=source_kind)
+        counts = unmatched_counts(store)
+    if as_json:
+        out_console.print_json(json.dumps({"counts": counts, "reports": [asdict(r) for r in rows]}))
+        return
+    total = ", ".join(f"{k} {n:,}" for k, n in counts.items()) or "none"
+    out_console.print(f"unmatched reports by source: {total}")
+    for r in rows:
+        case = f"  research case {r.research_case}" if r.research_case else ""
+        out_console.print(f"{r.report_key}  {r.source_kind}  {r.reason}{case}", markup=False)

@@ -26,11 +26,12 @@ __all__ = [
 
 # ── cases and due process (issue 6: cases.py, activity.py, determinations.py, requests.py) ──
 class CaseOpened(Event):
-    """Work for a person: a review, a dispute, a determination, or a request for data."""
+    """Work for a person: a review, a dispute, a determination, a request for data, or the
+    research a state's certificate for no one on file needs."""
 
     type = "case.opened"
     case_id: str
-    kind: Literal["review", "dispute", "determination", "disclosure_request"]
+    kind: Literal["review", "dispute", "determination", "disclosure_request", "research"]
     person_id: int | None = None
     about: str = ""  # what the case is about: a report key, a determination id, a request id
     reason: str = ""

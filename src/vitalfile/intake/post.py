@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from vitalfile.dates import due_date
 from vitalfile.events import (
+    CaseOpened,
     DeathCorroborated,
     DeathPosted,
     DeathRetracted,
@@ -32,7 +34,7 @@ from vitalfile.intake.screen import Finding
 from vitalfile.link.base import LinkResult
 from vitalfile.master.projection import PersonState, ReportState
 
-__all__ = ["backing", "decide_report", "decide_withdrawal"]
+__all__ = ["backing", "decide_report", "decide_withdrawal", "research_case", "research_case_id"]
 
 
 def decide_report(
@@ -40,15 +42,21 @@ def decide_report(
     link: LinkResult,
     person: PersonState | None,
     findings: Sequence[Finding] = (),
+    *,
+    at: str = "",
 ) -> list[Event]:
     """The events one report leads to, given its link (after the holds stage) and the
     person's state. A screening finding that holds keeps a linked report held."""
     key = report.report_key
     holds = [f for f in findings if f.hold]
     if link.outcome == "unlinked":
-        return [
+        unlinked: list[Event] = [
             ReportUnlinked(report_key=key, reason=link.reason, model_version=link.model_version)
         ]
+        if report.source_kind == "state":
+            # no report is dropped: a certified death with no one on file is researched
+            unlinked.append(research_case(report, link, at))
+        return unlinked
     if link.outcome == "held" or holds or person is None:
         reason = link.reason if link.outcome == "held" else "; ".join(f.message for f in holds)
         return [
@@ -175,3 +183,22 @@ def decide_withdrawal(
             )
         ]
     return []
+
+
+def research_case_id(report_key: str) -> str:
+    """The research case a state's unmatched certificate opens (one per report)."""
+    return f"X/{report_key}"
+
+
+def research_case(report: ReportReceived, link: LinkResult, at: str) -> CaseOpened:
+    """A state's certificate that matches no one on file (or only below the unlink
+    threshold) becomes a research case with its best candidates, never silence."""
+    return CaseOpened(
+        case_id=research_case_id(report.report_key),
+        kind="research",
+        about=report.report_key,
+        reason=f"certificate with no person on file: {link.reason or 'no candidate'}",
+        due=due_date(at, "research") if at else "",
+        explanation=list(link.explanation),
+        at=at,
+    )

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from vitalfile.dates import iso_now
 from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.events import SOURCE_KINDS, Event, IngestRejected, ReportReceived
 from vitalfile.intake.pipeline import Intake, intake_for
@@ -51,6 +52,8 @@ class IngestResult:
     corroborated: int = 0
     upgraded: int = 0
     rejected: int = 0
+    research: int = 0  # state certificates with no one on file: research cases opened
+    unmatched_by_source: dict[str, int] = field(default_factory=dict)
     commits: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -235,6 +238,8 @@ def ingest_reports(
         events: list[Event] = list(extra_events)
         from vitalfile.master.projection import PersonState, evolve_person
 
+        now = iso_now()
+
         for r in (new[i] for i in state_first(new)):  # as they were decided
             link = links[r.report_key]
             person = (
@@ -242,11 +247,14 @@ def ingest_reports(
                 if link.person_id is not None
                 else None
             )
-            decided = decide_report(r, link, person, screen(r, today))
+            decided = decide_report(r, link, person, screen(r, today), at=now)
             events.append(r)
             events.extend(decided)
             for e in decided:
                 _count(result, e)
+                if e.type == "report.unlinked":
+                    kind = r.source_kind
+                    result.unmatched_by_source[kind] = result.unmatched_by_source.get(kind, 0) + 1
                 if person is not None and e.type.startswith("death."):
                     evolve_person(person, 0, e)
         for lo in range(0, len(events), commit_size):
@@ -267,6 +275,8 @@ def _count(result: IngestResult, e: Event) -> None:
         result.held += 1
     elif t == "report.unlinked":
         result.unlinked += 1
+    elif t == "case.opened" and getattr(e, "kind", "") == "research":
+        result.research += 1
     elif t == "death.posted":
         if getattr(e, "proof", "") == "V":
             result.posted_v += 1

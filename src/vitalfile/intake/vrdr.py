@@ -27,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from vitalfile import ssn as ssn_rules
+from vitalfile.dates import iso_now
 from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.events import (
     SOURCE_KINDS,
@@ -764,7 +765,7 @@ def _decide_one(
         link = plan.link
         assert link is not None
         person = states.person(link.person_id)
-        decided = decide_report(report, link, person, screen(report, today))
+        decided = decide_report(report, link, person, screen(report, today), at=iso_now())
         result.received += 1
         for e in decided:
             _count(result, e)

@@ -256,6 +256,13 @@ def decide_link(
             explanation.append(
                 f"runner-up: person {runner.person_id}, match weight {runner.match_weight:+.1f}"
             )
+    elif scored:
+        # nobody linked or held: the best candidates still say where a person could look
+        for c in sorted(scored, key=lambda c: (-c.match_weight, c.person_id))[:3]:
+            explanation.append(
+                f"candidate: person {c.person_id}, match weight {c.match_weight:+.1f}, "
+                f"match probability {c.probability:.3f}"
+            )
     explanation.extend(v.extra)
     return LinkResult(
         report_key=report.report_key,
