@@ -186,6 +186,7 @@ def routes() -> list[tuple[str, str, dict[str, Any], set[str], int]]:
             201,
         ),
         ("GET", "/v1/requests", {}, READERS, 200),
+        ("POST", "/v1/requests/Q-" + "0" * 16 + "/approval", {"json": {}}, KEEPER, 404),
         ("POST", "/v1/people/lookup", lookup, READERS, 200),
         ("GET", "/v1/people/2", {}, READERS, 200),
         ("GET", "/v1/people/2/timeline", {}, READERS, 200),

@@ -111,10 +111,10 @@ def test_due_process_flows_and_rebuild(store: Store, tmp_path: Path) -> None:
     assert get_determination(store, ids[0]).state == "in_effect"
     r = submit_requests(
         store,
-        [RequestIn("FBI", ssn_of(5), "violent_crime_indictment", "IND-1", 2)],
+        [RequestIn("FBI", ssn_of(5), "violent_crime_indictment", "IND-1", "AUSA DOE", 2)],
         now=NOW,
     )
-    assert r.granted == 1
+    assert r.refused == 1  # no request agreement with FBI: refused, recorded
     before = _snapshot(store)
     store.rebuild()
     assert _snapshot(store) == before

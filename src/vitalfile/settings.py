@@ -22,6 +22,14 @@ SETTINGS_HELP = {
     "linker": "how reports are linked: splink (the trained model) or rule (exact SSN, birth "
     "date and last name); the holds that protect living people apply to both",
     "engine": "where the model runs: duckdb (embedded) or spark (VITALFILE_SPARK_*)",
+    "request_max_per_reference": "requests for personal data: people one case reference may "
+    "cover, counted from the ledger across submissions and doors (default 1)",
+    "request_max_per_period": "requests for personal data: people one agency may be given "
+    "(or have awaiting approval) per period, counted from the ledger (default 50)",
+    "request_period_days": "requests for personal data: the period of the agency limit, in "
+    "days (default 30)",
+    "test_clock": "TESTS AND THE DEMO ONLY: an ISO date the due-process clock reads instead of "
+    "today; refused on a production database",
 }
 
 
@@ -33,6 +41,10 @@ class Settings:
     memory_limit: str = "3GB"
     linker: str = "splink"
     engine: str = "duckdb"
+    request_max_per_reference: int = 1
+    request_max_per_period: int = 50
+    request_period_days: int = 30
+    test_clock: str = ""
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -44,8 +56,17 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "key_path" in values:
             values["key_path"] = Path(str(values["key_path"]))
-        if "commit_size" in values:
-            values["commit_size"] = int(str(values["commit_size"]))
+        for f in fields(cls):
+            if f.type in ("int", int) and f.name in values:
+                try:
+                    number = int(str(values[f.name]))
+                except ValueError as exc:
+                    raise ConfigError(
+                        "not a whole number", field=f"VITALFILE_{f.name.upper()}"
+                    ) from exc
+                if number < (0 if f.name.startswith("request_max") else 1):
+                    raise ConfigError("out of range", field=f"VITALFILE_{f.name.upper()}")
+                values[f.name] = number
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -351,6 +351,14 @@ class RequestCreate(_In):
     ssn: Ssn
     basis: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     case_ref: ShortText = ""
+    certified_by: ShortText = ""
+
+
+class RequestApproval(_In):
+    """A supervisor's decision on a request awaiting approval."""
+
+    approve: bool = True
+    reason: ShortText = ""
 
 
 class RequestOutcomePublic(_Out):

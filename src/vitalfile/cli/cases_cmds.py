@@ -356,10 +356,12 @@ def det_answer(
 # ── requests for personal data ────────────────────────────────────────────────────────
 @request_app.command("submit")
 def request_submit(
-    file: Annotated[Path, typer.Argument(help="CSV: agency,ssn,basis,case_ref")],
+    file: Annotated[Path, typer.Argument(help="CSV: agency,ssn,basis,case_ref,certified_by")],
     as_json: AsJson = False,
 ) -> None:
-    """Decide requests by the rules: each granted or refused, and accounted for."""
+    """Put requests through the gate: each refused (recorded, accounted for) or awaiting a
+    supervisor's approval (`request approve`); bulk is refused past the limits, counted
+    from the ledger across files and doors."""
     from vitalfile.disclosure.requests import read_requests, submit_requests
 
     _exists(file)
@@ -385,8 +387,40 @@ def request_submit(
     for o in r.outcomes:
         out_console.print(f"line {o.line}\t{o.outcome}\t{o.reason}", markup=False)
     out_console.print(
-        f"granted {r.granted}, refused {r.refused}, held {r.held}, duplicates {r.duplicates}"
+        f"awaiting approval {r.awaiting_approval}, refused {r.refused}, held {r.held}, "
+        f"duplicates {r.duplicates}"
     )
+
+
+@request_app.command("approve")
+def request_approve(
+    request_id: Annotated[str, typer.Argument(help="the request's id (Q-...)")],
+    supervisor: Annotated[str, typer.Option(help="the approving supervisor's name")],
+    decline: Annotated[bool, typer.Option(help="decline instead of approving")] = False,
+    reason: Annotated[str, typer.Option(help="why (required to decline)")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """A supervisor's approval of a request the gate let through: only now is the address
+    given (recorded, accounted for); or its refusal (--decline)."""
+    from vitalfile.disclosure.requests import approve_request
+
+    with open_db() as store:
+        o = approve_request(
+            store, request_id, supervisor=supervisor, approve=not decline, reason=reason
+        )
+    if as_json:
+        out_console.print_json(
+            json.dumps(
+                {
+                    "request_id": o.request_id,
+                    "outcome": o.outcome,
+                    "reason": o.reason,
+                    "answer": o.answer,
+                }
+            )
+        )
+        return
+    out_console.print(f"{o.request_id}\t{o.outcome}\t{o.reason}", markup=False)
 
 
 def _day(text: str | None) -> date | None:

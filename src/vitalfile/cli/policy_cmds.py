@@ -15,7 +15,14 @@ from vitalfile.cli.common import AS_OF_HELP, app, open_db, out_console, settings
 from vitalfile.disclosure.accounting import accounting, my_record, refusals
 from vitalfile.disclosure.corrections import pending_corrections
 from vitalfile.disclosure.monitor import feed, register_monitor
-from vitalfile.disclosure.policy import FIELDS, add_agreement, add_recipient, end_agreement
+from vitalfile.disclosure.policy import (
+    FIELDS,
+    REQUEST_BASES,
+    REQUEST_FIELDS,
+    add_agreement,
+    add_recipient,
+    end_agreement,
+)
 from vitalfile.disclosure.verify import match_batch, verify_online
 from vitalfile.errors import NotFound, UsageError
 from vitalfile.ledger.checkpoint import load_private_key
@@ -66,8 +73,25 @@ def agreement_add(
     determinations: Annotated[
         str, typer.Option(help="comma-separated kinds of determination (none by default)")
     ] = "",
+    kind: Annotated[
+        str, typer.Option(help="disclosure (files, answers) or request (personal data)")
+    ] = "disclosure",
+    bases: Annotated[
+        str, typer.Option(help=f"request: comma-separated, of: {', '.join(REQUEST_BASES)}")
+    ] = "",
+    case_ref_pattern: Annotated[
+        str, typer.Option(help="request: the form of a case reference (a regular expression)")
+    ] = "",
+    certifying_official: Annotated[
+        str, typer.Option(help="request: the official who certifies each request")
+    ] = "",
 ) -> None:
-    """Record a written agreement: purpose, authority, fields, determination kinds, dates."""
+    """Record a written agreement: purpose, authority, fields, determination kinds, dates;
+    a request agreement also its bases, case-reference form and certifying official (its
+    fields default to the address: address, city, state, zip)."""
+    chosen = [f.strip() for f in fields.split(",") if f.strip()]
+    if kind == "request" and fields == ",".join(FIELDS):
+        chosen = list(REQUEST_FIELDS)
     with open_db() as store:
         add_agreement(
             store,
@@ -75,10 +99,14 @@ def agreement_add(
             recipient,
             purpose=purpose,
             authority=authority,
-            fields=[f.strip() for f in fields.split(",") if f.strip()],
+            fields=chosen,
             determination_kinds=[d.strip() for d in determinations.split(",") if d.strip()],
             start=start,
             end=end,
+            kind=kind,
+            bases=[b.strip() for b in bases.split(",") if b.strip()],
+            case_ref_pattern=case_ref_pattern,
+            certifying_official=certifying_official,
         )
     out_console.print(f"agreement {agreement_id} added for {recipient}")
 

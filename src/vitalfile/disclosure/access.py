@@ -56,6 +56,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "determinations.act": frozenset({"reviewer", "supervisor"}),
     "requests.submit": frozenset({"intake", "supervisor"}),
     "requests.read": frozenset({"reviewer", "supervisor", "auditor"}),
+    "requests.approve": frozenset({"supervisor"}),
     "people.read": frozenset({"reviewer", "supervisor", "auditor"}),
     "accounting.read": frozenset({"supervisor", "auditor"}),
     "record.read": frozenset({"reviewer", "supervisor", "auditor"}),

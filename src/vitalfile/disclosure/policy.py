@@ -8,6 +8,7 @@ The tier rules (`Grant.allows`, `Grant.death_sql`) are written once here, in Pyt
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,15 +27,19 @@ from vitalfile.events import (
 from vitalfile.ledger.store import Store, Tx, utc_now_text
 
 __all__ = [
+    "AGREEMENT_KINDS",
     "DEATH_FIELDS",
     "FIELDS",
     "KEEPER",
     "KEEPER_ID",
+    "REQUEST_BASES",
+    "REQUEST_FIELDS",
     "TIERS",
     "VERIFY_FIELDS",
     "Denial",
     "Grant",
     "PolicyProjection",
+    "RequestTerms",
     "add_agreement",
     "add_recipient",
     "check",
@@ -45,6 +50,8 @@ __all__ = [
     "public_cutoff",
     "recipient_tier",
     "refuse",
+    "request_refusal",
+    "request_terms",
     "today",
 ]
 
@@ -52,6 +59,15 @@ TIERS = ("federal", "certified", "public")
 FIELDS = ("ssn", "first_name", "middle_name", "last_name", "suffix", "dob", "dod", "proof")
 DEATH_FIELDS = ("ssn", "last_name", "suffix", "first_name", "middle_name", "proof", "dod", "dob")
 VERIFY_FIELDS = ("dod", "proof")  # an answer gives the date of death and its level
+AGREEMENT_KINDS = ("disclosure", "request")
+REQUEST_FIELDS = ("address", "city", "state", "zip")  # a request's answer: the last address
+# basis → the published routine use a request is granted under (a request agreement permits
+# some of these; nothing else is ever a basis)
+REQUEST_BASES = {
+    "violent_crime_indictment": "routine use: law enforcement, person indicted for a violent crime",
+    "violent_crime_conviction": "routine use: law enforcement, person convicted of a violent crime",
+    "program_fraud_investigation": "routine use: investigation of fraud against the program",
+}
 
 
 def today() -> date:
@@ -160,6 +176,12 @@ class PolicyProjection:
                 fields VARCHAR NOT NULL, determination_kinds VARCHAR NOT NULL,
                 start_date VARCHAR NOT NULL, end_date VARCHAR NOT NULL,
                 ended_reason VARCHAR NOT NULL, seq BIGINT NOT NULL)""",
+            # issue 14: request agreements (older files gain the columns: all 'disclosure')
+            "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'disclosure'",
+            "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS bases VARCHAR DEFAULT ''",
+            "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS case_ref_pattern VARCHAR DEFAULT ''",
+            "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS certifying_official VARCHAR "
+            "DEFAULT ''",
         ]
 
     def tables(self) -> list[str]:
@@ -179,8 +201,9 @@ class PolicyProjection:
             elif isinstance(e, AgreementAdded):
                 tx.execute(
                     "INSERT INTO agreements (agreement_id, recipient, purpose, authority, fields,"
-                    " determination_kinds, start_date, end_date, ended_reason, seq)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?)",
+                    " determination_kinds, start_date, end_date, ended_reason, seq, kind, bases,"
+                    " case_ref_pattern, certifying_official)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
                     [
                         e.agreement_id,
                         e.recipient,
@@ -191,6 +214,10 @@ class PolicyProjection:
                         e.start,
                         e.end,
                         seq,
+                        e.kind,
+                        ",".join(e.bases),
+                        e.case_ref_pattern,
+                        e.certifying_official,
                     ],
                 )
             elif isinstance(e, AgreementEnded):
@@ -229,12 +256,46 @@ def add_agreement(
     start: str,
     end: str,
     determination_kinds: Sequence[str] = (),
+    kind: str = "disclosure",
+    bases: Sequence[str] = (),
+    case_ref_pattern: str = "",
+    certifying_official: str = "",
 ) -> None:
-    unknown = sorted(set(fields) - set(FIELDS))
-    if unknown:
-        raise UsageError(f"unknown fields: {', '.join(unknown)}", field="fields")
-    if not purpose or not authority:
+    """Record a written agreement. A `request` agreement (an agency asking for personal data)
+    names the bases it permits (of REQUEST_BASES), the form of its case references (a
+    regular expression a whole reference must match), the official who certifies each
+    request, and address fields (of REQUEST_FIELDS)."""
+    if kind not in AGREEMENT_KINDS:
+        raise UsageError(f"kind must be one of {', '.join(AGREEMENT_KINDS)}", field="kind")
+    allowed_fields = FIELDS if kind == "disclosure" else REQUEST_FIELDS
+    unknown = sorted(set(fields) - set(allowed_fields))
+    if unknown or not fields:
+        raise UsageError(
+            f"fields must be of: {', '.join(allowed_fields)}" if unknown else "no fields",
+            field="fields",
+        )
+    if not purpose.strip() or not authority.strip():
         raise UsageError("an agreement names its purpose and its legal authority")
+    if kind == "request":
+        bad = sorted(set(bases) - set(REQUEST_BASES))
+        if bad or not bases:
+            raise UsageError(f"bases must be of: {', '.join(REQUEST_BASES)}", field="bases")
+        if not certifying_official.strip():
+            raise UsageError(
+                "a request agreement names the official who certifies each request",
+                field="certifying_official",
+            )
+        try:
+            re.compile(case_ref_pattern)
+        except re.error as exc:
+            raise UsageError("not a regular expression", field="case_ref_pattern") from exc
+        if not case_ref_pattern or re.fullmatch(case_ref_pattern, ""):
+            raise UsageError(
+                "the case reference form must not accept an empty reference",
+                field="case_ref_pattern",
+            )
+    elif bases or case_ref_pattern or certifying_official:
+        raise UsageError("bases, case references and officials belong to request agreements")
     if _iso_date(start, "start") > _iso_date(end, "end"):
         raise UsageError("the agreement ends before it starts", field="end")
     with store.transaction():
@@ -253,6 +314,10 @@ def add_agreement(
                     determination_kinds=list(determination_kinds),
                     start=start,
                     end=end,
+                    kind="request" if kind == "request" else "disclosure",
+                    bases=list(dict.fromkeys(bases)),
+                    case_ref_pattern=case_ref_pattern,
+                    certifying_official=certifying_official.strip(),
                 )
             ]
         )
@@ -328,7 +393,9 @@ def _policy_of(store: Store, recipient: str) -> tuple[str | None, list[Any]]:
     tier = recipient_tier(store, recipient)
     rows = store.query(
         "SELECT agreement_id, purpose, authority, fields, determination_kinds, start_date, "
-        "end_date FROM agreements WHERE recipient = ? ORDER BY seq",
+        "end_date, coalesce(kind, 'disclosure'), coalesce(bases, ''), "
+        "coalesce(case_ref_pattern, ''), coalesce(certifying_official, '') "
+        "FROM agreements WHERE recipient = ? ORDER BY seq",
         [recipient],
     )
     if len(_policy_cache) > 10_000:
@@ -354,8 +421,10 @@ def check(
     fields: Sequence[str],
     on: date | None = None,
     agreement_id: str | None = None,
+    kind: str = "disclosure",
 ) -> Grant | Denial:
-    """The agreement under which `recipient` may receive `fields` on `on`, or why not.
+    """The agreement of `kind` under which `recipient` may receive `fields` on `on`, or why
+    not. A request agreement never covers a file or an answer, nor the reverse.
 
     Pure reading: nothing is recorded. `gate` is this plus the recorded refusal.
     """
@@ -364,6 +433,7 @@ def check(
     tier, rows = _policy_of(store, recipient)
     if tier is None:
         return Denial("unknown recipient", known=False)
+    rows = [r for r in rows if r[7] == kind]
     if agreement_id is not None:
         rows = [r for r in rows if r[0] == agreement_id]
         if not rows:
@@ -374,7 +444,11 @@ def check(
             return Denial(
                 f"agreement not in force on {day} (expired or not started)", str(rows[-1][0])
             )
-        return Denial("no agreement with this recipient")
+        return Denial(
+            "no agreement with this recipient"
+            if kind == "disclosure"
+            else "no request agreement with this agency"
+        )
     for r in in_force:
         allowed = set(r[3].split(",")) if r[3] else set()
         if set(wanted) <= allowed:
@@ -497,3 +571,71 @@ def gate_file(
         purpose=decision.purpose,
         whole_file=decision.known,
     )
+
+
+# ── requests for personal data (an agency asks for a person's last address) ───────────
+@dataclass(frozen=True)
+class RequestTerms:
+    """The request agreement in force for an agency, and the limits the gate counts."""
+
+    grant: Grant
+    bases: tuple[str, ...]
+    case_ref_pattern: str
+    certifying_official: str
+
+
+def request_terms(store: Store, agency: str, *, on: date | None = None) -> RequestTerms | Denial:
+    """The agency's request agreement in force on `on`, or why there is none (nothing
+    recorded: `requests` records the refusal with the request)."""
+    decision = check(store, agency, fields=(), on=on, kind="request")
+    if isinstance(decision, Denial):
+        return decision
+    _, rows = _policy_of(store, agency)
+    row = next(r for r in rows if r[0] == decision.agreement_id)
+    given = tuple(x for x in str(row[3]).split(",") if x)
+    return RequestTerms(
+        grant=Grant(**{**decision.__dict__, "fields": given}),
+        bases=tuple(x for x in str(row[8]).split(",") if x),
+        case_ref_pattern=str(row[9]),
+        certifying_official=str(row[10]),
+    )
+
+
+def request_refusal(
+    terms: RequestTerms,
+    *,
+    basis: str,
+    case_ref: str,
+    certified_by: str,
+    used_by_reference: int,
+    used_in_period: int,
+    max_per_reference: int,
+    max_per_period: int,
+    period_days: int,
+) -> str:
+    """Pure: '' when the gate lets one request through, else why not. `used_*` count the
+    people already granted (or awaiting approval) from the ledger, whatever the door."""
+    if basis not in REQUEST_BASES or basis not in terms.bases:
+        return (
+            "basis not allowed: the agreement permits "
+            + ", ".join(terms.bases)
+            + " (personal data is given only for an indictment or conviction for a violent "
+            "crime, or an investigation of fraud against the program)"
+        )
+    if not case_ref:
+        return "no case reference: a request names the indictment, conviction or investigation"
+    if not re.fullmatch(terms.case_ref_pattern, case_ref):
+        return "the case reference is not in the form the agreement gives"
+    if certified_by.strip().casefold() != terms.certifying_official.casefold():
+        return "not certified by the official the agreement names"
+    if used_by_reference >= max_per_reference:
+        return (
+            f"bulk: this case reference already covers {used_by_reference} person(s) "
+            f"(at most {max_per_reference}): each request must name its own case"
+        )
+    if used_in_period >= max_per_period:
+        return (
+            f"bulk: the agency was given {used_in_period} people's data in {period_days} days "
+            f"(at most {max_per_period})"
+        )
+    return ""

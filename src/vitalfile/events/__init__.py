@@ -46,6 +46,8 @@ from vitalfile.events.disclosure import (
     MonitorRegistered,
     PersonalDataRequested,
     RecipientAdded,
+    RequestApproved,
+    RequestPersonNamed,
 )
 from vitalfile.events.people import (
     ActivityRecorded,
@@ -109,6 +111,8 @@ __all__ = [
     "ReportReceived",
     "ReportUnlinked",
     "ReportVoided",
+    "RequestApproved",
+    "RequestPersonNamed",
     "SourceKind",
     "VrdrMessageRecorded",
     "VrdrReplyQueued",

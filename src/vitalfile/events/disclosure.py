@@ -20,6 +20,8 @@ __all__ = [
     "MonitorRegistered",
     "PersonalDataRequested",
     "RecipientAdded",
+    "RequestApproved",
+    "RequestPersonNamed",
 ]
 
 
@@ -77,6 +79,13 @@ class AgreementAdded(Event):
     determination_kinds: list[str] = Field(default_factory=list)
     start: str  # ISO date, inclusive
     end: str  # ISO date, inclusive
+    # issue 14: a request agreement (an agency asking for personal data, e.g. an address):
+    # the bases it permits, the form of its case references (a regular expression), and
+    # the official who certifies each request
+    kind: Literal["disclosure", "request"] = "disclosure"
+    bases: list[str] = Field(default_factory=list)
+    case_ref_pattern: str = ""
+    certifying_official: str = ""
 
 
 class AgreementEnded(Event):
@@ -152,7 +161,34 @@ class PersonalDataRequested(Event):
     ssn: str
     person_id: int | None = None
     line: int = 0
-    outcome: Literal["granted", "refused", "held"]
+    # issue 14: a request the rules allow awaits a supervisor's approval (`request.approved`)
+    outcome: Literal["granted", "refused", "held", "awaiting_approval"]
+    reason: str = ""
+    at: str = ""
+    certified_by: str = ""
+    agreement_id: str = ""
+
+
+class RequestPersonNamed(Event):
+    """A held request (several people share the SSN): the reviewer names the one person it is
+    about; it then awaits a supervisor's approval."""
+
+    type = "request.person_named"
+    request_id: str
+    person_id: int
+    reviewer: str
+    at: str = ""
+
+
+class RequestApproved(Event):
+    """A supervisor's decision on a request the rules allow: approved (the data is given,
+    for the named person) or declined. Nothing about a person leaves without it."""
+
+    type = "request.approved"
+    request_id: str
+    approved: bool
+    supervisor: str
+    person_id: int | None = None
     reason: str = ""
     at: str = ""
 

@@ -1,18 +1,26 @@
 """Requests for a person's personal data (for example a last known address) from agencies,
-recorded by intake and decided by the rules (`requests.submit_requests`); every request,
-granted or refused, is kept with its basis and case reference."""
+recorded by intake and put through the gate (`requests.submit_requests`: the agency's request
+agreement, its bases, case-reference form and certifying official, and the bulk limits
+counted from the ledger); a supervisor approves what the gate let through
+(`requests.approve_request`). Every request, granted or refused, is kept."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParam
 
 from vitalfile.api.deps import StoreDep, staff
 from vitalfile.api.errors import COMMON_RESPONSES
-from vitalfile.api.models import RequestCreate, RequestOutcomePublic, RequestPublic
+from vitalfile.api.models import (
+    RequestApproval,
+    RequestCreate,
+    RequestOutcomePublic,
+    RequestPublic,
+)
 from vitalfile.disclosure.access import Principal
-from vitalfile.disclosure.requests import RequestIn, submit_requests
+from vitalfile.disclosure.requests import RequestIn, approve_request, submit_requests
 from vitalfile.ssn import parse as parse_ssn
 
 __all__ = ["router"]
@@ -20,12 +28,18 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["requests for personal data"], responses=COMMON_RESPONSES)
 Submitter = Annotated[Principal, Depends(staff("requests.submit"))]
 Reader = Annotated[Principal, Depends(staff("requests.read"))]
+Approver = Annotated[Principal, Depends(staff("requests.approve"))]
+RequestId = Annotated[str, PathParam(pattern=r"^Q-[0-9a-f]{16}$")]
 
 
 @router.post("/requests", response_model=RequestOutcomePublic, status_code=201)
 def submit(body: RequestCreate, _: Submitter, store: StoreDep) -> RequestOutcomePublic:
-    """Record one request and decide it by the rules (granted, refused or held)."""
-    item = RequestIn(body.agency, parse_ssn(body.ssn, field="ssn"), body.basis, body.case_ref)
+    """Record one request and put it through the gate: refused, held (several people), or
+    awaiting a supervisor's approval. One call per request counts against the same limits
+    as a file of them."""
+    item = RequestIn(
+        body.agency, parse_ssn(body.ssn, field="ssn"), body.basis, body.case_ref, body.certified_by
+    )
     res = submit_requests(store, [item])
     if not res.outcomes:  # the same request again: answer what was decided then
         rows = store.query(
@@ -55,7 +69,7 @@ def submit(body: RequestCreate, _: Submitter, store: StoreDep) -> RequestOutcome
 def requests(
     _: Reader,
     store: StoreDep,
-    outcome: Literal["granted", "refused", "held"] | None = None,
+    outcome: Literal["granted", "refused", "held", "awaiting_approval"] | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> list[RequestPublic]:
     """Every request received (newest first), with its basis, reference and outcome."""
@@ -67,3 +81,26 @@ def requests(
     )
     names = ("request_id", "agency", "basis", "case_ref", "person_id", "outcome", "reason", "at")
     return [RequestPublic(**dict(zip(names, r, strict=True))) for r in rows]
+
+
+@router.post("/requests/{request_id}/approval", response_model=RequestOutcomePublic)
+def approval(
+    request_id: RequestId, body: RequestApproval, principal: Approver, store: StoreDep
+) -> RequestOutcomePublic:
+    """A supervisor approves (the address is given now, and accounted for) or declines a
+    request awaiting approval."""
+    o = approve_request(
+        store,
+        request_id,
+        supervisor=principal.name,
+        approve=body.approve,
+        reason=body.reason,
+    )
+    return RequestOutcomePublic(
+        request_id=o.request_id,
+        outcome=o.outcome,
+        reason=o.reason,
+        person_id=o.person_id,
+        answer=dict(o.answer),
+        duplicate=False,
+    )
