@@ -20,6 +20,7 @@ import uvicorn
 from tests.api_world import LAST, World, build_world, ssn_of
 from tests.conftest import BACKENDS
 from vitalfile.api import create_app
+from vitalfile.cases.determinations import DeterminationIn, submit_determinations
 from vitalfile.cases.framework import open_dispute
 from vitalfile.db import open_store
 from vitalfile.disclosure.access import create_key
@@ -76,6 +77,17 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
         world.keys["reviewer2"] = create_key(store, role="reviewer", label="reviewer-lee")[1]
         # intake opened a dispute on person 3's death: two reviewers will race for it
         open_dispute(store, ssn_of(3), evidence=["a letter"], opened_by="intake-kim")
+        # an agency's determination about person 6, with its notice (they may contest it)
+        item = DeterminationIn(
+            ssn=ssn_of(6),
+            kind="benefit_ineligible",
+            authority="38 USC 5313",
+            effective_date="2025-01-01",
+            first_name="ANN",
+            last_name=LAST[6],
+            dob="1950-01-02",
+        )
+        assert submit_determinations(store, [item], agency="VA").notices == 1
     finally:
         store.close()
     port = _free_port()
@@ -104,19 +116,20 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
 class Walk:
     """A browser session that checks every page it opens (axe) and screenshots it."""
 
-    def __init__(self, page: Any, base: str, shots: Path | None, axe: Any) -> None:
+    def __init__(self, page: Any, base: str, shots: Path | None, axe: Any | None) -> None:
         self.page, self.base, self.shots, self.axe = page, base, shots, axe
         self.checked: list[str] = []
 
     def check(self, name: str) -> str:
         page = self.page
-        results = self.axe.run(page)
-        bad = [
-            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-            for v in results.response["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
-        assert not bad, f"{name}: {bad}"
+        if self.axe is not None:
+            results = self.axe.run(page)
+            bad = [
+                (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                for v in results.response["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
+            assert not bad, f"{name}: {bad}"
         if self.shots is not None:
             page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
         self.checked.append(name)
@@ -140,10 +153,12 @@ def test_every_role_does_its_work(served: tuple[str, World, str], tmp_path: Path
     from playwright.sync_api import sync_playwright
 
     base, world, backend = served
+    # the pages are the same templates on either database: axe-core and the screenshots run
+    # on the DuckDB pass (axe takes 2-3 s a page), the PostgreSQL pass walks the same tasks
     shots = SHOTS if backend == "duckdb" else None
     if shots is not None:
         shots.mkdir(parents=True, exist_ok=True)
-    axe = Axe()
+    axe = Axe() if backend == "duckdb" else None
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -192,13 +207,14 @@ def test_every_role_does_its_work(served: tuple[str, World, str], tmp_path: Path
         text = w.check("held-case")
         assert "SSN unusable" in text and "Protective hold" in text
         compare = page.inner_text("table.compare")
-        for label in ("starting point", "SSN", "first name", "last name", "sex", "birth date"):
+        for label in ("SSN", "first name", "last name", "sex", "birth date", "total"):
             assert label in compare
         rows = page.locator("table.compare tbody tr")
-        assert "starting point" in rows.first.inner_text()
         assert "total" in rows.last.inner_text()
-        assert page.locator("figure.chart svg").count() >= 1
-        assert "[" not in page.inner_text("figure.chart")  # no program text in the chart
+        if page.locator("#model-error").count() == 0:  # the model scored: weights and chart
+            assert "starting point" in rows.first.inner_text()
+            assert page.locator("figure.chart svg").count() >= 1
+            assert "[" not in page.inner_text("figure.chart")  # no program text in the chart
         assert "Finding" not in page.inner_text("#decide")  # no retraction here
         assert (
             page.eval_on_selector_all(
@@ -309,7 +325,48 @@ def test_every_role_does_its_work(served: tuple[str, World, str], tmp_path: Path
         assert "retracted" in page.inner_text("#corrections + table")
         w.goto("/console/dashboard", "dashboard-supervisor")
         assert page.locator("main svg").count() >= 4
+        # the notice to person 6 goes out with a one-time access code
+        page.goto(f"{base}/console/people/6")
+        page.click("#notice-form button")
+        page.wait_for_selector("#access-code")
+        code = page.inner_text("#access-code").strip()
+        assert code in page.inner_text("#notice") and "NOT a record of death" in page.inner_text(
+            "#notice"
+        )
+        w.check("notice-with-code")
         w.sign_out()
+
+        # ── the person on the file: code and SSN open their record; they contest ────
+        them = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+        wp = Walk(them, base, shots, axe)
+        wp.goto("/console/my-record", "my-record-code")
+        for bad_code, bad_ssn in (("ABCD-EFGH-JKLM", ssn_of(6)), (code, ssn_of(5))):
+            them.fill("#code", bad_code)
+            them.fill("#ssn", bad_ssn)
+            them.click("#code-form button")
+            message = them.inner_text("#code-error")
+            assert "do not open a record" in message and LAST[6] not in them.inner_text("main")
+        them.fill("#code", code.lower())
+        them.fill("#ssn", ssn_of(6))
+        them.click("#code-form button")
+        them.wait_for_url("**/console/my-record/view")
+        text = wp.check("my-record")
+        assert f"ANN {LAST[6]}" in text and "NOT a record of death" in text
+        assert "Everyone your record was given to" in text
+        them.check("#challenge input[name=what][value^='DT-']")
+        them.fill("#ground", "I have never received benefits from this agency")
+        them.fill("#evidence", "letter from the agency, 2025-05-02")
+        them.click("#challenge button[type=submit]")
+        them.wait_for_selector("#filed")
+        assert "We have received what you told us (case X/" in them.inner_text("#filed")
+        wp.check("my-record-filed")
+        them.click("text=Close my record")
+        them.fill("#code", code)  # the code works once
+        them.fill("#ssn", ssn_of(6))
+        them.click("#code-form button")
+        assert "do not open a record" in them.inner_text("#code-error")
+        them.goto(f"{base}/console/my-record/view")
+        assert "Your record" not in them.inner_text("main")
 
         # ── auditor: the ledger verified against the checkpoint; accounting; refusals ─
         w.sign_in(world.keys["auditor"])

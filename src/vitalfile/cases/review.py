@@ -18,6 +18,9 @@ from typing import Any
 from vitalfile.cases.framework import CaseState, DecideResult
 from vitalfile.errors import VitalfileError
 from vitalfile.events import (
+    AccessCodeFailed,
+    AccessCodeIssued,
+    AccessCodeUsed,
     CaseDecided,
     CorrectionQueued,
     DeathCorroborated,
@@ -219,6 +222,10 @@ def review_sheet(store: Store, case: CaseState, *, score: bool = True) -> Review
     for pid in (case.person_id, held.runner_up if held else None, *cands):
         if pid is not None and pid not in ids:
             ids.append(pid)
+    if not ids and rf.get("ssn"):  # no model and no stored candidate: the SSN's holders
+        from vitalfile.master.projection import find_person_ids
+
+        ids = find_person_ids(store, rf["ssn"])
     ids = ids[:4]
     people = load_people(store, ids)
     sheets: list[CandidateSheet] = []
@@ -355,6 +362,12 @@ def describe(store: Store, events: Sequence[Event]) -> list[Change]:
                 f"A correction about {name} is queued for "
                 f"{', '.join(e.recipients)} (each recipient that holds the death)."
             )
+        elif isinstance(e, AccessCodeIssued):
+            text = f"A one-time access code for {name} was printed on a notice (until {e.expires})."
+        elif isinstance(e, AccessCodeUsed):
+            text = f"{name} opened their own record with the code from their notice."
+        elif isinstance(e, AccessCodeFailed):
+            text = f"Someone gave {name}'s access code with another SSN (refused)."
         elif isinstance(e, CaseDecided):
             continue
         else:

@@ -14,8 +14,8 @@ def _mac(secret: bytes, text: str) -> str:
     return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()
 
 
-def sign_session(secret: bytes, key_id: str, hours: int) -> str:
-    expiry = int(time.time()) + hours * 3600
+def sign_session(secret: bytes, key_id: str, hours: int, *, seconds: int | None = None) -> str:
+    expiry = int(time.time()) + (hours * 3600 if seconds is None else seconds)
     body = f"{key_id}.{expiry}"
     return f"{body}.{_mac(secret, body)}"
 

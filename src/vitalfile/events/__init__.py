@@ -15,6 +15,9 @@ from vitalfile.events.base import (
     upcaster,
 )
 from vitalfile.events.cases import (
+    AccessCodeFailed,
+    AccessCodeIssued,
+    AccessCodeUsed,
     CaseAssigned,
     CaseDecided,
     CaseOpened,
@@ -69,6 +72,9 @@ from vitalfile.events.vrdr import ReportAliasAdded, VrdrMessageRecorded, VrdrRep
 __all__ = [
     "EVENT_TYPES",
     "SOURCE_KINDS",
+    "AccessCodeFailed",
+    "AccessCodeIssued",
+    "AccessCodeUsed",
     "ActivityRecorded",
     "AgreementAdded",
     "AgreementEnded",

@@ -9,6 +9,9 @@ from pydantic import Field
 from vitalfile.events.base import Event
 
 __all__ = [
+    "AccessCodeFailed",
+    "AccessCodeIssued",
+    "AccessCodeUsed",
     "CaseAssigned",
     "CaseDecided",
     "CaseOpened",
@@ -153,3 +156,35 @@ class DeterminationWithdrawn(Event):
     person_id: int | None = None
     reason: str
     decided_by: str
+
+
+# ── the person's own page (issue 18: cases/access.py) ─────────────────────────────────
+class AccessCodeIssued(Event):
+    """A one-time code printed on a notice: with their SSN, the person opens their record.
+    Only the code's SHA-256 is kept."""
+
+    type = "access.code_issued"
+    code_id: str
+    person_id: int
+    sha256: str
+    notice: str  # the notice it is printed on: a notice id, or "retraction:<case id>"
+    expires: str  # ISO day: the last day it opens the record
+    at: str = ""
+
+
+class AccessCodeUsed(Event):
+    """The code opened the person's record (it opens nothing again)."""
+
+    type = "access.code_used"
+    code_id: str
+    person_id: int
+    at: str = ""
+
+
+class AccessCodeFailed(Event):
+    """The code was given with another SSN: counted; a few of these and the code is void."""
+
+    type = "access.code_failed"
+    code_id: str
+    person_id: int
+    at: str = ""

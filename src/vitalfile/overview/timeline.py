@@ -56,6 +56,8 @@ def _lane(e: Event) -> str:
         return "case"
     if e.type.startswith("determination."):
         return "determination"
+    if e.type.startswith("access."):
+        return "notice"
     if e.type.startswith("report."):
         return "report"
     return "other"

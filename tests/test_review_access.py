@@ -1,0 +1,145 @@
+"""The library under the console (issue 18): who may decide a case and when (a stale
+version, one's own case), a decision previewed without recording, consequences in words,
+the side-by-side sheet, the dashboards' figures, and the person's one-time access codes.
+Runs on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.api_world import LAST, build_world, ssn_of
+from tests.conftest import BACKENDS
+from vitalfile.cases.access import (
+    MAX_FAILURES,
+    Attempts,
+    CodeRefused,
+    TooManyAttempts,
+    file_challenge,
+    issue_code,
+    open_with_code,
+)
+from vitalfile.cases.framework import decide, get_case, open_dispute, submitter_of
+from vitalfile.cases.review import describe, protective_hold, review_sheet
+from vitalfile.db import open_store
+from vitalfile.errors import AppendConflict, PolicyError
+from vitalfile.ledger.store import Store
+from vitalfile.overview import figures
+from vitalfile.overview.record import own_record
+from vitalfile.overview.timeline import history
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    url = (
+        str(tmp_path / "w.duckdb")
+        if request.param == "duckdb"
+        else request.getfixturevalue("pg_url")
+    )
+    build_world(url, tmp_path / "work")
+    s = open_store(url)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def test_a_stale_case_and_ones_own_case_are_refused(store: Store) -> None:
+    cid = open_dispute(store, ssn_of(2), evidence=["visit"], opened_by="lee")
+    case = get_case(store, cid)
+    assert submitter_of(store, case) == "lee"
+    with pytest.raises(PolicyError, match="you submitted this case"):
+        decide(store, cid, "uphold", reviewer="lee", reason="x")
+    seen = case.updated_seq
+    decide(store, cid, "uphold", reviewer="kim", reason="no proof of life", expected_version=seen)
+    with pytest.raises(AppendConflict, match="kim recorded 'uphold' on this case"):
+        decide(store, cid, "retract", reviewer="max", reason="alive", expected_version=seen)
+    assert get_case(store, cid).decision == "uphold"
+
+
+def test_a_link_is_previewed_in_words_and_nothing_is_recorded(store: Store) -> None:
+    case = get_case(store, "R/family/h4")
+    report_state = None
+    from vitalfile.master.projection import load_reports
+
+    report_state = load_reports(store, [case.about])[case.about]
+    assert "no usable SSN" in protective_hold(case, report_state)
+    head = store.head()
+    preview = decide(
+        store, case.case_id, "link", reviewer="kim", reason="", person_id=4, preview=True
+    )
+    assert preview.preview and preview.commit_no is None and store.head() == head
+    words = [c.text for c in describe(store, preview.appended)]
+    assert f"The death of ANN {LAST[4]} is posted" in " ".join(words)
+    assert any("level P (proof not verified" in w for w in words)
+    assert all(c.person_id == 4 for c in describe(store, preview.appended))
+
+
+def test_the_sheet_puts_the_report_beside_each_candidate(store: Store) -> None:
+    sheet = review_sheet(store, get_case(store, "R/family/h4"))
+    assert sheet is not None and sheet.candidates
+    best = next(c for c in sheet.candidates if c.person_id == 4)
+    labels = [r.label for r in best.rows]
+    assert labels[:2] == ["SSN", "first name"] and "sex" in labels and "birth date" in labels
+    if best.total is not None:  # the model scored: the bars add up to the total
+        assert best.bars()[0][0] == "starting point"
+        assert abs(sum(w for _, w in best.bars()) - best.total) < 1e-6
+    other = next((c for c in sheet.candidates if c.person_id == 1), None)
+    if other is not None:  # a neighbouring SSN: the differing digit is marked
+        ssn_row = other.rows[0]
+        assert [d for d, differs in ssn_row.digits if differs] == ["1"]
+
+
+def test_figures_and_history(store: Store) -> None:
+    rows, overdue = figures.queue(store)
+    assert [r.case.case_id for r in rows] == ["R/family/h4"] and overdue == 0
+    assert rows[0].group == "no usable SSN"
+    assert figures.queue(store, group="minor")[0] == []
+    assert ("funeral_home", 0, 2) in figures.deaths_by_source(store)
+    groups, weeks = figures.held_by_week(store)
+    assert groups == ["no usable SSN"] and sum(sum(v) for _, v in weeks) == 1
+    assert figures.queue_over_time(store)[-1]["open"] == 1
+    entries = history(store, 2)
+    assert [e.lane for e in entries][:1] == ["person"] and "death" in {e.lane for e in entries}
+    assert history(store, 2, "2001-01-01") == []
+
+
+def test_an_access_code_opens_one_record_once(store: Store) -> None:
+    code = issue_code(store, 2, notice="retraction:2")
+    # only its hash is kept: the code itself is nowhere in the ledger
+    assert not any(code.replace("-", "") in se.event.to_json() for se in store.iter_events())
+    with pytest.raises(CodeRefused) as wrong:
+        open_with_code(store, "AAAA-BBBB-CCCC", ssn_of(2))
+    with pytest.raises(CodeRefused) as other_ssn:
+        open_with_code(store, code, ssn_of(3))
+    assert wrong.value.message == other_ssn.value.message  # a wrong code reveals nothing
+    assert open_with_code(store, code.lower(), ssn_of(2)) == 2
+    with pytest.raises(CodeRefused):
+        open_with_code(store, code, ssn_of(2))  # once
+    rec = own_record(store, 2)
+    assert rec["fields"]["last_name"] == LAST[2] and rec["death"].status == "current"
+    cid = file_challenge(store, 2, what="death", ground="I am alive", evidence=["passport"])
+    assert get_case(store, cid).kind == "dispute"
+    assert submitter_of(store, get_case(store, cid)) == "subject"
+
+
+def test_codes_expire_and_die_after_failures(store: Store) -> None:
+    old = datetime.now(UTC) - timedelta(days=90)
+    expired = issue_code(store, 5, notice="n", now=old)
+    with pytest.raises(CodeRefused):
+        open_with_code(store, expired, ssn_of(5))
+    code = issue_code(store, 5, notice="n")
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(CodeRefused):
+            open_with_code(store, code, ssn_of(6))
+    with pytest.raises(CodeRefused):
+        open_with_code(store, code, ssn_of(5))  # void now, even with the right SSN
+    limiter = Attempts(limit=2, window=60)
+    limiter.check("a")
+    limiter.check("a")
+    limiter.check("b")
+    with pytest.raises(TooManyAttempts):
+        limiter.check("a")
