@@ -23,6 +23,7 @@ def _register() -> None:
         apikey_cmds,
         cases_cmds,
         core,
+        daily_cmds,
         db_cmds,
         ledger_cmds,
         link_cmds,
