@@ -402,6 +402,13 @@ def test_held_report_linked_by_a_reviewer(world: World, client: TestClient) -> N
         headers=auth(world, "auditor"),
     )
     assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    # deciding a decided case is a conflict with the file's state: 409, one error shape
+    r = client.post(
+        "/v1/decisions",
+        json={"case_id": "R/family/h4", "decision": "reject", "reason": "again"},
+        headers=auth(world, "reviewer"),
+    )
+    assert r.status_code == 409 and r.json()["code"] == "state_conflict", r.text
 
 
 def test_ingest_bodies_in_each_format(world: World, client: TestClient) -> None:

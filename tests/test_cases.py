@@ -20,7 +20,7 @@ from vitalfile.db import open_store
 from vitalfile.disclosure.accounting import accounting
 from vitalfile.disclosure.distribute import extract_full, extract_update, pending_corrections
 from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient
-from vitalfile.errors import NotFound, UsageError
+from vitalfile.errors import NotFound, StateConflict, UsageError
 from vitalfile.events import DeathPosted, PersonRegistered, ReportReceived
 from vitalfile.intake.reports import ingest_reports
 from vitalfile.ledger.store import Store
@@ -98,7 +98,7 @@ def test_reviewer_links_a_held_report_and_the_death_is_posted(store: Store) -> N
     c = get_case(store, cid)
     assert c.state == "closed" and c.decision == "link"
     assert [(h.reviewer, h.reason) for h in c.history] == [("kim", "checked the certificate")]
-    with pytest.raises(UsageError):  # decided once
+    with pytest.raises(StateConflict):  # decided once (409 at the API)
         decide(store, cid, "reject", reviewer="kim", reason="again")
 
 

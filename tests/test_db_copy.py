@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.disclosure.distribute import extract_full
-from vitalfile.errors import ChainBroken, UsageError
+from vitalfile.errors import ChainBroken, StateConflict
 from vitalfile.events import DeathRetracted
 from vitalfile.intake.people import load_people_file
 from vitalfile.intake.reports import ingest_file
@@ -89,7 +89,7 @@ def test_copy_refuses_a_target_that_holds_a_ledger(tmp_path: Path, pg_url: str) 
     with open_store(str(tmp_path / "a.duckdb")) as a, open_store(pg_url) as b:
         build_ledger(a, tmp_path)
         copy_ledger(a, b)
-        with pytest.raises(UsageError):
+        with pytest.raises(StateConflict):
             copy_ledger(a, b)
         assert b.verify().ok
 

@@ -6,6 +6,9 @@
     │   ├── FileRejected                file_rejected  a file refused whole: its RecordErrors
     │   └── UsageError                  usage         a bad argument or option value
     ├── NotFound                        not_found     unknown person, report, recipient, case…
+    ├── StateConflict                   state_conflict the thing is not in a state that allows it
+    │                                                  (a case already decided, a recipient
+    │                                                  already registered): HTTP 409
     ├── LedgerError                     ledger
     │   ├── ChainBroken                 chain_broken  a stored commit does not match its hash
     │   ├── CheckpointMismatch          checkpoint    a signed checkpoint is not extended
@@ -37,6 +40,7 @@ __all__ = [
     "PolicyError",
     "RecordError",
     "Refused",
+    "StateConflict",
     "StorageError",
     "UsageError",
     "VitalfileError",
@@ -160,6 +164,13 @@ class CheckpointMismatch(LedgerError):
 
 class AppendConflict(LedgerError):
     code = "conflict"
+
+
+class StateConflict(VitalfileError):
+    """What was asked does not fit the state the file is in (answered 409 by the API)."""
+
+    code = "state_conflict"
+    exit_code = 2
 
 
 class PolicyError(VitalfileError):

@@ -24,6 +24,7 @@ from vitalfile.errors import (
     NotFound,
     PolicyError,
     RecordError,
+    StateConflict,
     StorageError,
     UsageError,
     VitalfileError,
@@ -111,7 +112,7 @@ def status_for(exc: VitalfileError) -> int:
         return 400
     if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, AppendConflict):
+    if isinstance(exc, AppendConflict | StateConflict):
         return 409
     if isinstance(exc, StorageError):
         return 503

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from vitalfile.dates import DUE_DAYS, due_date, iso_now
-from vitalfile.errors import AppendConflict, NotFound, PolicyError, UsageError
+from vitalfile.errors import AppendConflict, NotFound, PolicyError, StateConflict, UsageError
 from vitalfile.events import (
     CaseAssigned,
     CaseDecided,
@@ -457,7 +457,7 @@ def assign(store: Store, case_id: str, owner: str, *, now: datetime | None = Non
     with store.transaction():
         st = get_case(store, case_id)
         if st.state != "open":
-            raise UsageError("the case is closed", case=case_id)
+            raise StateConflict("the case is closed", case=case_id)
         store.append([CaseAssigned(case_id=case_id, owner=owner, at=iso_now(now))])
 
 
@@ -642,7 +642,7 @@ def decide_review(
         if person is None:
             raise UsageError("link to whom? name a person (--person)", case=case.case_id)
         if person.person_id in report.vetoes:
-            raise UsageError("a reviewer already undid this link", case=case.case_id)
+            raise StateConflict("a reviewer already undid this link", case=case.case_id)
         link = LinkResult(
             report.report_key,
             "linked",
@@ -714,7 +714,7 @@ def check_decidable(
             case=case.case_id,
         )
     if case.state != "open":
-        raise UsageError("the case is already decided", case=case.case_id)
+        raise StateConflict("the case is already decided", case=case.case_id)
     submitter = submitter_of(store, case)
     if submitter and submitter == reviewer:
         raise PolicyError("you submitted this case: another reviewer decides it", case=case.case_id)

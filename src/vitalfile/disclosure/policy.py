@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from vitalfile.dates import latest_iso, latest_sql
-from vitalfile.errors import NotFound, Refused, UsageError
+from vitalfile.errors import NotFound, Refused, StateConflict, UsageError
 from vitalfile.events import (
     AgreementAdded,
     AgreementEnded,
@@ -241,7 +241,7 @@ def add_recipient(store: Store, recipient: str, tier: str, name: str = "") -> No
         raise UsageError(f"tier must be one of {', '.join(TIERS)}", field="tier")
     with store.transaction():
         if recipient_tier(store, recipient) is not None:
-            raise UsageError("this recipient is already registered", recipient=recipient)
+            raise StateConflict("this recipient is already registered", recipient=recipient)
         store.append([RecipientAdded(recipient=recipient, tier=tier, name=name)])
 
 

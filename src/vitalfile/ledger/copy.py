@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from vitalfile.errors import ChainBroken, UsageError
+from vitalfile.errors import ChainBroken, StateConflict
 from vitalfile.ledger.store import CommitInfo, Store
 
 __all__ = ["CopyResult", "copy_ledger"]
@@ -65,7 +65,7 @@ def copy_ledger(
     n_commits = n_events = 0
     with target.transaction() as tx:
         if target.head() is not None:
-            raise UsageError("the target already holds a ledger; copy into an empty one")
+            raise StateConflict("the target already holds a ledger; copy into an empty one")
         # up to the verified head: a source still being written to may have moved on
         head_no = checked.head.commit_no if checked.head else 0
         last = 0
