@@ -11,9 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vitalfile.db import open_store
+from vitalfile.disclosure.distribute import extract_full
 from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.events import DmfRecordLoaded, decode
 from vitalfile.intake.dmf_load import check_dmf_full, load_dmf_full
+from vitalfile.ledger.store import Store
 from vitalfile.sources.dmf import DmfRecord, format_record, parse_line
 from vitalfile.ssn import never_issued_reason
 
@@ -41,8 +43,8 @@ def _lines(draw: st.DrawFn) -> list[str]:
             draw(st.sampled_from(["", "V", "P"])),
             draw(st.sampled_from(["", "2001-02-00", "1999-12-31", "2010-00-00"])),
             draw(st.sampled_from(["", "1920-05-06", "1931-00-00"])),
-            dod_zeros=True,
-            dob_zeros=True,
+            dod_zeros=draw(st.booleans()),
+            dob_zeros=draw(st.booleans()),
             residence_state=draw(STATE),
             residence_zip=draw(ZIP),
             lump_sum_zip=draw(ZIP),
@@ -89,7 +91,9 @@ def test_a_load_keeps_what_the_reader_reads(
                 "residence_state", "residence_zip", "lump_sum_zip",
             ):  # fmt: skip
                 assert getattr(event, field) == getattr(rec, field)
-            assert ("residence_state" in body) == (rec.layout == "1980")
+            assert ("residence_state" in body) == (rec.residence_state != "")
+            assert event.dod_blank == (rec.dod == "" and not rec.dod_zeros)
+            assert event.dob_blank == (rec.dob == "" and not rec.dob_zeros)
         persons = store.query("SELECT ssn, last_name, suffix, state, zip FROM persons ORDER BY 1")
         assert persons == sorted(
             (r.ssn, r.last_name, r.suffix, r.residence_state, r.residence_zip) for r in recs
@@ -98,6 +102,19 @@ def test_a_load_keeps_what_the_reader_reads(
         store.rebuild()
         assert _snapshot(store) == before
         assert store.verify().ok
+        # extracted back as read: unknown dates blank or zeros, either layout
+        d = src.parent
+        for layout in ("1980", "2011"):
+            extract_full(
+                store,
+                d / f"x{layout}.dmf",
+                record=False,
+                purpose="round trip",
+                authority="test",
+                layout=layout,
+            )
+            want = "".join(format_record(r, layout=layout) + "\n" for r in recs)
+            assert (d / f"x{layout}.dmf").read_text() == want
 
 
 MUTATIONS = st.tuples(st.integers(0, 104), st.sampled_from([*"0A9 x,'-/\t", "", "EXTRA", "TRIM"]))
@@ -243,3 +260,103 @@ def test_the_cli_load_takes_a_layout(tmp_path: Path) -> None:
     r = _run(tmp_path, "load", str(src))
     assert r.returncode == 0, r.stderr
     assert "loaded 1 records" in r.stdout
+
+
+NAMES = [
+    "DOE                     JOHN           Q              ",
+    "O'BRIEN             JR  MARY ANN                      ",
+    "ROE                     BOB                           ",
+]
+OLD_FILE = [  # as SSA wrote them before November 2011: unknown dates blank or zeros
+    " 123456789" + NAMES[0] + "V0100200103151930" + "NY1002707030" + " " * 7,
+    " 223456789" + NAMES[1] + "P        00000000" + "  10027     " + " " * 7,
+    " 323456789" + NAMES[2] + " 00000000        " + "33     07030" + " " * 7,
+]
+
+
+def test_a_loaded_pre_2011_file_extracts_back_byte_identical(tmp_path: Path) -> None:
+    src = tmp_path / "old.dmf"
+    src.write_text("\n".join(OLD_FILE) + "\n")
+    assert all(len(line) == 100 for line in OLD_FILE)
+    with open_store(str(tmp_path / "f.duckdb")) as store:
+        load_dmf_full(store, src)
+        extract_full(
+            store,
+            tmp_path / "back.dmf",
+            record=False,
+            purpose="round trip",
+            authority="test",
+            layout="1980",
+        )
+        assert (tmp_path / "back.dmf").read_bytes() == src.read_bytes()
+        extract_full(store, tmp_path / "now.dmf", record=False, purpose="p", authority="a")
+        assert (tmp_path / "now.dmf").read_text() == "".join(
+            line[:81] + " " * 19 + "\n" for line in OLD_FILE
+        )
+        with pytest.raises(UsageError, match="keeper only"):
+            extract_full(store, tmp_path / "b.dmf", recipient="bank", layout="1980")
+        with pytest.raises(UsageError, match="keeper only"):
+            extract_full(
+                store,
+                tmp_path / "b.csv",
+                fmt="csv",
+                record=False,
+                purpose="round trip",
+                authority="test",
+                layout="1980",
+            )
+        with pytest.raises(UsageError, match="unknown DMF layout"):
+            extract_full(
+                store,
+                tmp_path / "b.dmf",
+                record=False,
+                purpose="round trip",
+                authority="test",
+                layout="1990",
+            )
+        before = _snapshot(store)
+        store.rebuild()
+        assert _snapshot(store) == before
+
+
+def test_a_file_made_before_the_pre_2011_fields_gains_their_columns(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(
+        "CREATE TABLE deaths (person_id BIGINT NOT NULL, dod VARCHAR NOT NULL, "
+        "proof VARCHAR NOT NULL, sources VARCHAR NOT NULL, report_keys VARCHAR NOT NULL, "
+        "state_only BOOLEAN NOT NULL, version INTEGER NOT NULL, status VARCHAR NOT NULL, "
+        "changed_seq BIGINT NOT NULL, dmf_names VARCHAR NOT NULL)"
+    )
+    con.execute("INSERT INTO deaths VALUES (9, '', 'V', 'dmf', '', false, 1, 'current', 0, '')")
+    con.close()
+    with open_store(str(db)) as store:
+        assert store.query("SELECT lump_sum_zip, dod_blank, dob_blank FROM deaths") == [
+            ("", False, False)
+        ]
+
+
+def test_both_layouts_load_and_extract_alike_on_every_backend(store: Store, tmp_path: Path) -> None:
+    """PostgreSQL and DuckDB keep the pre-2011 fields, blank dates, trimmed and comma lines
+    alike, and the keeper's 1980 extract gives the file back on both."""
+    comma = " 423456789" + "CARTER,".ljust(20) + "JR  " + "ANN".ljust(30) + " 00000000        "
+    lines = [*OLD_FILE, comma.rstrip(), OLD_FILE[0][:1] + "5" + OLD_FILE[0][2:].rstrip()]
+    src = tmp_path / "old.dmf"
+    src.write_text("\n".join(lines) + "\n")
+    queries = [
+        "SELECT body FROM ledger_events ORDER BY seq",
+        "SELECT * FROM persons ORDER BY person_id",
+        "SELECT * FROM deaths ORDER BY person_id",
+    ]
+    load_dmf_full(store, src, commit_size=2)
+    with open_store(str(tmp_path / "ref.duckdb")) as ref:
+        load_dmf_full(ref, src)
+        for q in queries:
+            assert store.query(q) == ref.query(q)
+    out = tmp_path / "back.dmf"
+    extract_full(store, out, record=False, purpose="p", authority="a", layout="1980")
+    want = [format_record(parse_line(line)) for line in lines]
+    assert out.read_text().splitlines() == sorted(want, key=lambda line: line[1:10])
+    assert out.read_text().splitlines()[:3] == OLD_FILE

@@ -229,6 +229,10 @@ def status(
 
 _KEEPER_PURPOSE = "the keeper's own extract: its purpose (required without --recipient)"
 _KEEPER_AUTHORITY = "the keeper's own extract: its legal authority (required without --recipient)"
+_EXTRACT_LAYOUT = (
+    "DMF layout: 2011, or 1980 (pre-2011, with state and ZIP of residence and lump-sum ZIP; "
+    "the keeper's own file only)"
+)
 
 
 @extract_app.command("full")
@@ -238,6 +242,7 @@ def extract_full_cmd(
     fmt: Annotated[str, typer.Option("--format", help="dmf, csv or parquet")] = "dmf",
     purpose: Annotated[str, typer.Option(help=_KEEPER_PURPOSE)] = "",
     authority: Annotated[str, typer.Option(help=_KEEPER_AUTHORITY)] = "",
+    layout: Annotated[str, typer.Option(help=_EXTRACT_LAYOUT)] = "2011",
 ) -> None:
     """Every current death the recipient may have, sorted by SSN (recorded as a delivery,
     signed: the sidecar's checkpoint carries the delivery)."""
@@ -254,6 +259,7 @@ def extract_full_cmd(
             key=key,
             purpose=purpose,
             authority=authority,
+            layout=layout,
         )
     out_console.print(f"wrote {result.records:,} records to {out}")
 
@@ -265,6 +271,7 @@ def extract_update_cmd(
     fmt: Annotated[str, typer.Option("--format", help="dmf, csv or parquet")] = "dmf",
     purpose: Annotated[str, typer.Option(help=_KEEPER_PURPOSE)] = "",
     authority: Annotated[str, typer.Option(help=_KEEPER_AUTHORITY)] = "",
+    layout: Annotated[str, typer.Option(help=_EXTRACT_LAYOUT)] = "2011",
 ) -> None:
     """Adds, changes and deletes since the recipient's last delivery (A/C/D in column 1);
     to a recipient whose agreement ended or narrowed, only the C/D lines it is owed."""
@@ -280,6 +287,7 @@ def extract_update_cmd(
             key=key,
             purpose=purpose,
             authority=authority,
+            layout=layout,
         )
     note = " (corrections only: the agreement has ended or narrowed)"
     out_console.print(

@@ -39,6 +39,7 @@ from vitalfile.ledger.checkpoint import make_checkpoint
 from vitalfile.ledger.store import Store, utc_now_text
 from vitalfile.master.projection import PersonState
 from vitalfile.sources.dmf import DmfRecord, clean_name, format_record
+from vitalfile.sources.dmf_layout import LAYOUT_1980, LAYOUT_2011, layout_named
 
 __all__ = [
     "FORMATS",
@@ -57,19 +58,34 @@ FORMATS = ("dmf", "csv", "parquet")
 
 
 # ── the record layouts, in SQL (names come cleaned and padded on the death row) ──
-def _date_sql(col: str) -> str:
+def _date_sql(col: str, blank: str) -> str:
+    """MMDDYYYY; a wholly unknown date as the DMF record taken over wrote it (`blank`), else
+    00000000."""
     return (
-        f"CASE WHEN {col} = '' THEN '00000000' "
+        f"CASE WHEN {col} = '' THEN (CASE WHEN {blank} THEN '{' ' * 8}' ELSE '00000000' END) "
         f"ELSE concat(substr({col}, 6, 2), substr({col}, 9, 2), substr({col}, 1, 4)) END"
     )
 
 
-def _line_sql(action: str) -> str:
+def _geography_sql() -> str:
+    """Columns 82-100 of the pre-2011 layout: the person's state and ZIP (the first five
+    digits of a ZIP+4) and the death's lump-sum ZIP, padded; then blanks."""
+    cols = {c.name: c.length for c in LAYOUT_1980.columns}
+    return (
+        f"rpad(p.state, {cols['residence_state']}, ' '), "
+        f"rpad(left(p.zip, 5), {cols['residence_zip']}, ' '), "
+        f"rpad(d.lump_sum_zip, {cols['lump_sum_zip']}, ' '), '{' ' * LAYOUT_1980.filler.length}'"
+    )
+
+
+def _line_sql(action: str, layout: str = "2011") -> str:
     # one concat(): several times faster in DuckDB than a chain of ||
+    tail = _geography_sql() if layout == "1980" else f"'{' ' * LAYOUT_2011.filler.length}'"
     return (
         f"concat({action}, p.ssn, d.dmf_names, "
         "CASE WHEN d.proof = '' THEN ' ' ELSE d.proof END, "
-        f"{_date_sql('d.dod')}, {_date_sql('p.dob')}, '{' ' * 19}') AS line"
+        f"{_date_sql('d.dod', 'd.dod_blank')}, {_date_sql('p.dob', 'd.dob_blank')}, "
+        f"{tail}) AS line"
     )
 
 
@@ -93,14 +109,15 @@ FULL_SQL = f"SELECT {_line_sql(chr(39) + ' ' + chr(39))} {_FROM} " + (
 )
 
 
-def _select(fmt: str, action: str | None) -> str:
+def _select(fmt: str, action: str | None, layout: str = "2011") -> str:
     if fmt == "dmf":
-        return _line_sql(action or "' '")
+        return _line_sql(action or "' '", layout)
     return _columns_sql(action)
 
 
 def dmf_line(state: PersonState, action: str = "") -> str:
-    """The DMF record of a person with a death (the same bytes the full-file SQL writes)."""
+    """The DMF record of a person with a death (the same bytes the full-file SQL writes in
+    the 2011 layout)."""
     assert state.person is not None and state.death is not None
     p, d = state.person, state.death
     return format_record(
@@ -114,8 +131,8 @@ def dmf_line(state: PersonState, action: str = "") -> str:
             proof=d.proof,
             dod=d.dod,
             dob=p["dob"],
-            dod_zeros=True,
-            dob_zeros=True,
+            dod_zeros=not d.dod_blank,
+            dob_zeros=not d.dob_blank,
         )
     )
 
@@ -213,8 +230,12 @@ def extract(
     progress: Callable[[int], None] | None = None,
     purpose: str = "",
     authority: str = "",
+    layout: str = "2011",
 ) -> ExtractResult:
     """A full or update file for `recipient` through the gate (`policy.gate_file`).
+
+    `layout` '1980' writes the DMF file in the pre-2011 layout (state and ZIP of residence,
+    lump-sum ZIP): the keeper's own file only, since no agreement names those fields.
 
     The keeper's own file (recipient '') names its `purpose` and `authority` and needs `key`.
     A recipient whose agreement ended or narrowed gets, in an update, only the corrections
@@ -226,6 +247,13 @@ def extract(
         raise UsageError(f"format must be one of {', '.join(FORMATS)}", field="format")
     if kind not in ("full", "update"):
         raise UsageError("kind must be full or update", field="kind")
+    layout_named(layout)
+    if layout == "1980" and (fmt != "dmf" or recipient != ""):
+        raise UsageError(
+            "the pre-2011 layout is a DMF file for the keeper only: no agreement names the "
+            "state and ZIP of residence or the lump-sum ZIP",
+            field="layout",
+        )
     grant, scope = gate_file(
         store,
         recipient,
@@ -243,7 +271,10 @@ def extract(
         result = ExtractResult(out, kind, 0, upto_seq=upto, recipient=recipient, format=fmt)
         if kind == "full":
             cond, c_params = death_sql(grant.tier, grant.on, "d")
-            sql = f"SELECT {_select(fmt, None)} {_FROM} WHERE {cond} ORDER BY p.ssn, p.person_id"
+            sql = (
+                f"SELECT {_select(fmt, None, layout)} {_FROM} WHERE {cond} "
+                "ORDER BY p.ssn, p.person_id"
+            )
             result.records = result.adds = _write(store, sql, c_params, tmp, fmt)
         else:
             prev = store.query(
@@ -260,7 +291,7 @@ def extract(
             s_sql, s_params = scoped_sql(scope, s_sql, s_params, h_sql, h_params)
             diff, params = diff_sql(s_sql, s_params, h_sql, h_params)
             sql = (
-                f"SELECT {_select(fmt, 'x.action')} FROM ({diff}) x "
+                f"SELECT {_select(fmt, 'x.action', layout)} FROM ({diff}) x "
                 "JOIN persons p ON p.person_id = x.person_id "
                 "JOIN deaths d ON d.person_id = x.person_id ORDER BY p.ssn, p.person_id"
             )
@@ -322,6 +353,7 @@ def extract_full(
     key: Ed25519PrivateKey | None = None,
     purpose: str = "",
     authority: str = "",
+    layout: str = "2011",
 ) -> ExtractResult:
     """Every current death the recipient may have, sorted by SSN; recorded as a delivery."""
     return extract(
@@ -336,6 +368,7 @@ def extract_full(
         progress=progress,
         purpose=purpose,
         authority=authority,
+        layout=layout,
     )
 
 
@@ -350,6 +383,7 @@ def extract_update(
     key: Ed25519PrivateKey | None = None,
     purpose: str = "",
     authority: str = "",
+    layout: str = "2011",
 ) -> ExtractResult:
     """Adds, changes and deletes since the recipient's previous delivery."""
     return extract(
@@ -363,4 +397,5 @@ def extract_update(
         record=record,
         purpose=purpose,
         authority=authority,
+        layout=layout,
     )

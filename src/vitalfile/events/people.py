@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from vitalfile.events.base import Event, Proof, _Dated, upcaster
+from vitalfile.events.base import Event, Proof, _Dated, _json_head, upcaster
 
 __all__ = ["ActivityRecorded", "DmfRecordLoaded", "PersonRegistered"]
 
@@ -46,8 +46,10 @@ class DmfRecordLoaded(_Dated):
 
     A record of the pre-2011 layout also carries the state of residence, the ZIP of last
     residence (the person's last known address) and the ZIP the lump-sum death payment
-    went to. They are left out of the stored JSON when "" (as every record written since
-    November 2011 has them), so events of a 2011-layout load keep their exact bytes.
+    went to. `dod_blank` / `dob_blank` say that a wholly unknown date was written blank
+    rather than `00000000`, so the file extracts back as it came. Each of these fields is
+    left out of the stored JSON while it is empty or False, so the events of a 2011-layout
+    load with zero dates keep their exact bytes (and older events read as they are).
     """
 
     type = "dmf.record_loaded"
@@ -63,16 +65,25 @@ class DmfRecordLoaded(_Dated):
     residence_state: str = ""
     residence_zip: str = ""
     lump_sum_zip: str = ""
+    dod_blank: bool = False
+    dob_blank: bool = False
 
     def to_json(self) -> str:
-        text = super().to_json()
-        if self.residence_state or self.residence_zip or self.lump_sum_zip:
-            return text
-        # '"dob":"…","residence_state":"","residence_zip":"","lump_sum_zip":""}' → '…"}'
-        return text[: -len(_DMF_EMPTY_TAIL)] + "}"
+        left_out = {f for f in DMF_OPTIONAL_FIELDS if not getattr(self, f)}
+        if not left_out:
+            return super().to_json()
+        body = self.model_dump_json(exclude=left_out)
+        return _json_head(self.type, self.version)[:-1] + "," + body[1:]
 
 
-_DMF_EMPTY_TAIL = ',"residence_state":"","residence_zip":"","lump_sum_zip":""}'
+# Left out of a DmfRecordLoaded's JSON while empty or False (in this order when present).
+DMF_OPTIONAL_FIELDS: tuple[str, ...] = (
+    "residence_state",
+    "residence_zip",
+    "lump_sum_zip",
+    "dod_blank",
+    "dob_blank",
+)
 
 
 class ActivityRecorded(Event):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vitalfile.errors import FileRejected, RecordError, UsageError
+from vitalfile.events.people import DMF_OPTIONAL_FIELDS
 from vitalfile.ledger.store import StepProgress, Store, Tx
 from vitalfile.master.projection import PERSON_COLUMNS
 from vitalfile.sources.dmf import MIN_TRIMMED_LENGTH, MIN_YEAR, SUFFIX_WORDS
@@ -102,7 +103,8 @@ def split_dmf_sql(lines: str, layout: str | None = None) -> str:
         + ", ".join(f"rtrim({_col(n)}) AS {n}" for n in names)
         + f", {_col('proof')} AS proof_raw, {_col('dod')} AS dod_raw, {_col('dob')} AS dob_raw, "
         f"{geography}, substr(line, {lay.filler.start}, {lay.filler.length}) AS filler, "
-        f"{_iso(_col('dod'))} AS dod, {_iso(_col('dob'))} AS dob "
+        f"{_iso(_col('dod'))} AS dod, {_iso(_col('dob'))} AS dob, "
+        f"{_col('dod')} = '{' ' * 8}' AS dod_blank, {_col('dob')} = '{' ' * 8}' AS dob_blank "
         f"FROM ({surname}) t5"
     )
 
@@ -274,12 +276,14 @@ def _body_sql(base_pid: int) -> str:
     args = ['\'{"type":"dmf.record_loaded","v":1,"person_id":\'', f"rid + {base_pid}"]
     for name, expr in fields:
         args += [f'\',"{name}":"\'', expr, "'\"'"]
-    # the pre-2011 fields only when the record has one (as DmfRecordLoaded.to_json does)
-    geography = ", ".join(f"',\"{f}\":\"', {f}, '\"'" for f in RESIDENCE_FIELDS)
-    args.append(
-        "CASE WHEN residence_state = '' AND residence_zip = '' AND lump_sum_zip = '' "
-        f"THEN '' ELSE concat({geography}) END"
-    )
+    # each optional field only when it is not empty (as DmfRecordLoaded.to_json does)
+    for name in DMF_OPTIONAL_FIELDS:
+        if name in RESIDENCE_FIELDS:
+            args.append(
+                f"CASE WHEN {name} = '' THEN '' ELSE concat(',\"{name}\":\"', {name}, '\"') END"
+            )
+        else:
+            args.append(f"CASE WHEN {name} THEN ',\"{name}\":true' ELSE '' END")
     args.append("'}'")
     return f"concat({', '.join(args)})"
 
@@ -342,11 +346,11 @@ def load_dmf_full(
             )
             t.execute(
                 "INSERT INTO deaths (person_id, dod, proof, sources, report_keys, state_only, "
-                "version, status, changed_seq, dmf_names) "
+                "version, status, changed_seq, dmf_names, lump_sum_zip, dod_blank, dob_blank) "
                 f"SELECT rid + {base}, dod, {proof}, 'dmf', '', false, 1, 'current', {seq}, "
                 "CASE WHEN comma_at = 0 THEN substr(line, 11, 54) "
                 "ELSE concat(rpad(last_name, 20, ' '), rpad(suffix, 4, ' '), "
-                f"substr(line, 35, 30)) END {where}"
+                f"substr(line, 35, 30)) END, lump_sum_zip, dod_blank, dob_blank {where}"
             )
             t.execute(
                 "INSERT INTO death_versions (person_id, version, dod, proof, state_only, "

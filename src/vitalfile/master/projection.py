@@ -78,6 +78,11 @@ class Death:
     version: int
     status: str  # "current" or "retracted"
     changed_seq: int
+    # from a DMF record taken over (`dmf.record_loaded`): the ZIP the lump-sum payment went
+    # to (pre-2011 layout), and whether an unknown date was written blank, not 00000000
+    lump_sum_zip: str = ""
+    dod_blank: bool = False
+    dob_blank: bool = False
 
     @property
     def state_only(self) -> bool:
@@ -123,7 +128,18 @@ def evolve_person(state: PersonState, seq: int, event: Event) -> PersonState:
         state.person["zip"] = event.residence_zip
         state.registered_seq = seq
         version = state.death.version + 1 if state.death else 1
-        state.death = Death(event.dod, event.proof, ["dmf"], [], version, "current", seq)
+        state.death = Death(
+            event.dod,
+            event.proof,
+            ["dmf"],
+            [],
+            version,
+            "current",
+            seq,
+            event.lump_sum_zip,
+            event.dod_blank,
+            event.dob_blank,
+        )
     elif isinstance(event, DeathPosted):
         version = state.death.version + 1 if state.death else 1
         state.death = Death(
@@ -221,7 +237,8 @@ DEATHS_DDL = """CREATE TABLE IF NOT EXISTS deaths (
     person_id BIGINT NOT NULL, dod VARCHAR NOT NULL, proof VARCHAR NOT NULL,
     sources VARCHAR NOT NULL, report_keys VARCHAR NOT NULL, state_only BOOLEAN NOT NULL,
     version INTEGER NOT NULL, status VARCHAR NOT NULL, changed_seq BIGINT NOT NULL,
-    dmf_names VARCHAR NOT NULL)"""
+    dmf_names VARCHAR NOT NULL, lump_sum_zip VARCHAR NOT NULL, dod_blank BOOLEAN NOT NULL,
+    dob_blank BOOLEAN NOT NULL)"""
 DEATH_VERSIONS_DDL = """CREATE TABLE IF NOT EXISTS death_versions (
     person_id BIGINT NOT NULL, version INTEGER NOT NULL, dod VARCHAR NOT NULL,
     proof VARCHAR NOT NULL, state_only BOOLEAN NOT NULL, status VARCHAR NOT NULL,
@@ -244,6 +261,9 @@ _DEATH_COLS = (
     "version",
     "status",
     "changed_seq",
+    "lump_sum_zip",
+    "dod_blank",
+    "dob_blank",
 )
 
 
@@ -266,6 +286,10 @@ class MasterProjection:
             # a file made before people had former names gains the column (empty)
             "ALTER TABLE persons ADD COLUMN IF NOT EXISTS former_names VARCHAR DEFAULT ''",
             DEATHS_DDL,
+            # a file made before the pre-2011 DMF layout was kept gains its columns
+            "ALTER TABLE deaths ADD COLUMN IF NOT EXISTS lump_sum_zip VARCHAR DEFAULT ''",
+            "ALTER TABLE deaths ADD COLUMN IF NOT EXISTS dod_blank BOOLEAN DEFAULT false",
+            "ALTER TABLE deaths ADD COLUMN IF NOT EXISTS dob_blank BOOLEAN DEFAULT false",
             DEATH_VERSIONS_DDL,
             REPORTS_DDL,
             # point lookups (verification, linking by SSN) must not scan the file
@@ -427,6 +451,9 @@ def _deaths_table(dead: Sequence[tuple[int, Death]]) -> pa.Table:
             "version": pa.array([d.version for _, d in dead], pa.int32()),
             "status": pa.array([d.status for _, d in dead], pa.string()),
             "changed_seq": pa.array([d.changed_seq for _, d in dead], pa.int64()),
+            "lump_sum_zip": pa.array([d.lump_sum_zip for _, d in dead], pa.string()),
+            "dod_blank": pa.array([d.dod_blank for _, d in dead], pa.bool_()),
+            "dob_blank": pa.array([d.dob_blank for _, d in dead], pa.bool_()),
         }
     )
 
@@ -459,6 +486,9 @@ def _load_people(tx: _Fetch, ids: Sequence[int]) -> dict[int, PersonState]:
             version=int(row[6]),
             status=row[7],
             changed_seq=int(row[8]),
+            lump_sum_zip=row[9] or "",
+            dod_blank=bool(row[10]),
+            dob_blank=bool(row[11]),
         )
     return states
 
