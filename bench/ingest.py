@@ -1,115 +1,117 @@
-"""Initial load of a synthetic DMF full file into the ledger and master file.
+"""`load` (the DMF full file): the library call the command makes, against the floor.
 
-Prints one JSON line per size: records/s of `load_dmf_full`, and in the same run the floor —
-DuckDB alone reading the same file and splitting it into columns in a table — plus the
-load's peak memory (each measured in a fresh process). Usage:
+Writes a synthetic DMF full file of N records, then for each backend times
+`intake.dmf_load.load_dmf_full` into a fresh store (what `vitalfile load` runs), in a fresh
+process (its peak memory is its own), and in the same run the floor: DuckDB reading the same
+file and splitting it into columns in a table (`dmf_load.stage_dmf_sql`); on PostgreSQL also
+`COPY FROM` of the lines and the same split by SQL. One JSON line per backend.
 
-    .venv/bin/python bench/ingest.py [--sizes 1000000,10000000] [--dir /tmp/vf-bench]
+    .venv/bin/python -m bench.ingest [--n 1000000] [--db duckdb,postgresql] [--dir D]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.common import bench_store, emit, machine, peak_gib, pg_scratch
 
-def _floor(path: Path) -> float:
+
+def _duckdb_floor(path: Path) -> float:
     import duckdb
 
     from vitalfile.intake.dmf_load import stage_dmf_sql
 
-    con = duckdb.connect(str(path.with_suffix(".floor.duckdb")))
+    db = path.with_suffix(".floor.duckdb")
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
     t0 = time.perf_counter()
     con.execute(f"CREATE TABLE split AS {stage_dmf_sql(path)}")
     secs = time.perf_counter() - t0
     con.close()
-    path.with_suffix(".floor.duckdb").unlink()
+    db.unlink()
     return secs
 
 
-def _load(path: Path) -> dict[str, float]:
-    from vitalfile.db import open_store
+def _pg_floor(path: Path) -> tuple[float, float]:
+    """(COPY FROM of the lines, COPY and the split into columns)."""
+    from vitalfile.intake.dmf_load import split_dmf_sql
+
+    with pg_scratch("dmf_floor") as conn:
+        conn.execute("CREATE TABLE lines (rid BIGINT GENERATED ALWAYS AS IDENTITY, line TEXT)")
+        t0 = time.perf_counter()
+        with conn.cursor() as cur:
+            copy = "COPY lines (line) FROM STDIN (FORMAT csv, DELIMITER E'\\x01', QUOTE E'\\x02')"
+            with cur.copy(copy) as cp, path.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    cp.write(block)
+        copied = time.perf_counter() - t0
+        conn.execute(f"CREATE TABLE split AS {split_dmf_sql('lines')}")
+        return copied, time.perf_counter() - t0
+
+
+def _load(db: str, path: Path) -> dict[str, object]:
     from vitalfile.intake.dmf_load import load_dmf_full
 
-    db = path.with_suffix(".duckdb")
-    if db.exists():
-        db.unlink()
-    store = open_store(str(db))
-    t0 = time.perf_counter()
-    result = load_dmf_full(store, path)
-    secs = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    report = store.verify()
-    verify_secs = time.perf_counter() - t1
-    store.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-    return {
-        "records": result.records,
-        "load_s": secs,
-        "peak_gib": peak,
-        "verify_s": verify_secs,
-        "verify_ok": float(report.ok),
-    }
+    with bench_store(db, path.parent, "dmf_load") as store:
+        t0 = time.perf_counter()
+        result = load_dmf_full(store, path)
+        secs = time.perf_counter() - t0
+    return {"records": result.records, "commits": result.commits, "seconds": round(secs, 2),
+            "peak_gib": peak_gib()}  # fmt: skip
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--db", default="duckdb,postgresql")
     ap.add_argument("--dir", default=None)
     ap.add_argument("--child", default=None)
-    ap.add_argument("--file", default=None)
     args = ap.parse_args()
-    if args.child:
-        if args.child == "floor":
-            print(json.dumps({"seconds": _floor(Path(args.file))}))
-        else:
-            print(json.dumps(_load(Path(args.file))))
-        return
-    from vitalfile.synth import write_dmf_full
-
     work = Path(args.dir or tempfile.mkdtemp(prefix="vf-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    for n in (int(x) for x in args.sizes.split(",")):
-        path = work / f"dmf-{n}.txt"
-        if not path.exists():
-            write_dmf_full(path, n, seed=7)
+    path = work / f"dmf-{args.n}.txt"
+    if args.child:
+        print(json.dumps(_load(args.child, path)))
+        return
+    if not path.exists():
+        from vitalfile.synth import write_dmf_full
 
-        def child(kind: str, path: Path = path) -> dict[str, float]:
-            r = subprocess.run(
-                [sys.executable, __file__, "--child", kind, "--file", str(path)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            return json.loads(r.stdout.strip().splitlines()[-1])
-
-        floor = float(child("floor")["seconds"])
-        load = child("load")
-        print(
-            json.dumps(
-                {
-                    "bench": "ingest",
-                    "records": n,
-                    "load_seconds": round(load["load_s"], 2),
-                    "records_per_s": round(n / load["load_s"]),
-                    "floor_seconds": round(floor, 2),
-                    "floor_records_per_s": round(n / floor),
-                    "ratio_to_floor": round(load["load_s"] / floor, 2),
-                    "peak_memory_gib": round(load["peak_gib"], 2),
-                    "verify_seconds": round(load["verify_s"], 2),
-                    "verify_events_per_s": round(n / load["verify_s"]),
-                    "verify_ok": bool(load["verify_ok"]),
-                }
-            ),
-            flush=True,
+        write_dmf_full(path, args.n, seed=7)
+    for db in args.db.split(","):
+        floor = _duckdb_floor(path)
+        extra: dict[str, object] = {}
+        if db == "postgresql":
+            copied, split = _pg_floor(path)
+            extra = {"pg_copy_s": round(copied, 2), "pg_copy_and_split_s": round(split, 2)}
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.ingest", "--n", str(args.n), "--dir", str(work),
+             "--child", db],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        load = json.loads(out.stdout.strip().splitlines()[-1])
+        emit(
+            {
+                "bench": "dmf_load",
+                "db": db,
+                **load,
+                "floor": "DuckDB read_csv and split into a table",
+                "floor_s": round(floor, 2),
+                "ratio": round(float(load["seconds"]) / floor, 2),
+                **extra,
+                **(
+                    {"ratio_to_pg_copy_and_split": round(float(load["seconds"]) / split, 2)}
+                    if db == "postgresql"
+                    else {}
+                ),
+                **machine(),
+            }
         )
-        path.with_suffix(".duckdb").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
