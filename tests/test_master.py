@@ -17,13 +17,21 @@ from vitalfile.events import (
     Event,
     LinkUndone,
     PersonRegistered,
+    ReportAmended,
     ReportHeld,
     ReportLinked,
     ReportReceived,
     ReportUnlinked,
+    ReportVoided,
 )
 from vitalfile.ledger.store import Store
-from vitalfile.master.projection import find_person_ids, status_of
+from vitalfile.master.projection import (
+    REPORT_COLUMNS,
+    ReportState,
+    evolve_report,
+    find_person_ids,
+    status_of,
+)
 
 PIDS = st.integers(min_value=1, max_value=6)
 KEYS = st.sampled_from(["TX/1", "TX/2", "FH/9", "FAM/3"])
@@ -67,6 +75,8 @@ def _event() -> st.SearchStrategy[Event]:
         st.builds(ReportLinked, report_key=KEYS, person_id=PIDS, decided_by=st.just("rule")),
         st.builds(ReportHeld, report_key=KEYS, reason=st.just("close call")),
         st.builds(ReportUnlinked, report_key=KEYS, reason=st.just("none")),
+        st.builds(ReportAmended, report_key=KEYS, dod=DATES, last_name=st.just("ROE")),
+        st.builds(ReportVoided, report_key=KEYS, reason=st.sampled_from(["", "dup"])),
         st.builds(
             LinkUndone,
             report_key=KEYS,
@@ -154,3 +164,57 @@ def test_the_whole_file_as_of_any_commit_equals_replay(batches: list[list[Event]
             table = deaths_as_of(store, upto)
             got = list(zip(*(table.column(i).to_pylist() for i in range(5)), strict=True))
             assert got == replayed
+
+
+def _reports_by_fold(store: Store) -> list[tuple[object, ...]]:
+    """The reports table as folding `evolve_report` over every event gives it."""
+    states: dict[str, ReportState] = {}
+    for se in store.iter_events():
+        key = getattr(se.event, "report_key", None)
+        if key is not None and se.event.type.startswith(("report.", "link.")):
+            evolve_report(states.setdefault(key, ReportState(key)), se.seq, se.event)
+    return [
+        (
+            r.report_key,
+            *(r.fields.get(c, "") for c in REPORT_COLUMNS),
+            r.received_seq,
+            r.status,
+            r.person_id,
+            r.decided_by,
+            r.match_probability,
+            r.reason,
+            ",".join(str(v) for v in r.vetoes),
+        )
+        for r in sorted(states.values(), key=lambda r: r.report_key)
+    ]
+
+
+_REPORT_ROW = (
+    "SELECT report_key, "
+    + ", ".join(REPORT_COLUMNS)
+    + ", received_seq, status, person_id, decided_by, match_probability, reason, vetoes "
+    "FROM reports ORDER BY report_key"
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches=st.lists(st.lists(_event(), min_size=1, max_size=8), min_size=1, max_size=6))
+def test_reports_merged_set_wise_equal_the_fold_of_evolve(batches: list[list[Event]]) -> None:
+    with open_store(":memory:") as store:
+        for batch in batches:
+            store.append(batch)
+        assert store.query(_REPORT_ROW) == _reports_by_fold(store)
+
+
+def test_reports_merged_set_wise_on_every_backend(store: Store) -> None:
+    r = ReportReceived(report_key="TX/1", source_kind="state", source_id="TX", report_id="1")
+    store.append([r, ReportLinked(report_key="TX/1", person_id=3, decided_by="rule")])
+    store.append(
+        [
+            ReportHeld(report_key="TX/1", person_id=4, match_probability=0.5, reason="close"),
+            ReportAmended(report_key="TX/1", dod="2026-01-00", last_name="ROE"),
+            ReportLinked(report_key="FH/9", person_id=2, decided_by="model"),
+        ]
+    )
+    store.append([ReportVoided(report_key="TX/1"), ReportUnlinked(report_key="FH/9", reason="x")])
+    assert store.query(_REPORT_ROW) == _reports_by_fold(store)

@@ -119,6 +119,14 @@ _ARROW_TYPES: dict[int, pa.DataType] = {
 }
 
 
+_PG_TYPES: dict[pa.DataType, str] = {
+    pa.int64(): "BIGINT",
+    pa.int32(): "INTEGER",
+    pa.float64(): "DOUBLE PRECISION",
+    pa.bool_(): "BOOLEAN",
+}
+
+
 def _failed(what: str, exc: psycopg.Error, sql: str | None = None) -> StorageError:
     # the server's message may quote values (personal data): keep the kind and SQLSTATE only
     state = f" [{exc.sqlstate}]" if exc.sqlstate else ""
@@ -171,6 +179,15 @@ class _PgTx:
         if not values:
             return
         self.execute(f"DELETE FROM {table} WHERE {column} = ANY(?)", [list(values)])
+
+    def arrow_relation(self, name: str, data: pa.Table) -> None:
+        cols = ", ".join(f"{f.name} {_PG_TYPES.get(f.type, 'TEXT')}" for f in data.schema)
+        self.execute(f"DROP TABLE IF EXISTS {name}")
+        self.execute(f"CREATE TEMP TABLE {name} ({cols})")
+        self.insert_arrow(name, data)
+
+    def drop_relation(self, name: str) -> None:
+        self.execute(f"DROP TABLE IF EXISTS {name}")
 
     def select_in(
         self, table: str, columns: Sequence[str], column: str, values: Sequence[Any]
@@ -347,10 +364,10 @@ class PostgresStore(Store):
         return int(n)
 
     def stage_arrow(self, table: str, data: pa.Table) -> int:
-        types = {pa.int64(): "BIGINT", pa.int32(): "INTEGER", pa.float64(): "DOUBLE PRECISION"}
-        types[pa.bool_()] = "BOOLEAN"
         with self._lock:
-            self._create_stage(table, [(f.name, types.get(f.type, "TEXT")) for f in data.schema])
+            self._create_stage(
+                table, [(f.name, _PG_TYPES.get(f.type, "TEXT")) for f in data.schema]
+            )
             self.tx.insert_arrow(table, data)
         return data.num_rows
 
@@ -359,7 +376,7 @@ class PostgresStore(Store):
         self.tx.execute(f"DROP TABLE IF EXISTS {table}")
         self.tx.execute(
             f"CREATE TEMP TABLE {table} (rid BIGINT GENERATED ALWAYS AS IDENTITY "
-            f"(MINVALUE 0 START WITH 0), {cols})"
+            f"(MINVALUE 0 START WITH 0) PRIMARY KEY, {cols})"
         )
 
     def _events_digest(self, first_seq: int, n_events: int) -> str:
