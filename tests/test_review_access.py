@@ -25,7 +25,7 @@ from vitalfile.cases.access import (
 from vitalfile.cases.framework import decide, get_case, open_dispute, submitter_of
 from vitalfile.cases.review import describe, protective_hold, review_sheet
 from vitalfile.db import open_store
-from vitalfile.errors import AppendConflict, PolicyError
+from vitalfile.errors import AppendConflict, PolicyError, UsageError
 from vitalfile.ledger.store import Store
 from vitalfile.overview import figures
 from vitalfile.overview.record import own_record
@@ -76,6 +76,15 @@ def test_a_link_is_previewed_in_words_and_nothing_is_recorded(store: Store) -> N
     assert f"The death of ANN {LAST[4]} is posted" in " ".join(words)
     assert any("level P (proof not verified" in w for w in words)
     assert all(c.person_id == 4 for c in describe(store, preview.appended))
+    # a confirm step that asked why the protective hold may be overridden needs the answer
+    with pytest.raises(UsageError, match="held to protect a living person"):
+        decide(store, case.case_id, "link", reviewer="kim", reason="r", person_id=4, override=" ")
+    assert store.head() == head
+    done = decide(
+        store, case.case_id, "link", reviewer="kim", reason="r", person_id=4, override="seen"
+    )
+    assert done.commit_no is not None
+    assert get_case(store, case.case_id).history[-1].reason == "r (hold overridden: seen)"
 
 
 def test_the_sheet_puts_the_report_beside_each_candidate(store: Store) -> None:

@@ -748,13 +748,17 @@ def decide(
     now: datetime | None = None,
     expected_version: int | None = None,
     preview: bool = False,
+    override: str | None = None,
 ) -> DecideResult:
     """Decide a case and append the decision with everything it causes, in one commit.
 
     `expected_version` is the case's version (`updated_seq`) the reviewer saw: if the case
     changed since (another reviewer decided it), nothing is recorded (AppendConflict).
     `preview` works out the events without recording them (a confirm step shows them).
-    A reviewer never decides a case they submitted (PolicyError)."""
+    A reviewer never decides a case they submitted (PolicyError). `override`: when a
+    confirm step asked why linking a report held to protect a living person (a minor, a
+    relative's SSN, no usable SSN) is safe, the answer; it must be given, and is recorded
+    with the reason (callers without that step give their reason alone)."""
     if not reviewer or (not reason and not preview):
         raise UsageError("a decision names its reviewer and its reason")
     at = iso_now(now)
@@ -812,6 +816,17 @@ def decide(
                 person = load_people(store, [target]).get(target)
                 if person is None or person.person is None:
                     raise NotFound("no such person", case=case_id)
+            if decision == "link" and override is not None and not preview:
+                from vitalfile.cases.review import protective_hold
+
+                if protective_hold(case, reports[case.about]):
+                    if not override.strip():
+                        raise UsageError(
+                            "this report was held to protect a living person: say why it is "
+                            "safe to post this death",
+                            field="override",
+                        )
+                    reason = f"{reason} (hold overridden: {override.strip()})"
             events = decide_review(
                 case,
                 reports[case.about],

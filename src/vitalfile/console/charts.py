@@ -192,10 +192,12 @@ def timeline(marks: Sequence[tuple[str, str, str, str]], *, title: str, as_of: s
             dot = f'<a href="{escape(href)}" aria-label="{escape(label)}">{dot}</a>'
         body.append(dot)
     axis_y = height - 10
+    # within two days the hours tell events apart; over longer spans the days do
+    cut = 16 if spread < 2 * 86400 else 10
+    first, last = times[0][:cut].replace("T", " "), (as_of or times[-1])[:cut].replace("T", " ")
     body.append(
-        f'<text x="{lane_w + 10:.0f}" y="{axis_y:.0f}" fill="{_GREY}">'
-        f"{escape(times[0][:10])}</text>"
+        f'<text x="{lane_w + 10:.0f}" y="{axis_y:.0f}" fill="{_GREY}">{escape(first)}</text>'
         f'<text x="{lane_w + plot_w + 14:.0f}" y="{axis_y:.0f}" text-anchor="end" fill="{_GREY}">'
-        f"{escape((as_of or times[-1])[:10])}</text>"
+        f"{escape(last)}</text>"
     )
     return _svg(lane_w + plot_w + 30, height, title, body)

@@ -416,10 +416,8 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
                 "person_id": pid,
                 "finding": finding,
             }
-            error = ""
-            if confirmed and protective and not override.strip():
-                error = "Say why it is safe to post this death despite the hold."
-            if not confirmed or error:
+
+            def confirm(error: str = "") -> HTMLResponse:
                 return page(
                     request,
                     "confirm.html",
@@ -431,9 +429,17 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
                     override=override,
                     form_error=error,
                 )
-            if protective:
-                kwargs["reason"] = f"{kwargs['reason']} (hold overridden: {override.strip()})"
-        result = decide(store, case_id, decision, **kwargs)
+
+            if not confirmed:
+                return confirm()
+            try:
+                result = decide(store, case_id, decision, override=override, **kwargs)
+            except UsageError as exc:
+                if exc.context.get("field") != "override":
+                    raise
+                return confirm(exc.message)
+        else:
+            result = decide(store, case_id, decision, **kwargs)
         return page(
             request,
             "decided.html",
