@@ -46,7 +46,7 @@ app.add_typer(reports_app, name="reports")
 @app.command()
 def synth(
     out: Annotated[Path, typer.Option(help="folder for people.csv, reports.csv, truth.csv")],
-    people: Annotated[int, typer.Option(help="people in the population")] = 200_000,
+    people: Annotated[int, typer.Option(help="people in the population")] = 100_000,
     months: Annotated[int, typer.Option(help="months of deaths and reports")] = 2,
     seed: Annotated[int, typer.Option(help="random seed (same seed, same files)")] = 1,
     vrdr: Annotated[
@@ -301,10 +301,12 @@ def demo(
     workdir: Annotated[Path, typer.Option("--dir", help="folder the demo works in")] = Path(
         "vitalfile-demo"
     ),
-    people: Annotated[int, typer.Option(help="people in the population")] = 200_000,
+    people: Annotated[int, typer.Option(help="people in the population")] = 100_000,
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
 ) -> None:
-    """The whole path on synthetic data: population, reports, linking, files, verification."""
+    """The whole system on synthetic data, told step by step: intake and holds, files to
+    each tier, a retraction and its corrections, a determination, a refused bulk request, the
+    ledger verified."""
     from vitalfile.cli.demo import run_demo
 
     summary = run_demo(workdir, people=people, seed=seed, console=err_console)

@@ -34,7 +34,6 @@ from vitalfile.cases.framework import (
     submitter_of,
 )
 from vitalfile.cases.review import ReviewSheet, describe, person_name, review_sheet
-from vitalfile.console import charts
 from vitalfile.console.session import csrf_token, read_session, sign_session
 from vitalfile.disclosure.access import (
     Forbidden,
@@ -50,7 +49,7 @@ from vitalfile.disclosure.accounting import accounting
 from vitalfile.errors import NotFound, UsageError, VitalfileError
 from vitalfile.ledger.store import Store
 from vitalfile.master.projection import find_person_ids, load_people, status_of
-from vitalfile.overview import figures
+from vitalfile.overview import charts, figures
 from vitalfile.overview.timeline import history, marks, seq_as_of
 from vitalfile.settings import ApiSettings
 from vitalfile.ssn import parse as parse_ssn
