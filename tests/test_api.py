@@ -201,7 +201,14 @@ def routes() -> list[tuple[str, str, dict[str, Any], set[str], int]]:
             KEEPER,
             404,
         ),
+        # the NVSS API answers only a jurisdiction's own key (tests/test_nvss_api.py)
+        ("POST", "/MA/Bundle", {"content": b"{}", "headers": FHIR_JSON}, set(), 0),
+        ("GET", "/MA/Bundle", {}, set(), 0),
+        ("GET", "/MA/metadata", {}, set(), 0),
     ]
+
+
+FHIR_JSON = {"content-type": "application/fhir+json"}
 
 
 def test_every_route_with_every_role_and_tier(world: World, client: TestClient) -> None:

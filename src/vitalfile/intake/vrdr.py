@@ -624,6 +624,7 @@ def ingest_vrdr(
     commit_size: int = 100_000,
     replies: bool = False,
     jurisdiction: str | None = None,
+    requeue: bool = False,
 ) -> VrdrIngestResult:
     """Decide what every message does to the file, in order, and append it all at once.
 
@@ -632,7 +633,9 @@ def ingest_vrdr(
     one reply (an acknowledgement or an extraction error) kept in the ledger in the same
     commit; acknowledgements and extraction errors received are recorded, never answered; a
     resent message gets the reply it got the first time. `jurisdiction` (the sender's, when
-    the door knows it) refuses a record of another jurisdiction.
+    the door knows it) refuses a record of another jurisdiction and names the queue the
+    replies go to. With `requeue` (a door the state polls), a resent message's first reply is
+    queued again (the same reply, sent again) so a state that lost it finds it.
     """
     if source_kind not in SOURCE_KINDS:
         raise UsageError(f"unknown source kind; use one of {', '.join(SOURCE_KINDS)}")
@@ -695,7 +698,8 @@ def ingest_vrdr(
                 states.apply(decided)  # a void's certificates were applied one by one
             events.extend(decided)
             if replies:
-                reply = _reply(plan, outcome, seen, made, at, source_id, result)
+                queue = source_id or jurisdiction or ""
+                reply = _reply(plan, outcome, seen, made, at, queue, result, requeue=requeue)
                 if reply is not None:
                     events.append(reply)
             result.outcomes.append(outcome)
@@ -894,15 +898,34 @@ def _reply(
     at: str,
     source_id: str,
     result: VrdrIngestResult,
+    *,
+    requeue: bool = False,
 ) -> VrdrReplyQueued | None:
     """The reply one message gets (an event to append), or None (see `outcome.reply`).
 
-    Answers are never answered; a resent message gets its first reply again (no new event).
+    Answers are never answered; a resent message gets its first reply again (a new event
+    only with `requeue`: the same reply queued again).
     """
     b = plan.vrdr
     if outcome.result == "duplicate":
         outcome.reply = seen.get(outcome.message_id) or made.get(outcome.message_id)
-        return None
+        if not requeue or outcome.message_id not in seen or outcome.reply is None or b is None:
+            return None  # twice in one batch: one reply
+        first = outcome.reply
+        head = first["entry"][0]["resource"]
+        jur, cert, year, rid = _record_of(b, None)
+        return VrdrReplyQueued(
+            reply_id=str(head["id"]),
+            in_reply_to=outcome.message_id,
+            kind="acknowledgement",
+            jurisdiction=source_id or jur,
+            destination=str(head["destination"][0]["endpoint"]),
+            record_id=rid,
+            cert_no=cert,
+            death_year=year,
+            bundle=first,
+            at=at,
+        )
     if outcome.result in ("document", "recorded") and (
         b is None or b.message_kind in ANSWER_KINDS or not b.message_id
     ):

@@ -11,6 +11,7 @@ from vitalfile.api.routes import (
     feeds,
     matches,
     me,
+    nvss,
     people,
     refusals,
     reports,
@@ -34,4 +35,5 @@ ROUTERS: list[APIRouter] = [
     people.router,
     refusals.router,
     apikeys.router,
+    nvss.router,  # last: `/{jurisdiction}/…` must not shadow another route
 ]
