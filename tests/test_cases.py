@@ -55,8 +55,9 @@ def report(rid: str, pid: int, *, flag: str = "", dob: str = "1950-01-02") -> Re
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = open_store(str(tmp_path / "cases.duckdb"))
+def store(store: Store) -> Store:
+    """The shared fixture's store (DuckDB and PostgreSQL), with this file's people."""
+    s = store
     s.append([person(i) for i in range(1, 8)])
     return s
 

@@ -29,8 +29,9 @@ def ssn_of(pid: int) -> str:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = open_store(str(tmp_path / "act.duckdb"))
+def store(store: Store) -> Store:
+    """The shared fixture's store (DuckDB and PostgreSQL), with this file's people."""
+    s = store
     s.append(
         [
             PersonRegistered(person_id=i, ssn=ssn_of(i), last_name="DOE", dob="1960-03-04")

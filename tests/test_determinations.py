@@ -67,8 +67,9 @@ def item(pid: int, **kw: str) -> DeterminationIn:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = open_store(str(tmp_path / "det.duckdb"))
+def store(store: Store) -> Store:
+    """The shared fixture's store (DuckDB and PostgreSQL), with this file's people."""
+    s = store
     s.append(
         [
             PersonRegistered(person_id=p, ssn=ssn_of(p), first_name="PAT", last_name=last, dob=dob)

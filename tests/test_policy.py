@@ -87,13 +87,6 @@ def dmf_ssns(path: Path) -> dict[str, str]:
     return {line[1:10]: line[0] for line in path.read_text().splitlines()}
 
 
-@pytest.fixture
-def store(tmp_path: Path):
-    s = open_store(str(tmp_path / "p.duckdb"))
-    yield s
-    s.close()
-
-
 # ── tiers: no extract ever holds a record its recipient may not have ─────────────────
 _deaths = st.lists(
     st.tuples(
