@@ -25,7 +25,7 @@ from vitalfile.cases.access import (
 from vitalfile.cases.framework import decide, get_case, open_dispute, submitter_of
 from vitalfile.cases.review import describe, protective_hold, review_sheet
 from vitalfile.db import open_store
-from vitalfile.errors import AppendConflict, PolicyError, UsageError
+from vitalfile.errors import PolicyError, StateConflict, UsageError
 from vitalfile.ledger.store import Store
 from vitalfile.overview import figures
 from vitalfile.overview.record import own_record
@@ -55,7 +55,7 @@ def test_a_stale_case_and_ones_own_case_are_refused(store: Store) -> None:
         decide(store, cid, "uphold", reviewer="lee", reason="x")
     seen = case.updated_seq
     decide(store, cid, "uphold", reviewer="kim", reason="no proof of life", expected_version=seen)
-    with pytest.raises(AppendConflict, match="kim recorded 'uphold' on this case"):
+    with pytest.raises(StateConflict, match="kim recorded 'uphold' on this case"):
         decide(store, cid, "retract", reviewer="max", reason="alive", expected_version=seen)
     assert get_case(store, cid).decision == "uphold"
 

@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from vitalfile.dates import DUE_DAYS, due_date, iso_now
-from vitalfile.errors import AppendConflict, NotFound, PolicyError, StateConflict, UsageError
+from vitalfile.errors import NotFound, PolicyError, StateConflict, UsageError
 from vitalfile.events import (
     CaseAssigned,
     CaseDecided,
@@ -704,12 +704,12 @@ def check_decidable(
     if expected_version is not None and case.updated_seq != expected_version:
         last = case.history[-1] if case.history else None
         if last is not None:
-            raise AppendConflict(
+            raise StateConflict(
                 f"{last.reviewer} recorded '{last.decision}' on this case while you had it "
                 "open; nothing of yours was recorded: reload the case",
                 case=case.case_id,
             )
-        raise AppendConflict(
+        raise StateConflict(
             "the case changed while you had it open; nothing was recorded: reload the case",
             case=case.case_id,
         )
@@ -753,7 +753,7 @@ def decide(
     """Decide a case and append the decision with everything it causes, in one commit.
 
     `expected_version` is the case's version (`updated_seq`) the reviewer saw: if the case
-    changed since (another reviewer decided it), nothing is recorded (AppendConflict).
+    changed since (another reviewer decided it), nothing is recorded (StateConflict).
     `preview` works out the events without recording them (a confirm step shows them).
     A reviewer never decides a case they submitted (PolicyError). `override`: when a
     confirm step asked why linking a report held to protect a living person (a minor, a
