@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from vitalfile import __version__
 from vitalfile.disclosure.access import Forbidden, Principal
 from vitalfile.disclosure.policy import add_recipient, recipient_tier
 from vitalfile.errors import NotFound, RecordError, UsageError
@@ -257,7 +256,7 @@ def capability_statement(jurisdiction: str) -> dict[str, Any]:
         "status": "active",
         "date": date.today().isoformat(),
         "kind": "instance",
-        "software": {"name": "vitalfile", "version": __version__},
+        "software": {"name": "vitalfile", "version": _version()},
         "fhirVersion": "4.0.1",
         "format": ["json"],
         "implementationGuide": [
@@ -288,3 +287,13 @@ def outcome_counts(outcomes: Sequence[Outcome]) -> dict[str, int]:
     for o in outcomes:
         counts[o.result] = counts.get(o.result, 0) + 1
     return counts
+
+
+def _version() -> str:
+    """The installed package's version (the root package imports the store: not from here)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vitalfile")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "0"
