@@ -123,12 +123,12 @@ class Bar:
         self.step(self._step, n)
 
     def step(self, name: str, n: int = 0) -> None:
-        if name != self._step:
+        new_step = name != self._step
+        if new_step:
             self._step, self.rows = name, 0
-            self._show(new_step=True)
         self.rows += n
         self.most = max(self.most, self.rows)
-        self._show(new_step=False)
+        self._show(new_step=new_step)
 
     def _show(self, *, new_step: bool) -> None:
         label = f"{self.description} · {self._step}" if self._step else self.description

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vitalfile.cli.common import app, open_db, out_console, settings
+from vitalfile.cli.common import app, open_db, out_console, progress_bar, settings
 from vitalfile.disclosure.deliveries import check_delivered
 from vitalfile.errors import ChainBroken, UsageError
 from vitalfile.ledger.checkpoint import (
@@ -41,9 +41,12 @@ def verify_cmd(
     if file is not None and checkpoint is None:
         raise UsageError("--file is checked against a --checkpoint (its sidecar)", field="file")
     cp = read_checkpoint(checkpoint) if checkpoint else None
-    with open_db() as store:
+    with open_db() as store, progress_bar("ledger verify") as bar:
+        bar.step("hashing")
         report = verify_ledger(store, cp, settings().key_path if cp else None)
+        bar(report.events)
         if report.ok and cp is not None and file is not None:
+            bar.step("the delivered file")
             check_delivered(store, cp.delivery, file)
     if not report.ok:
         raise ChainBroken(report.problems[0])

@@ -324,9 +324,18 @@ class MasterProjection:
             if st.death is not None and (st.death.version, st.death.status) != before:
                 versions.append((pid, seq, dataclasses.replace(st.death)))
         _save_versions(tx, versions)
-        tx.delete_in("persons", "person_id", ids)
+        # a person's row changes only when they are registered (or loaded from a DMF file):
+        # a death posted leaves it alone, so the batch rewrites only those rows
+        registered = sorted(
+            {
+                int(getattr(e, "person_id"))  # noqa: B009
+                for _, e in events
+                if isinstance(e, PersonRegistered | DmfRecordLoaded)
+            }
+        )
+        tx.delete_in("persons", "person_id", registered)
         tx.delete_in("deaths", "person_id", ids)
-        people = [s for s in states.values() if s.person is not None]
+        people = [states[pid] for pid in registered if states[pid].person is not None]
         tx.insert_arrow(
             "persons",
             pa.table(
