@@ -116,7 +116,7 @@ def main() -> None:
                 "submit_s": round(submit_s, 2),
                 "per_person_ms": round(submit_s * 1000 / args.submission, 3),
                 "determinations_per_s": round(args.submission / submit_s),
-                "proposed_with_notice": result.notices,
+                "proposed": result.proposed,
                 "held": result.held,
                 "held_share": round(result.held / args.submission, 4),
                 "holds_by_reason": dict(sorted(result.holds_by_reason.items())),

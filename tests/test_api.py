@@ -10,6 +10,7 @@ import re
 import time
 import zlib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,13 @@ def routes() -> list[tuple[str, str, dict[str, Any], set[str], int]]:
             404,
         ),
         ("POST", "/v1/determinations-advance", {}, DECIDERS, 200),
+        (
+            "POST",
+            "/v1/determinations/DT-0000000000000000/notice",
+            {"json": {"method": "mail", "sent_to": "1 MAIN ST"}},
+            DECIDERS,
+            404,
+        ),
         ("POST", "/v1/determinations-lookup", {"json": {"ssn": ssn_of(6)}}, {"fed"}, 200),
         (
             "POST",
@@ -859,8 +867,28 @@ def test_notice_pdf_of_a_determination(world: World, client: TestClient) -> None
         json={"agency": "VA", "items": [item, held]},
         headers=auth(world, "intake"),
     )
-    assert r.status_code == 201 and r.json()["notices"] == 1, r.text
+    assert r.status_code == 201 and r.json()["proposed"] == 1, r.text
     ids = r.json()["determination_ids"]
+    # issuing the notice is its own step: how and where it was sent, today (the real clock)
+    proposed = [
+        i
+        for i in ids
+        if client.get(f"/v1/determinations/{i}", headers=auth(world, "reviewer")).json()["state"]
+        == "proposed"
+    ]
+    bad = client.post(
+        f"/v1/determinations/{proposed[0]}/notice",
+        json={"method": "pigeon", "sent_to": "1 MAIN ST"},
+        headers=auth(world, "reviewer"),
+    )
+    assert bad.status_code == 422 and bad.json()["code"] == "input"
+    sent = client.post(
+        f"/v1/determinations/{proposed[0]}/notice",
+        json={"method": "mail", "sent_to": "1 MAIN ST, TOWN OH"},
+        headers=auth(world, "reviewer"),
+    )
+    assert sent.status_code == 201 and sent.json()["state"] == "notice_issued", sent.text
+    assert sent.json()["notice_issued_on"] == datetime.now(UTC).date().isoformat()
     states = {
         i: client.get(f"/v1/determinations/{i}", headers=auth(world, "reviewer")).json()
         for i in ids

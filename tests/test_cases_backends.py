@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from vitalfile.cases.determinations import (
     DeterminationIn,
-    advance,
-    contest,
     get_determination,
     submit_determinations,
 )
 from vitalfile.cases.framework import decide, list_cases, open_dispute, review_case_id
+from vitalfile.cases.window import advance, contest, issue_notice
 from vitalfile.disclosure.requests import RequestIn, submit_requests
 from vitalfile.events import DeathPosted, PersonRegistered, ReportReceived
 from vitalfile.intake.activity import ingest_activity
@@ -40,7 +41,9 @@ def _snapshot(store: Store) -> dict[str, list[tuple[object, ...]]]:
     return {t: sorted(store.query(f"SELECT * FROM {t}"), key=repr) for t in TABLES}
 
 
-def test_due_process_flows_and_rebuild(store: Store, tmp_path: Path) -> None:
+def test_due_process_flows_and_rebuild(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store.append(
         [
             PersonRegistered(
@@ -106,8 +109,12 @@ def test_due_process_flows_and_rebuild(store: Store, tmp_path: Path) -> None:
         dob="1950-01-02",
     )
     ids = submit_determinations(store, [item, other], agency="A", now=NOW).ids
-    contest(store, ids[1], ground="not me", now=NOW)
-    assert advance(store, today=date(2025, 7, 3)) == [ids[0]]
+    monkeypatch.setenv("VITALFILE_TEST_CLOCK", NOW.date().isoformat())
+    for did in ids:
+        issue_notice(store, did, method="mail", sent_to="1 MAIN ST", issued_by="lee")
+    contest(store, ids[1], ground="not me")
+    monkeypatch.setenv("VITALFILE_TEST_CLOCK", "2025-07-03")
+    assert advance(store) == [ids[0]]
     assert get_determination(store, ids[0]).state == "in_effect"
     r = submit_requests(
         store,

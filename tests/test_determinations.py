@@ -12,23 +12,21 @@ import pytest
 from vitalfile.cases.determinations import (
     HOLD_REASONS,
     DeterminationIn,
-    advance,
-    contest,
-    determinations_for,
     get_determination,
     read_determinations,
     submit_determinations,
-    verify_match,
-    write_notice,
 )
 from vitalfile.cases.framework import decide, get_case, list_cases
+from vitalfile.cases.window import advance, contest, issue_notice, verify_match, write_notice
 from vitalfile.cli import main
 from vitalfile.db import open_store
+from vitalfile.disclosure.determinations import determinations_for
 from vitalfile.disclosure.distribute import extract_full, extract_update
 from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient
 from vitalfile.disclosure.verify import match_batch, verify_online
-from vitalfile.errors import Refused, UsageError
+from vitalfile.errors import ConfigError, NotFound, Refused, UsageError
 from vitalfile.events import DeathPosted, PersonRegistered, ReportReceived
+from vitalfile.ledger.clock import mark_production
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult
 from vitalfile.master.projection import load_people
@@ -66,6 +64,29 @@ def item(pid: int, **kw: str) -> DeterminationIn:
     return DeterminationIn(**fields)  # type: ignore[arg-type]
 
 
+class Clock:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.mp = monkeypatch
+
+    def set(self, day: date) -> None:
+        self.mp.setenv("VITALFILE_TEST_CLOCK", day.isoformat())
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The test clock (VITALFILE_TEST_CLOCK): tests move it; the real clock moves nothing."""
+    c = Clock(monkeypatch)
+    c.set(DAY0.date())
+    return c
+
+
+def notify(store: Store, did: str) -> str:
+    """Issue the notice today (by the clock): mailed to the subject's address."""
+    return issue_notice(
+        store, did, method="mail", sent_to="1 MAIN ST, TOWN OH 43001", issued_by="clerk-lee"
+    ).contest_by
+
+
 @pytest.fixture
 def store(store: Store) -> Store:
     """The shared fixture's store (DuckDB and PostgreSQL), with this file's people."""
@@ -100,7 +121,7 @@ def test_each_person_checked_alone_holds_by_reason(store: Store) -> None:
         agency="SSA-OIG",
         now=DAY0,
     )
-    assert (r.submitted, r.proposed, r.held, r.notices) == (6, 1, 5, 1)
+    assert (r.submitted, r.proposed, r.held, r.notices) == (6, 1, 5, 0)
     assert r.holds_by_reason == {
         HOLD_REASONS["minor"]: 1,
         HOLD_REASONS["weak_match"]: 1,
@@ -117,42 +138,65 @@ def test_each_person_checked_alone_holds_by_reason(store: Store) -> None:
     assert (again.submitted, again.duplicates) == (0, 1)
 
 
-def test_notice_window_then_in_effect(store: Store, tmp_path: Path) -> None:
+def test_notice_window_then_in_effect(store: Store, tmp_path: Path, clock: Clock) -> None:
     did = submit_determinations(store, [item(1)], agency="SSA-OIG", now=DAY0).ids[0]
+    assert get_determination(store, did).state == "proposed"  # no notice sent yet
+    with pytest.raises(NotFound):  # no notice: nothing to write
+        write_notice(store, did, tmp_path / "none")
+    clock.set(date(2025, 6, 9))  # sent a week later: the window counts from the notice
+    with pytest.raises(UsageError):
+        issue_notice(store, did, method="pigeon", sent_to="x", issued_by="lee")
+    with pytest.raises(UsageError):
+        issue_notice(store, did, method="mail", sent_to=" ", issued_by="lee")
+    assert notify(store, did) == "2025-07-09"
     d = get_determination(store, did)
-    assert d.state == "notice_issued" and d.contest_by == "2025-07-02"
+    assert d.state == "notice_issued" and d.notice_issued_on == "2025-06-09"
+    row = store.query("SELECT method, sent_to, issued_by FROM determination_notices")
+    assert row == [("mail", "1 MAIN ST, TOWN OH 43001", "clerk-lee")]
+    with pytest.raises(UsageError):  # once
+        notify(store, did)
     txt, pdf = write_notice(store, did, tmp_path / "notices")
     text = txt.read_text()
-    assert AUTH in text and "HOW TO CONTEST" in text and "2025-07-02" in text
+    assert AUTH in text and "HOW TO CONTEST" in text and "2025-07-09" in text
     assert "NOT a record of death" in text
     assert pdf.read_bytes().startswith(b"%PDF")
-    assert advance(store, today=date(2025, 7, 2)) == []  # the last day to contest
+    clock.set(date(2025, 7, 9))
+    assert advance(store) == []  # the last day to contest
     assert get_determination(store, did).state == "notice_issued"
-    assert advance(store, today=date(2025, 7, 3)) == [did]
+    clock.set(date(2025, 7, 10))
+    assert advance(store) == [did]
     d = get_determination(store, did)
-    assert d.state == "in_effect" and d.in_effect_on == "2025-07-03"
+    assert d.state == "in_effect" and d.in_effect_on == "2025-07-10"
 
 
-def test_contest_in_time_and_withdrawn(store: Store) -> None:
+def test_contest_in_time_and_withdrawn(store: Store, clock: Clock) -> None:
     did = submit_determinations(store, [item(1)], agency="SSA-OIG", now=DAY0).ids[0]
-    late = DAY0 + timedelta(days=31)
+    with pytest.raises(UsageError):  # no notice yet: nothing to contest
+        contest(store, did, ground="early")
+    notify(store, did)
+    clock.set(DAY0.date() + timedelta(days=31))
     with pytest.raises(UsageError):
-        contest(store, did, ground="too late", now=late)
-    cid = contest(store, did, ground="I was employed", evidence=["payslips"], now=DAY0)
+        contest(store, did, ground="too late")
+    clock.set(DAY0.date())
+    cid = contest(store, did, ground="I was employed", evidence=["payslips"])
     assert get_determination(store, did).state == "contested"
-    assert advance(store, today=date(2025, 8, 1)) == []  # a contest stops it
+    clock.set(date(2025, 8, 1))
+    assert advance(store) == []  # a contest stops it: it waits for its case
     decide(store, cid, "withdraw", reviewer="kim", reason="payslips prove eligibility")
     d = get_determination(store, did)
     assert d.state == "withdrawn" and d.closed_reason.startswith("contest succeeded")
     assert get_case(store, cid).state == "closed"
 
 
-def test_contest_rejected_then_in_effect_after_window(store: Store) -> None:
+def test_contest_rejected_then_in_effect_after_window(store: Store, clock: Clock) -> None:
     did = submit_determinations(store, [item(1)], agency="SSA-OIG", now=DAY0).ids[0]
-    cid = contest(store, did, ground="not me", now=DAY0 + timedelta(days=3))
+    notify(store, did)
+    clock.set(DAY0.date() + timedelta(days=3))
+    cid = contest(store, did, ground="not me")
     decide(store, cid, "uphold", reviewer="kim", reason="identity confirmed")
     assert get_determination(store, did).state == "notice_issued"
-    assert advance(store, today=date(2025, 7, 3)) == [did]
+    clock.set(date(2025, 7, 3))
+    assert advance(store) == [did]
 
 
 def test_held_determination_proposed_by_a_reviewer(store: Store) -> None:
@@ -161,28 +205,32 @@ def test_held_determination_proposed_by_a_reviewer(store: Store) -> None:
         decide(store, f"D/{did}", "propose", reviewer="kim", reason="ok")
     did2 = submit_determinations(store, [item(2)], agency="A", now=DAY0).ids[0]
     decide(store, f"D/{did2}", "propose", reviewer="kim", reason="age confirmed 18 on date")
+    assert get_determination(store, did2).state == "proposed"
+    notify(store, did2)
     assert get_determination(store, did2).state == "notice_issued"
     decide(store, f"D/{did}", "withdraw", reviewer="kim", reason="no authority named")
     assert get_determination(store, did).state == "withdrawn"
 
 
-def test_computer_match_stays_unverified_until_verified_and_noticed(store: Store) -> None:
+def test_computer_match_stays_unverified_until_verified_and_noticed(
+    store: Store, clock: Clock
+) -> None:
     did = submit_determinations(
         store, [item(1)], agency="VA", origin="computer_match", now=DAY0
     ).ids[0]
     d = get_determination(store, did)
     assert d.state == "proposed" and not d.verified and d.notice_id == ""
-    assert advance(store, today=date(2026, 1, 1)) == []  # no action, however long it waits
-    notice = verify_match(
-        store,
-        did,
-        verified_by="kim",
-        method="wage records checked with employer",
-        now=DAY0 + timedelta(days=10),
-    )
-    assert notice.contest_by == "2025-07-12"
-    assert advance(store, today=date(2025, 7, 12)) == []
-    assert advance(store, today=date(2025, 7, 13)) == [did]
+    with pytest.raises(UsageError):  # unverified: no notice
+        notify(store, did)
+    clock.set(date(2026, 1, 1))
+    assert advance(store) == []  # no action, however long it waits
+    clock.set(DAY0.date() + timedelta(days=10))
+    verify_match(store, did, verified_by="kim", method="wage records checked with employer")
+    assert notify(store, did) == "2025-07-12"
+    clock.set(date(2025, 7, 12))
+    assert advance(store) == []
+    clock.set(date(2025, 7, 13))
+    assert advance(store) == [did]
     with pytest.raises(UsageError):
         verify_match(store, did, verified_by="kim", method="again")
 
@@ -207,11 +255,15 @@ def _recipients(store: Store) -> None:
         )
 
 
-def test_shown_only_to_agreements_naming_the_kind_and_only_in_effect(store: Store) -> None:
+def test_shown_only_to_agreements_naming_the_kind_and_only_in_effect(
+    store: Store, clock: Clock
+) -> None:
     _recipients(store)
     did = submit_determinations(store, [item(1)], agency="SSA-OIG", now=DAY0).ids[0]
+    notify(store, did)
     assert determinations_for(store, "agency-a", ssn_of(1), on=date(2025, 6, 10)) == []
-    advance(store, today=date(2025, 7, 3))
+    clock.set(date(2025, 7, 3))
+    advance(store)
     shown = determinations_for(store, "agency-a", ssn_of(1), on=date(2025, 7, 3))
     assert [s["determination_id"] for s in shown] == [did]
     assert determinations_for(store, "agency-b", ssn_of(1), on=date(2025, 7, 3)) == []
@@ -232,7 +284,9 @@ def _deaths(store: Store) -> list[tuple[object, ...]]:
     )
 
 
-def test_never_in_a_death_record_file_or_verification_answer(store: Store, tmp_path: Path) -> None:
+def test_never_in_a_death_record_file_or_verification_answer(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
     _recipients(store)
     deaths_before = _deaths(store)
     files_before = {}
@@ -268,7 +322,9 @@ def test_never_in_a_death_record_file_or_verification_answer(store: Store, tmp_p
     for did in ids:
         if get_determination(store, did).state == "held":
             decide(store, f"D/{did}", "propose", reviewer="k", reason="checked", person_id=4)
-    advance(store, today=date(2025, 7, 3))
+        notify(store, did)
+    clock.set(date(2025, 7, 3))
+    advance(store)
     assert [get_determination(store, d).state for d in ids[:1]] == ["in_effect"]
     assert _deaths(store) == deaths_before
     assert load_people(store, [1])[1].death is None
@@ -286,7 +342,7 @@ def test_never_in_a_death_record_file_or_verification_answer(store: Store, tmp_p
     assert "benefit" not in batch and AUTH not in batch
 
 
-def test_bulk_file_read_and_cli(store: Store, tmp_path: Path) -> None:
+def test_bulk_file_read_and_cli(store: Store, tmp_path: Path, clock: Clock) -> None:
     f = tmp_path / "bulk.csv"
     f.write_text(
         "ssn,first_name,middle_name,last_name,dob,kind,authority,effective_date,evidence_ref\n"
@@ -298,7 +354,20 @@ def test_bulk_file_read_and_cli(store: Store, tmp_path: Path) -> None:
     db = store.url
     store.close()
     assert main(["--db", db, "determination", "submit", str(f), "--agency", "SSA"]) == 0
-    assert main(["--db", db, "determination", "advance", "--today", "2099-01-01"]) == 0
+    with open_store(db) as s:
+        (did,) = (str(r[0]) for r in s.query("SELECT determination_id FROM determinations "
+                                             "WHERE state = 'proposed'"))  # fmt: skip
+    notice = ["determination", "issue-notice", did, "--method", "mail", "--by", "lee"]
+    assert main(["--db", db, *notice, "--sent-to", "1 MAIN ST"]) == 0
+    # no command takes a date: the window is judged by the clock
+    assert main(["--db", db, "determination", "advance", "--today", "2099-01-01"]) == 2
+    assert main(["--db", db, "determination", "advance"]) == 0  # the clock: within the window
+    with open_store(db) as s:
+        assert s.query("SELECT state FROM determinations WHERE determination_id = ?", [did]) == [
+            ("notice_issued",)
+        ]
+    clock.set(date(2025, 7, 3))
+    assert main(["--db", db, "determination", "advance"]) == 0
     with open_store(db) as s:
         states = sorted(r[0] for r in s.query("SELECT state FROM determinations"))
         assert states == ["held", "in_effect"]
@@ -339,4 +408,30 @@ def test_weak_identity_by_the_linkage_model_is_held(store: Store) -> None:
     strong = submit_determinations(
         store, [item(1, evidence_ref="x")], agency="A", linker=_ModelLinker(0.9999), now=DAY0
     )
-    assert strong.notices == 1
+    assert strong.proposed == 1
+
+
+def test_the_test_clock_is_refused_on_a_production_database(
+    store: Store, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    did = submit_determinations(store, [item(1)], agency="SSA-OIG", now=DAY0).ids[0]
+    assert mark_production(store, by="ops-kim") and not mark_production(store, by="again")
+    clock.set(date(2099, 1, 1))
+    with pytest.raises(ConfigError):
+        notify(store, did)
+    with pytest.raises(ConfigError):
+        advance(store)
+    db = store.url
+    store.close()
+    assert main(["--db", db, "determination", "advance"]) == 1  # one error line, nothing done
+    with open_store(db) as s:
+        assert get_determination(s, did).state == "proposed"
+    monkeypatch.delenv("VITALFILE_TEST_CLOCK")
+    with open_store(db) as s:
+        notify(s, did)  # the real clock
+        d = get_determination(s, did)
+        real = datetime.now(UTC).date()
+        assert d.notice_issued_on == real.isoformat()
+        assert d.contest_by == (real + timedelta(days=30)).isoformat()
+        assert advance(s) == []  # its window has not passed in real time
+        assert get_determination(s, did).in_effect_on == ""

@@ -326,6 +326,13 @@ class VerificationCreate(_In):
     evidence: Evidence = Field(default_factory=list)
 
 
+class NoticeCreate(_In):
+    """How the notice was sent and to which address (the day is today's, by the clock)."""
+
+    method: Literal["mail", "email", "in_person", "portal"]
+    sent_to: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
 class ContestCreate(_In):
     ground: Text
     evidence: Evidence = Field(default_factory=list)

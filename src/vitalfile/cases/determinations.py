@@ -3,31 +3,36 @@
 A determination (for example `benefit_ineligible` under an authority, from a date) has its
 own events and its own tables (`determinations`, `determination_notices`); nothing here
 reads or writes a death, a DMF file or a verification answer. Its life: submitted → held for
-review (a minor, a weak identity match, no authority…) or proposed → notice issued → 30-day
-contest window → in effect; or withdrawn (by a reviewer, or a contest that succeeds). A
-computer-match result stays unverified — no notice, no effect — until an independent
-verification event. A bulk submission is split into one determination per person, each
-checked alone. It is shown only to recipients whose agreement names its kind, once in effect.
+review (a minor, a weak identity match, no authority…) or proposed → notice issued (its own
+step, `window.issue_notice`) → 30-day contest window → in effect (`window.advance`); or
+withdrawn (by a reviewer, or a contest that succeeds). A computer-match result stays
+unverified — no notice, no effect — until an independent verification event. This module
+owns the state, its replay and projection, submitting (split per person, each checked alone
+by `determination_input`) and the reviewer's decisions; the answer to recipients is
+`disclosure.determinations` (through the gate).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
 
+from vitalfile.cases.determination_input import (
+    HEADER,
+    HOLD_REASONS,
+    DeterminationIn,
+    check_determination,
+    read_determinations,
+)
 from vitalfile.cases.framework import CaseState, decision_event, register_decider
-from vitalfile.cases.notices import notice_text, write_notice_pdf
-from vitalfile.dates import age_on, due_date, iso_now
-from vitalfile.errors import NotFound, RecordError, UsageError
+from vitalfile.dates import due_date, iso_now
+from vitalfile.errors import NotFound, UsageError
 from vitalfile.events import (
     CaseOpened,
     DeterminationContested,
@@ -37,7 +42,6 @@ from vitalfile.events import (
     DeterminationProposed,
     DeterminationSubmitted,
     DeterminationWithdrawn,
-    DisclosureMade,
     Event,
     MatchVerified,
     NoticeIssued,
@@ -46,174 +50,22 @@ from vitalfile.events import (
 from vitalfile.ledger.store import Store, Tx
 from vitalfile.link.base import Linker, LinkResult
 from vitalfile.master.projection import PersonState, load_people
-from vitalfile.sources.csv import iter_rows
 
 __all__ = [
-    "CONTEST_DAYS",
+    "HEADER",
     "HOLD_REASONS",
     "DeterminationIn",
     "DeterminationState",
     "DeterminationsProjection",
     "SubmitResult",
-    "advance",
     "check_determination",
-    "contest",
     "decide_determination_case",
-    "determinations_for",
     "evolve_determination",
     "get_determination",
     "list_determinations",
     "read_determinations",
     "submit_determinations",
-    "verify_match",
-    "write_notice",
 ]
-
-CONTEST_DAYS = 30
-MINOR_AGE = 18
-STRONG_MATCH = 0.999  # the linkage model's automatic-link probability (link.decide default)
-HOLD_REASONS = {
-    "authority": "legal authority missing",
-    "minor": "subject is a minor",
-    "age_unknown": "subject's age unknown (may be a minor)",
-    "weak_match": "weak identity match",
-    "no_match": "no person on file matches",
-    "dead": "subject has a death on file",
-    "no_date": "effective date missing",
-}
-_KIND = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
-HEADER = (
-    "ssn",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "dob",
-    "kind",
-    "authority",
-    "effective_date",
-    "evidence_ref",
-)
-
-
-# ── input ─────────────────────────────────────────────────────────────────────────────
-@dataclass(frozen=True)
-class DeterminationIn:
-    """One determination as an agency submitted it (one line of a bulk submission)."""
-
-    ssn: str
-    kind: str
-    authority: str
-    effective_date: str
-    evidence_ref: str = ""
-    first_name: str = ""
-    middle_name: str = ""
-    last_name: str = ""
-    dob: str = ""
-    line: int = 0
-
-    def identity(self) -> dict[str, str]:
-        return {
-            "ssn": self.ssn,
-            "first_name": self.first_name,
-            "middle_name": self.middle_name,
-            "last_name": self.last_name,
-            "dob": self.dob,
-        }
-
-    def determination_id(self, agency: str, origin: str) -> str:
-        text = "|".join(
-            (agency, origin, self.ssn, self.kind, self.effective_date, self.evidence_ref)
-        )
-        return "DT-" + hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _iso_or_blank(text: str) -> bool:
-    if text == "":
-        return True
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
-
-
-def read_determinations(path: Path) -> tuple[list[DeterminationIn], list[RecordError]]:
-    """A submission CSV (`ssn,first_name,middle_name,last_name,dob,kind,authority,
-    effective_date,evidence_ref`): one determination per line, and every problem by line."""
-    items: list[DeterminationIn] = []
-    errors: list[RecordError] = []
-    for item in iter_rows(path, HEADER):
-        if isinstance(item, RecordError):
-            errors.append(item)
-            continue
-        i, v = item
-        ssn = v["ssn"]  # 9 digits: iter_rows parsed it
-        if not (len(ssn) == 9 and ssn.isdigit()):
-            errors.append(RecordError("not a 9-digit SSN", line=i, field="ssn", file=path.name))
-            continue
-        if not _KIND.match(v["kind"]):
-            errors.append(
-                RecordError("kind must be a lower-case word", line=i, field="kind", file=path.name)
-            )
-            continue
-        bad = [f for f in ("dob", "effective_date") if not _iso_or_blank(v[f])]
-        if bad:
-            errors.append(RecordError("not an ISO date", line=i, field=bad[0], file=path.name))
-            continue
-        items.append(
-            DeterminationIn(
-                ssn=ssn,
-                kind=v["kind"],
-                authority=v["authority"],
-                effective_date=v["effective_date"],
-                evidence_ref=v["evidence_ref"],
-                first_name=v["first_name"],
-                middle_name=v["middle_name"],
-                last_name=v["last_name"],
-                dob=v["dob"],
-                line=i,
-            )
-        )
-    return items, errors
-
-
-# ── the checks (pure) ─────────────────────────────────────────────────────────────────
-def check_determination(
-    item: DeterminationIn,
-    link: LinkResult,
-    person: PersonState | None,
-    *,
-    ssn_on_file: bool,
-    today: date,
-) -> list[str]:
-    """Why this determination must be held for review ([] when it may be proposed).
-
-    `person` is the person the linker linked it to (None unless linked); `ssn_on_file`
-    says whether anyone on file has the SSN as supplied (a weak match, not no match).
-    """
-    reasons: list[str] = []
-    if not item.authority.strip():
-        reasons.append(HOLD_REASONS["authority"])
-    if not item.effective_date:
-        reasons.append(HOLD_REASONS["no_date"])
-    if person is None or link.outcome != "linked":
-        weak = link.outcome == "held" or link.person_id is not None or ssn_on_file
-        reasons.append(HOLD_REASONS["weak_match" if weak else "no_match"])
-    elif (link.probability is not None and link.probability < STRONG_MATCH) or (
-        person.person is not None and person.person.get("ssn") != item.ssn
-    ):
-        # an adverse finding needs the SSN as supplied to be the person's own
-        reasons.append(HOLD_REASONS["weak_match"])
-    on = item.effective_date or today.isoformat()
-    on_file = person.person.get("dob", "") if person is not None and person.person else ""
-    ages = [a for a in (age_on(d, on) for d in (item.dob, on_file) if d) if a is not None]
-    if not ages:
-        reasons.append(HOLD_REASONS["age_unknown"])
-    elif min(ages) < MINOR_AGE:
-        reasons.append(HOLD_REASONS["minor"])
-    if person is not None and person.death is not None and person.death.status == "current":
-        reasons.append(HOLD_REASONS["dead"])
-    return reasons
 
 
 # ── state and replay ──────────────────────────────────────────────────────────────────
@@ -356,6 +208,11 @@ class DeterminationsProjection:
             """CREATE TABLE IF NOT EXISTS determination_notices (notice_id VARCHAR PRIMARY KEY,
                 determination_id VARCHAR NOT NULL, issued_on VARCHAR NOT NULL,
                 contest_by VARCHAR NOT NULL, text VARCHAR NOT NULL, seq BIGINT NOT NULL)""",
+            # issue 14: how and where each notice was sent (older files gain the columns)
+            "ALTER TABLE determination_notices ADD COLUMN IF NOT EXISTS method VARCHAR DEFAULT ''",
+            "ALTER TABLE determination_notices ADD COLUMN IF NOT EXISTS sent_to VARCHAR DEFAULT ''",
+            "ALTER TABLE determination_notices ADD COLUMN IF NOT EXISTS issued_by VARCHAR "
+            "DEFAULT ''",
         ]
 
     def tables(self) -> list[str]:
@@ -394,6 +251,9 @@ class DeterminationsProjection:
                         "issued_on": pa.array([e.issued_on for _, e in notices], pa.string()),
                         "contest_by": pa.array([e.contest_by for _, e in notices], pa.string()),
                         "text": pa.array([e.text for _, e in notices], pa.string()),
+                        "method": pa.array([e.method for _, e in notices], pa.string()),
+                        "sent_to": pa.array([e.sent_to for _, e in notices], pa.string()),
+                        "issued_by": pa.array([e.issued_by for _, e in notices], pa.string()),
                         "seq": pa.array([s for s, _ in notices], pa.int64()),
                     }
                 ),
@@ -426,49 +286,6 @@ def list_determinations(
         params,
     )
     return [_from_row(r) for r in rows]
-
-
-# ── notices ───────────────────────────────────────────────────────────────────────────
-def _notice(st: DeterminationState, issued_on: date) -> NoticeIssued:
-    contest_by = issued_on + timedelta(days=CONTEST_DAYS)
-    notice_id = f"N-{st.determination_id[3:]}-{issued_on:%Y%m%d}"
-    text = notice_text(
-        notice_id=notice_id,
-        determination_id=st.determination_id,
-        kind=st.kind,
-        authority=st.authority,
-        agency=st.agency,
-        effective_date=st.effective_date,
-        issued_on=issued_on.isoformat(),
-        contest_by=contest_by.isoformat(),
-        identity=st.identity,
-        computer_match=st.origin == "computer_match",
-    )
-    return NoticeIssued(
-        determination_id=st.determination_id,
-        person_id=st.person_id,
-        notice_id=notice_id,
-        issued_on=issued_on.isoformat(),
-        contest_by=contest_by.isoformat(),
-        text=text,
-    )
-
-
-def write_notice(store: Store, determination_id: str, out_dir: Path) -> tuple[Path, Path]:
-    """The determination's notice as `NOTICE.txt` and `NOTICE.pdf` in `out_dir`."""
-    st = get_determination(store, determination_id)
-    rows = store.query(
-        "SELECT notice_id, text FROM determination_notices WHERE determination_id = ? "
-        "ORDER BY seq DESC LIMIT 1",
-        [determination_id],
-    )
-    if not rows:
-        raise NotFound("no notice issued for this determination", record_id=st.determination_id)
-    notice_id, text = str(rows[0][0]), str(rows[0][1])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    txt = out_dir / f"{notice_id}.txt"
-    txt.write_text(text, encoding="ascii")
-    return txt, write_notice_pdf(text, out_dir / f"{notice_id}.pdf")
 
 
 # ── submitting (decide per determination, append) ─────────────────────────────────────
@@ -552,14 +369,8 @@ def decide_determination(
                 at=at,
             ),
         ]
-    events: list[Event] = [
-        submitted,
-        DeterminationProposed(determination_id=did, person_id=pid),
-    ]
-    if origin == "agency":
-        st = evolve_determination(DeterminationState(did), 0, submitted)
-        events.append(_notice(st, today))
-    return events
+    # proposed: the notice is its own step (window.issue_notice), sent and recorded apart
+    return [submitted, DeterminationProposed(determination_id=did, person_id=pid)]
 
 
 def submit_determinations(
@@ -648,126 +459,6 @@ def submit_determinations(
     return result
 
 
-# ── the life after submission ─────────────────────────────────────────────────────────
-def verify_match(
-    store: Store,
-    determination_id: str,
-    *,
-    verified_by: str,
-    method: str,
-    evidence: Sequence[str] = (),
-    now: datetime | None = None,
-) -> NoticeIssued:
-    """Record the independent verification of a computer-match result and issue its notice."""
-    if not verified_by or not method:
-        raise UsageError("a verification names who verified and how")
-    when = now or datetime.now(UTC)
-    with store.transaction():
-        st = get_determination(store, determination_id)
-        if st.origin != "computer_match":
-            raise UsageError(
-                "only a computer-match result needs verifying", record_id=st.determination_id
-            )
-        if st.verified or st.state != "proposed":
-            raise UsageError(
-                f"the determination is {st.state}, not awaiting verification",
-                record_id=st.determination_id,
-            )
-        notice = _notice(st, when.date())
-        store.append(
-            [
-                MatchVerified(
-                    determination_id=determination_id,
-                    person_id=st.person_id,
-                    verified_by=verified_by,
-                    method=method,
-                    evidence=list(evidence),
-                    at=iso_now(when),
-                ),
-                notice,
-            ],
-            note="match verified",
-        )
-    return notice
-
-
-def contest(
-    store: Store,
-    determination_id: str,
-    *,
-    ground: str,
-    evidence: Sequence[str] = (),
-    now: datetime | None = None,
-) -> str:
-    """The subject contests within the window: the determination waits for a reviewer."""
-    if not ground:
-        raise UsageError("a contest states its ground", field="ground")
-    when = now or datetime.now(UTC)
-    with store.transaction():
-        st = get_determination(store, determination_id)
-        if st.state != "notice_issued":
-            raise UsageError(
-                f"the determination is {st.state}: nothing to contest",
-                record_id=st.determination_id,
-            )
-        if when.date().isoformat() > st.contest_by:
-            raise UsageError(
-                f"the contest window closed on {st.contest_by}", record_id=st.determination_id
-            )
-        n = len(
-            store.query(
-                "SELECT 1 FROM cases WHERE about = ? AND kind = 'determination'", [determination_id]
-            )
-        )
-        case_id = f"X/{determination_id}/{n + 1}"
-        at = iso_now(when)
-        store.append(
-            [
-                CaseOpened(
-                    case_id=case_id,
-                    kind="determination",
-                    person_id=st.person_id,
-                    about=determination_id,
-                    reason=f"contested: {ground}",
-                    evidence=list(evidence),
-                    due=due_date(at, "determination"),
-                    opened_by="subject",
-                    at=at,
-                ),
-                DeterminationContested(
-                    determination_id=determination_id,
-                    person_id=st.person_id,
-                    case_id=case_id,
-                    ground=ground,
-                    on=when.date().isoformat(),
-                ),
-            ],
-            note="determination contested",
-        )
-    return case_id
-
-
-def advance(store: Store, *, today: date | None = None) -> list[str]:
-    """Put in effect every determination whose notice period has passed uncontested (and,
-    for a computer match, that was independently verified). Each gets its own event."""
-    day = (today or date.today()).isoformat()
-    with store.transaction():
-        rows = store.query(
-            "SELECT determination_id, person_id FROM determinations WHERE state = 'notice_issued' "
-            "AND contest_by < ? AND (origin = 'agency' OR verified) ORDER BY determination_id",
-            [day],
-        )
-        events: list[Event] = [
-            DeterminationInEffect(
-                determination_id=str(d), person_id=None if p is None else int(p), on=day
-            )
-            for d, p in rows
-        ]
-        if events:
-            store.append(events, note="determinations in effect")
-    return [str(r[0]) for r in rows]
-
-
 def decide_determination_case(
     store: Store,
     case: CaseState,
@@ -802,16 +493,12 @@ def decide_determination_case(
             raise UsageError("no person to propose it for: name one (--person) or withdraw")
         if not st.authority.strip():
             raise UsageError("a determination with no legal authority cannot be proposed")
-        events: list[Event] = [
+        return [
             decided,
             DeterminationProposed(
                 determination_id=did, person_id=pid, decided_by=f"reviewer:{reviewer}"
             ),
         ]
-        if st.origin == "agency":
-            st.person_id = pid
-            events.append(_notice(st, when.date()))
-        return events
     if decision == "uphold" and st.state == "contested":
         return [
             decided,
@@ -820,82 +507,6 @@ def decide_determination_case(
             ),
         ]
     raise UsageError(f"cannot {decision} a determination that is {st.state}", case=case.case_id)
-
-
-# ── showing (through the gate) ────────────────────────────────────────────────────────
-def determinations_for(
-    store: Store, recipient: str, ssn: str, *, on: date | None = None
-) -> list[dict[str, Any]]:
-    """The determinations in effect about this SSN that `recipient`'s agreement covers.
-
-    Goes through the disclosure gate (a refusal is recorded and raised); the answer is a
-    `disclosure.made` event on the `determination` channel, in the person's accounting.
-    """
-    from vitalfile.disclosure.policy import gate, refuse
-
-    day = on or date.today()
-    from vitalfile.master.projection import find_person_ids
-
-    pids = find_person_ids(store, ssn)
-    if not pids:
-        raise NotFound("no person with this SSN on file", field="ssn")
-    grant = gate(
-        store, recipient, channel="determination", fields=("ssn",), on=day, person_ids=pids
-    )
-    if not grant.determination_kinds:
-        raise refuse(
-            store,
-            recipient,
-            "the agreement names no kind of determination",
-            channel="determination",
-            agreement_id=grant.agreement_id,
-            purpose=grant.purpose,
-            person_ids=pids,
-        )
-    out: list[dict[str, Any]] = []
-    given: list[str] = []
-    for pid in pids:
-        found = [
-            d
-            for d in list_determinations(store, person_id=pid, state="in_effect")
-            if d.kind in grant.determination_kinds
-        ]
-        for d in found:
-            out.append(
-                {
-                    "person_id": pid,
-                    "determination_id": d.determination_id,
-                    "kind": d.kind,
-                    "authority": d.authority,
-                    "agency": d.agency,
-                    "effective_date": d.effective_date,
-                    "in_effect_on": d.in_effect_on,
-                }
-            )
-        given.append(
-            "; ".join(f"{d.kind} under {d.authority} from {d.effective_date}" for d in found)
-            or "no determination in effect"
-        )
-    store.append(
-        [
-            DisclosureMade(
-                disclosure_id=hashlib.sha256(f"{recipient}|{ssn}|{iso_now()}".encode()).hexdigest()[
-                    :20
-                ],
-                recipient=recipient,
-                agreement_id=grant.agreement_id,
-                purpose=grant.purpose,
-                authority=grant.authority,
-                channel="determination",
-                fields=["determinations"],
-                person_ids=pids,
-                given=given,
-                at=iso_now(),
-            )
-        ],
-        note="determination answer",
-    )
-    return out
 
 
 register_decider("determination", decide_determination_case)

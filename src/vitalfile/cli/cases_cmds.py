@@ -224,7 +224,8 @@ def det_submit(
     ] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Submit determinations; each is checked alone and held, or proposed with a notice."""
+    """Submit determinations; each is checked alone and held, or proposed (its notice is
+    then issued as its own step: determination issue-notice)."""
     from vitalfile.cases.determinations import read_determinations, submit_determinations
 
     _exists(file)
@@ -244,8 +245,7 @@ def det_submit(
         return
     out_console.print(
         f"submitted {r.submitted:,} (duplicates {r.duplicates:,}): proposed {r.proposed:,}, "
-        f"notices {r.notices:,}, awaiting verification {r.awaiting_verification:,}, held "
-        f"{r.held:,}"
+        f"awaiting verification {r.awaiting_verification:,}, held {r.held:,}"
     )
     for why, n in sorted(r.holds_by_reason.items()):
         out_console.print(f"  held: {why}: {n:,}", markup=False)
@@ -288,12 +288,31 @@ def det_notice(
     determination_id: Annotated[str, typer.Argument(help="the id")],
     out: Annotated[Path, typer.Option(help="folder for the notice (.txt and .pdf)")] = Path("."),
 ) -> None:
-    """Write the determination's notice as text and PDF."""
-    from vitalfile.cases.determinations import write_notice
+    """Write the determination's issued notice as text and PDF (to print and send)."""
+    from vitalfile.cases.window import write_notice
 
     with open_db() as store:
         txt, pdf = write_notice(store, determination_id, out)
     out_console.print(f"wrote {txt} and {pdf}", markup=False)
+
+
+@det_app.command("issue-notice")
+def det_issue_notice(
+    determination_id: Annotated[str, typer.Argument(help="the id")],
+    method: Annotated[str, typer.Option(help="how it is sent: mail, email, in_person, portal")],
+    sent_to: Annotated[str, typer.Option(help="the address it is sent to")],
+    by: Annotated[str, typer.Option(help="who issues it")],
+) -> None:
+    """Record that the notice was sent today (how, where, by whom): the 30-day contest
+    window starts from today's date."""
+    from vitalfile.cases.window import issue_notice
+
+    with open_db() as store:
+        n = issue_notice(store, determination_id, method=method, sent_to=sent_to, issued_by=by)
+    out_console.print(
+        f"notice {n.notice_id} issued {n.issued_on} by {n.method}; contest by {n.contest_by}",
+        markup=False,
+    )
 
 
 @det_app.command("contest")
@@ -303,7 +322,7 @@ def det_contest(
     evidence: Annotated[list[str] | None, typer.Option(help="evidence (repeatable)")] = None,
 ) -> None:
     """The subject contests within 30 days of the notice: a case for a reviewer."""
-    from vitalfile.cases.determinations import contest
+    from vitalfile.cases.window import contest
 
     with open_db() as store:
         cid = contest(store, determination_id, ground=ground, evidence=evidence or [])
@@ -317,25 +336,24 @@ def det_verify(
     by: Annotated[str, typer.Option(help="who verified it")],
     evidence: Annotated[list[str] | None, typer.Option(help="evidence (repeatable)")] = None,
 ) -> None:
-    """Record the independent verification of a computer-match result; the notice goes out."""
-    from vitalfile.cases.determinations import verify_match
+    """Record the independent verification of a computer-match result (then issue-notice)."""
+    from vitalfile.cases.window import verify_match
 
     with open_db() as store:
-        n = verify_match(
+        verify_match(
             store, determination_id, verified_by=by, method=method, evidence=evidence or []
         )
-    out_console.print(f"verified; notice {n.notice_id}, contest by {n.contest_by}")
+    out_console.print("verified; the notice can now be issued (determination issue-notice)")
 
 
 @det_app.command("advance")
-def det_advance(
-    today: Annotated[str | None, typer.Option(help="ISO date to judge the windows by")] = None,
-) -> None:
-    """Put in effect the determinations whose 30-day contest window has passed."""
-    from vitalfile.cases.determinations import advance
+def det_advance() -> None:
+    """Put in effect the determinations whose 30-day contest window has passed, judged by
+    today's date in real time (no date can be given)."""
+    from vitalfile.cases.window import advance
 
     with open_db() as store:
-        ids = advance(store, today=_day(today))
+        ids = advance(store)
     out_console.print(f"{len(ids)} determination(s) now in effect")
 
 
@@ -345,7 +363,7 @@ def det_answer(
     ssn: Annotated[str, typer.Option(help="about whom")],
 ) -> None:
     """Determinations in effect about a person that the recipient's agreement covers."""
-    from vitalfile.cases.determinations import determinations_for
+    from vitalfile.disclosure.determinations import determinations_for
 
     digits = parse_ssn(ssn, field="ssn")
     with open_db() as store:

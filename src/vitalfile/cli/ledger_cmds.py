@@ -84,3 +84,18 @@ def keys_init(
     path = settings().key_path
     key_id = init_key(path, overwrite=force)
     out_console.print(f"key {key_id} written to {path} (public key {path}.pub)")
+
+
+@ledger_app.command("mark-production")
+def mark_production_cmd(
+    by: Annotated[str, typer.Option(help="who marks it (recorded)")],
+) -> None:
+    """Mark this database as production, once and for good: the test clock
+    (VITALFILE_TEST_CLOCK) is refused on it from then on."""
+    from vitalfile.ledger.clock import mark_production
+
+    if not by.strip():
+        raise UsageError("name who marks the database", field="by")
+    with open_db() as store:
+        marked = mark_production(store, by=by.strip())
+    out_console.print("marked as production" if marked else "already production")

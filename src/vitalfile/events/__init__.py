@@ -28,6 +28,7 @@ from vitalfile.events.cases import (
     DeterminationProposed,
     DeterminationSubmitted,
     DeterminationWithdrawn,
+    LedgerMarkedProduction,
     MatchVerified,
     NoticeIssued,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "DmfRecordLoaded",
     "Event",
     "IngestRejected",
+    "LedgerMarkedProduction",
     "LinkUndone",
     "MatchVerified",
     "MonitorRegistered",

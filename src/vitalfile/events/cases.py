@@ -22,6 +22,7 @@ __all__ = [
     "DeterminationProposed",
     "DeterminationSubmitted",
     "DeterminationWithdrawn",
+    "LedgerMarkedProduction",
     "MatchVerified",
     "NoticeIssued",
 ]
@@ -115,7 +116,9 @@ class MatchVerified(Event):
 
 
 class NoticeIssued(Event):
-    """The subject is told of the finding and how to contest it; the window starts."""
+    """The subject is told of the finding and how to contest it; the window starts on
+    `issued_on` (the day it was sent, by the real clock). Issuing is its own step: how it was
+    sent (`method`) and to which address (`sent_to`) are recorded (older notices: blank)."""
 
     type = "determination.notice_issued"
     determination_id: str
@@ -124,6 +127,18 @@ class NoticeIssued(Event):
     issued_on: str
     contest_by: str
     text: str
+    method: str = ""
+    sent_to: str = ""
+    issued_by: str = ""
+    at: str = ""
+
+
+class LedgerMarkedProduction(Event):
+    """This database is production: the test clock is refused on it (ledger.clock)."""
+
+    type = "ledger.production"
+    by: str = ""
+    at: str = ""
 
 
 class DeterminationContested(Event):

@@ -21,6 +21,7 @@ from vitalfile.api.models import (
     DeterminationAnswer,
     DeterminationPublic,
     DeterminationsCreate,
+    NoticeCreate,
     PersonLookup,
     SubmitPublic,
     VerificationCreate,
@@ -28,16 +29,13 @@ from vitalfile.api.models import (
 from vitalfile.cases.determinations import (
     DeterminationIn,
     DeterminationState,
-    advance,
-    contest,
-    determinations_for,
     get_determination,
     list_determinations,
     submit_determinations,
-    verify_match,
-    write_notice,
 )
+from vitalfile.cases.window import advance, contest, issue_notice, verify_match, write_notice
 from vitalfile.disclosure.access import Principal
+from vitalfile.disclosure.determinations import determinations_for
 from vitalfile.ledger.store import Store
 from vitalfile.ssn import parse as parse_ssn
 
@@ -161,9 +159,26 @@ def notice_pdf(determination_id: DetId, _: Reader, store: StoreDep) -> Response:
 def verification(
     determination_id: DetId, body: VerificationCreate, who: Actor, store: StoreDep
 ) -> DeterminationPublic:
-    """The independent verification of a computer-match result; issues the notice."""
+    """The independent verification of a computer-match result (its notice is then issued
+    as its own step: POST .../notice)."""
     verify_match(
         store, determination_id, verified_by=who.name, method=body.method, evidence=body.evidence
+    )
+    return determination_public(get_determination(store, determination_id), store)
+
+
+@router.post(
+    "/determinations/{determination_id}/notice",
+    response_model=DeterminationPublic,
+    status_code=201,
+)
+def issue(
+    determination_id: DetId, body: NoticeCreate, who: Actor, store: StoreDep
+) -> DeterminationPublic:
+    """Record that the notice was sent today (how, to which address): the 30-day window
+    starts from today's date in real time."""
+    issue_notice(
+        store, determination_id, method=body.method, sent_to=body.sent_to, issued_by=who.name
     )
     return determination_public(get_determination(store, determination_id), store)
 
@@ -179,7 +194,8 @@ def contest_determination(
 
 @router.post("/determinations-advance", response_model=AdvancePublic)
 def advance_all(_: Actor, store: StoreDep) -> AdvancePublic:
-    """Put in effect every determination whose contest window passed uncontested."""
+    """Put in effect every determination whose contest window passed uncontested, judged
+    by today's date in real time (the request carries no date)."""
     return AdvancePublic(in_effect=advance(store))
 
 
