@@ -22,6 +22,7 @@ from tests.conftest import BACKENDS
 from vitalfile.api import create_app
 from vitalfile.cases.determinations import DeterminationIn, submit_determinations
 from vitalfile.cases.framework import open_dispute
+from vitalfile.cases.window import issue_notice
 from vitalfile.db import open_store
 from vitalfile.disclosure.access import create_key
 from vitalfile.disclosure.distribute import extract_full
@@ -87,7 +88,8 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
             last_name=LAST[6],
             dob="1950-01-02",
         )
-        assert submit_determinations(store, [item], agency="VA").notices == 1
+        (did,) = submit_determinations(store, [item], agency="VA").ids
+        issue_notice(store, did, method="mail", sent_to="6 MAIN ST", issued_by="clerk")
     finally:
         store.close()
     port = _free_port()

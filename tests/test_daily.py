@@ -10,11 +10,13 @@ import pytest
 
 from vitalfile.cases.determinations import DeterminationIn, get_determination, submit_determinations
 from vitalfile.cases.framework import assign, open_case
+from vitalfile.cases.window import issue_notice
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.disclosure.daily import run_daily
 from vitalfile.disclosure.distribute import extract_full
 from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient, end_agreement
+from vitalfile.errors import UsageError
 from vitalfile.events import DeathPosted, DeathRetracted, PersonRegistered
 from vitalfile.ledger.checkpoint import init_key, load_private_key, read_checkpoint
 from vitalfile.ledger.store import Store
@@ -22,6 +24,16 @@ from vitalfile.ledger.verify import verify_ledger
 
 DAY0 = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 LATER = date(2025, 7, 10)  # past the 30-day contest window and the review due dates
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test clock: the world is made on DAY0, the daily work done on LATER (set below)."""
+    monkeypatch.setenv("VITALFILE_TEST_CLOCK", DAY0.date().isoformat())
+
+
+def later(monkeypatch: pytest.MonkeyPatch, day: date = LATER) -> None:
+    monkeypatch.setenv("VITALFILE_TEST_CLOCK", day.isoformat())
 
 
 def ssn_of(pid: int) -> str:
@@ -73,7 +85,7 @@ def world(store: Store, key_dir: Path) -> Path:
             store, key_dir / f"{name}.full.dmf", recipient=name, key=key, on=date(2025, 6, 1)
         )
     end_agreement(store, "old-1", end="2025-06-30")
-    submit_determinations(
+    (did,) = submit_determinations(
         store,
         [
             DeterminationIn(
@@ -89,7 +101,8 @@ def world(store: Store, key_dir: Path) -> Path:
         ],
         agency="SSA-OIG",
         now=DAY0,
-    )
+    ).ids
+    issue_notice(store, did, method="mail", sent_to="6 MAIN ST", issued_by="clerk")
     cid = open_case(store, "dispute", person_id=3, reason="test", now=DAY0)
     assign(store, cid, "rev-ann", now=DAY0)
     # what happened since the full files: a new death, and a retraction
@@ -108,10 +121,15 @@ def world(store: Store, key_dir: Path) -> Path:
     return key_path
 
 
-def test_daily_does_the_day_once(store: Store, tmp_path: Path) -> None:
+def test_daily_does_the_day_once(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key_path = world(store, tmp_path)
     key = load_private_key(key_path)
     out = tmp_path / "out"
+    with pytest.raises(UsageError):  # no day that has not come
+        run_daily(store, out, key=key, on=LATER)
+    later(monkeypatch)
     r = run_daily(store, out, key=key, on=LATER)
 
     assert len(r.in_effect) == 1
@@ -156,16 +174,20 @@ def test_daily_does_the_day_once(store: Store, tmp_path: Path) -> None:
             )
         ]
     )
+    later(monkeypatch, date(2025, 7, 11))
     nxt = run_daily(store, out, key=key, on=date(2025, 7, 11))
     assert sorted(f.recipient for f in nxt.files) == ["agency", "bank"]  # 'old' ended: no A
     assert all(f.adds == 1 and f.records == 1 for f in nxt.files)
     assert nxt.checkpoint_written and nxt.checkpoint != r.checkpoint
 
 
-def test_daily_cli_prints_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_daily_cli_prints_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     db = tmp_path / "d.duckdb"
     with open_store(str(db)) as s:
         key_path = world(s, tmp_path)
+    later(monkeypatch)
     base = [
         "--db",
         str(db),

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from vitalfile.cases.review import person_name
 from vitalfile.dates import iso_now
@@ -214,8 +214,9 @@ def file_challenge(
 ) -> str:
     """The person disputes their death on file (`what` = 'death') or contests a
     determination (`what` = its id); opens the case. Returns the case id."""
-    from vitalfile.cases.determinations import contest, list_determinations
+    from vitalfile.cases.determinations import list_determinations
     from vitalfile.cases.framework import open_dispute
+    from vitalfile.cases.window import contest
 
     if not ground.strip():
         raise UsageError("say what is wrong", field="ground")
@@ -234,6 +235,4 @@ def file_challenge(
     mine = {d.determination_id for d in list_determinations(store, person_id=person_id)}
     if what not in mine:
         raise NotFound("no such determination about you")
-    return contest(
-        store, what, ground=ground.strip(), evidence=evidence, now=now or datetime.now(UTC)
-    )
+    return contest(store, what, ground=ground.strip(), evidence=evidence)

@@ -16,12 +16,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from vitalfile.cases.determinations import advance
 from vitalfile.cases.framework import list_cases
+from vitalfile.cases.window import advance
 from vitalfile.disclosure.deliveries import allowed_sql, diff_sql, holdings_sql, scoped_sql
 from vitalfile.disclosure.extracts import FORMATS, extract_update
-from vitalfile.disclosure.policy import DEATH_FIELDS, Grant, check, today
+from vitalfile.disclosure.policy import DEATH_FIELDS, Grant, check
 from vitalfile.errors import UsageError
+from vitalfile.ledger.clock import today as clock_today
 from vitalfile.ledger.store import Store
 from vitalfile.ledger.verify import checkpoint_now
 
@@ -117,7 +118,8 @@ def run_daily(
 ) -> DailyResult:
     """Do the day's work for `on` (default: today, UTC); safe to run twice or late.
 
-    1. determinations whose contest window ended go into effect (`determinations.advance`);
+    1. determinations whose contest window ended go into effect (`window.advance`, judged by
+       the clock, never by `on`: a day that has not come is refused);
     2. every recipient with an earlier full file and something owed gets its update (or, when
        its agreement ended or narrowed, corrections) file in `out`, signed sidecar beside it;
     3. open cases past their due date, by owner;
@@ -126,12 +128,15 @@ def run_daily(
     """
     if fmt not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(FORMATS)}", field="format")
-    day = on or today()
+    now = clock_today(store)
+    day = on or now
+    if day > now:
+        raise UsageError("the day's work cannot be done for a day that has not come", field="on")
     out.mkdir(parents=True, exist_ok=True)
     cp_dir = checkpoint_dir or out / "checkpoints"
     cp_dir.mkdir(parents=True, exist_ok=True)
     result = DailyResult(day=day.isoformat())
-    result.in_effect = advance(store, today=day)
+    result.in_effect = advance(store)
 
     recipients = [str(r[0]) for r in store.query("SELECT recipient FROM recipients ORDER BY 1")]
     for recipient in recipients:
