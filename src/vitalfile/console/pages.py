@@ -666,6 +666,18 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
                     "rows": [(w["week"], w["open"], w["mean_age"]) for w in over],
                 }
             )
+            shown.append(
+                {
+                    "title": "Mean age of the open cases (days) at the end of each week",
+                    "svg": charts.bars(
+                        [(w["week"][5:], w["mean_age"]) for w in over],
+                        title="Mean age of the open cases, in days",
+                        unit="days",
+                    ),
+                    "head": ("week ending", "mean age (days)"),
+                    "rows": [(w["week"], w["mean_age"]) for w in over],
+                }
+            )
             groups, weeks = figures.held_by_week(store)
             shown.append(
                 {
