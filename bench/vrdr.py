@@ -7,18 +7,24 @@ then times `read_bundle` over N bundle texts, and plain `json.loads` over the sa
 floor). With `--ingest N` (default 10,000; 0 skips it) it also times the whole ingest path over
 N distinct submission messages padded the same way, on a DuckDB file whose people they match:
 read, validate, link, post, one append, and an acknowledgement file per message.
+With `--nvss N` (default 1,000; 0 skips it) it times the NVSS API as a state's client uses
+it: one `batch` Bundle of N distinct padded submissions POSTed to `/MA/Bundle` (over HTTP
+in-process, the app's whole stack: key, body, read, link, post, replies kept in the ledger,
+the batch-response), then the GET of the N acknowledgements queued.
 Prints one JSON line.
 
-    .venv/bin/python bench/vrdr.py [--n 100000] [--distinct 1000] [--ingest 10000]
+    .venv/bin/python bench/vrdr.py [--n 100000] [--distinct 1000] [--ingest 10000] [--nvss 1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +44,7 @@ _STATES = ["MA", "NY", "TX", "CA", "FL", "NH", "OH", "WA"]
 def _report(rng: random.Random, i: int) -> VrdrReport:
     year = rng.randint(2020, 2026)
     state = rng.choice(_STATES)
-    cert = f"{i % 1_000_000:06d}"
+    cert = f"{i % 999_999 + 1:06d}"
     day = rng.choice(["00", f"{rng.randint(1, 28):02d}", f"{rng.randint(1, 28):02d}"])
     ssn = f"{rng.randint(1, 665):03d}{rng.randint(1, 99):02d}{rng.randint(1, 9999):04d}"
     return VrdrReport(
@@ -176,12 +182,104 @@ def ingest_rate(n: int, seed: int = 11) -> dict[str, Any]:
     }
 
 
+def _padded_messages(n: int, rng: random.Random) -> tuple[list[VrdrReport], list[dict[str, Any]]]:
+    """n distinct submission messages (MA), each padded as a real certificate is."""
+    reports = [replace(_report(rng, i + 1), jurisdiction="MA") for i in range(n)]
+    reports = [
+        replace(r, record_id=format_record_id(r.death_year, "MA", r.cert_no)) for r in reports
+    ]
+    messages = []
+    for i, rep in enumerate(reports):
+        message = write_message(
+            rep,
+            "submission",
+            message_id=f"m{i}",
+            source="https://edrs.example.ma.gov/nvss",
+            timestamp="2026-01-01T00:00:00Z",
+        )
+        document = message["entry"][-1]["resource"]
+        patient_ref = next(
+            e["fullUrl"] for e in document["entry"] if e["resource"]["resourceType"] == "Patient"
+        )
+        document["entry"].extend(_padding(rng, patient_ref, i))
+        messages.append(message)
+    return reports, messages
+
+
+def nvss_rate(n: int, seed: int = 13) -> dict[str, Any]:
+    """Seconds and messages/s of one batch POST of n submissions to the NVSS API, and its GET."""
+    from fastapi.testclient import TestClient
+
+    from vitalfile.api import create_app
+    from vitalfile.api.settings import ApiSettings
+    from vitalfile.db import open_store
+    from vitalfile.disclosure.access import create_key
+    from vitalfile.disclosure.nvss import register_jurisdiction
+    from vitalfile.events import PersonRegistered
+
+    rng = random.Random(seed)
+    reports, messages = _padded_messages(n, rng)
+    body = json.dumps(
+        {"resourceType": "Bundle", "type": "batch", "entry": [{"resource": m} for m in messages]}
+    ).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        url = str(work / "nvss.duckdb")
+        store = open_store(url)
+        try:
+            store.append(
+                [
+                    PersonRegistered(
+                        person_id=i + 1,
+                        ssn=r.ssn,
+                        first_name=r.first_name,
+                        last_name=r.last_name,
+                        dob=r.dob,
+                    )
+                    for i, r in enumerate(reports)
+                ]
+            )
+            token = create_key(store, recipient=register_jurisdiction(store, "MA"))[1]
+        finally:
+            store.close()
+        settings = ApiSettings(
+            db=url, work_dir=work, key_path=work / "keeper.pem", max_upload_bytes=len(body) + 1
+        )
+        headers = {"Authorization": f"Bearer {token}", "content-type": "application/fhir+json"}
+        with TestClient(create_app(settings)) as client:
+            client.get("/MA/metadata", headers=headers)  # the key looked up, the store opened
+            load = os.getloadavg()[0]
+            c0, t0 = time.process_time(), time.perf_counter()
+            r = client.post("/MA/Bundle", content=body, headers=headers)
+            spent = time.perf_counter() - t0
+            cpu = time.process_time() - c0
+            assert r.status_code == 200, r.text[:300]
+            statuses = [e["response"]["status"] for e in r.json()["entry"]]
+            t0 = time.perf_counter()
+            page = client.get("/MA/Bundle", params={"_count": n}, headers=headers).json()
+            polled = time.perf_counter() - t0
+    return {
+        "nvss_batch": n,
+        "nvss_bytes": len(body),
+        "nvss_post_seconds": round(spent, 3),
+        "nvss_post_cpu_seconds": round(cpu, 3),
+        "load_average_1m": round(load, 1),
+        "nvss_messages_per_s": round(n / spent, 1),
+        "nvss_taken": statuses.count("201"),
+        "nvss_acks_polled": len(page["entry"]),
+        "nvss_get_seconds": round(polled, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="bundles to read")
     parser.add_argument("--distinct", type=int, default=1000, help="distinct bundles, cycled")
     parser.add_argument(
         "--ingest", type=int, default=10_000, help="bundles through the whole ingest (0: skip)"
+    )
+    parser.add_argument(
+        "--nvss", type=int, default=1000, help="submissions in one NVSS API batch (0: skip)"
     )
     args = parser.parse_args()
     pool = build(args.distinct)
@@ -200,6 +298,7 @@ def main() -> None:
             warned += 1
     spent = time.perf_counter() - t0
     ingest = ingest_rate(args.ingest) if args.ingest > 0 else {}
+    nvss = nvss_rate(args.nvss) if args.nvss > 0 else {}
 
     print(
         json.dumps(
@@ -213,6 +312,7 @@ def main() -> None:
                 "times_floor": round(spent / floor, 2),
                 "with_warnings": warned,
                 **ingest,
+                **nvss,
             }
         )
     )
