@@ -507,3 +507,52 @@ def test_round_trip_writer_to_reader(report: VrdrReport, kind: str, style: Any) 
     assert replace(got, warnings=()) == expected
     if style != "old":
         assert got.warnings == ()
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> VrdrReport:
+    """A message of any kind the guide defines that carries only Parameters."""
+    year = draw(st.integers(1900, date.today().year + 1))
+    jurisdiction = draw(st.sampled_from(["MA", "NY", "YC", "PR", "GU", "DC", "AS"]))
+    cert = draw(st.integers(1, 999_999))
+    kind = draw(
+        st.sampled_from(
+            [
+                "void",
+                "alias",
+                "status",
+                "acknowledgement",
+                "extraction_error",
+                "demographics_coding",
+            ]
+        )
+    )
+    fields: dict[str, Any] = {}
+    if kind == "void":
+        fields["block_count"] = draw(st.integers(1, min(10_000, 1_000_000 - cert)))
+    elif kind == "alias":
+        names = ["alias_decedent_first_name", "alias_decedent_last_name", "alias_father_surname"]
+        chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+        fields["alias"] = tuple((n, draw(_word)) for n in chosen)
+    elif kind == "status":
+        fields["status"] = draw(st.sampled_from(["manualCauseOfDeathCoding", "nonCodeable"]))
+    if kind in ("acknowledgement", "extraction_error") or draw(st.booleans()):
+        fields["response_to"] = draw(st.uuids()).hex
+        fields["response_code"] = "ok" if kind != "extraction_error" else "fatal-error"
+    return VrdrReport(
+        record_id=format_record_id(year, jurisdiction, f"{cert:06d}"),
+        jurisdiction=jurisdiction,
+        cert_no=f"{cert:06d}",
+        death_year=year,
+        message_kind=kind,  # type: ignore[arg-type]
+        message_id="m-1",
+        source_endpoint="http://example.org/edrs",
+        **fields,
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(messages())
+def test_round_trip_every_parameters_message(report: VrdrReport) -> None:
+    got = read_bundle(json.dumps(write_message(report)))
+    assert replace(got, warnings=()) == report
