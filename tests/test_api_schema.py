@@ -12,12 +12,14 @@ from schemathesis.checks import positive_data_acceptance
 
 from tests.api_world import build_world
 from vitalfile.api import create_app
+from vitalfile.ledger.checkpoint import init_key
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 _DIR = Path(__import__("tempfile").mkdtemp(prefix="vf-schema-"))
 WORLD = build_world(str(_DIR / "schema.duckdb"), _DIR / "work")
-APP = create_app(WORLD.settings(max_upload_bytes=1_000_000))
+init_key(_DIR / "keeper.pem")  # /readyz is 503 without one
+APP = create_app(WORLD.settings(max_upload_bytes=1_000_000, key_path=_DIR / "keeper.pem"))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 

@@ -79,6 +79,8 @@ API_SETTINGS_HELP = {
     "session_secret": "secret signing console session cookies (same for every worker)",
     "pool_size": "database connections per worker process (PostgreSQL; DuckDB uses one)",
     "session_hours": "how long a console sign-in lasts",
+    "checkpoint_dir": "where published checkpoints are kept (default: work_dir/checkpoints); "
+    "/metrics reports the newest one's age",
 }
 
 _DEFAULT_SECRETS = {"", "changethis", "secret"}
@@ -93,6 +95,7 @@ class ApiSettings:
     session_secret: str = ""
     pool_size: int = 4
     session_hours: int = 8
+    checkpoint_dir: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> ApiSettings:
@@ -102,7 +105,7 @@ class ApiSettings:
             if env is not None:
                 values[f.name] = env
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("key_path", "work_dir"):
+        for name in ("key_path", "work_dir", "checkpoint_dir"):
             if name in values:
                 values[name] = Path(str(values[name]))
         for name in ("max_upload_bytes", "pool_size", "session_hours"):
@@ -112,6 +115,9 @@ class ApiSettings:
                 except ValueError as exc:
                     raise ConfigError("not a whole number", field=name) from exc
         return cls(**values)  # type: ignore[arg-type]
+
+    def checkpoints_folder(self) -> Path:
+        return self.checkpoint_dir or self.work_dir / "checkpoints"
 
     def checked_secret(self) -> str:
         """The session secret, refusing a default one (empty means: make one per process)."""

@@ -17,13 +17,29 @@ import uuid
 from pathlib import Path
 from typing import IO
 
+from vitalfile.api.metrics import request_metrics
 from vitalfile.db import open_store
+from vitalfile.events import Event
 from vitalfile.ledger.journal import Journal
 from vitalfile.ledger.store import Store
 
-__all__ = ["AnswerJournal"]
+__all__ = ["AnswerJournal", "CountedJournal"]
 
 log = logging.getLogger("vitalfile.api")
+
+
+class CountedJournal(Journal):
+    """A journal that counts answers written ahead and committed (the metrics' journal lag)."""
+
+    def record(self, event: Event) -> None:
+        super().record(event)
+        request_metrics().answers_written.inc()
+
+    def flush(self) -> int:
+        n = super().flush()
+        if n:
+            request_metrics().answers_committed.inc(n)
+        return n
 
 
 class AnswerJournal:
@@ -36,7 +52,7 @@ class AnswerJournal:
         fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
         # the thread below commits what waits, every `delay` seconds: a request only writes
         # its answer ahead (it never waits on the chain head the other workers append to)
-        self.journal = Journal(
+        self.journal = CountedJournal(
             self.store, path, max_batch=5000, max_delay=delay, inline_flush=False
         )
         self._stop = threading.Event()

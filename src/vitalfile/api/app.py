@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vitalfile import __version__
 from vitalfile.api.deps import KeyCache, StorePool, no_unknown_query, open_answer_journal
 from vitalfile.api.errors import TooLarge, install_error_handlers
+from vitalfile.api.keycheck import KeyCheck
+from vitalfile.api.observe import Observe
 from vitalfile.api.routes import ROUTERS
 from vitalfile.api.settings import ApiSettings
 
@@ -124,7 +126,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     from vitalfile.console import mount_console
 
     mount_console(app, settings)
+    # outermost last: every request observed; the key checked before a body limit or a
+    # route reads the body
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(KeyCheck)
+    app.add_middleware(Observe)
     return app
 
 

@@ -48,7 +48,9 @@ __all__ = [
     "StorePool",
     "answer_journal",
     "body_of",
+    "cached_principal",
     "flush_answers",
+    "lookup_principal",
     "no_unknown_query",
     "open_answer_journal",
     "principal_from_token",
@@ -206,31 +208,45 @@ StoreDep = Annotated[Store, Depends(get_store)]
 _bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer vf_…`")
 
 
-def principal_from_token(request: Request, token: str) -> Principal:
-    """The key's holder: from the cache, else looked up (and cached)."""
-    cache: KeyCache = request.app.state.key_cache
-    digest = hash_token(token)
-    hit = cache.get(digest)
+def cached_principal(state: Any, token: str) -> Principal | None:
+    """The key's holder when this worker saw the key lately (an expired key is refused)."""
+    cache: KeyCache = state.key_cache
+    hit = cache.get(hash_token(token))
+    if hit is not None and hit.expired():
+        raise Unauthenticated("the API key has expired")
+    return hit
+
+
+def lookup_principal(state: Any, token: str, held: Store | None = None) -> Principal:
+    """The key's holder: from the cache, else looked up in `held` or a borrowed store."""
+    hit = cached_principal(state, token)
     if hit is None:
-        held = getattr(request.state, "store", None)
         if held is not None:  # this request already holds one (DuckDB lends only one)
             hit = authenticate(held, token)
         else:
-            with request.app.state.pool.borrow() as store:
+            with state.pool.borrow() as store:
                 hit = authenticate(store, token)
-        cache.put(digest, hit)
+        state.key_cache.put(hash_token(token), hit)
     return hit
+
+
+def principal_from_token(request: Request, token: str) -> Principal:
+    """The key's holder: from the cache, else looked up (and cached)."""
+    return lookup_principal(request.app.state, token, getattr(request.state, "store", None))
 
 
 async def get_principal(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    # `KeyCheck` found the holder before the body was read; else look the key up here.
     # borrows a store only for the look-up: a route may hand work to a background job
+    checked = getattr(request.state, "principal", None)
+    if isinstance(checked, Principal):
+        return checked
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated("an API key is required (Authorization: Bearer …)")
-    cache: KeyCache = request.app.state.key_cache
-    hit = cache.get(hash_token(creds.credentials))
+    hit = cached_principal(request.app.state, creds.credentials)
     if hit is not None:  # the common case answers on the event loop
         return hit
     return await run_in_threadpool(principal_from_token, request, creds.credentials)

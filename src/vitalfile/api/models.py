@@ -448,9 +448,12 @@ class RecordPublic(_Out):
 class ApiKeyCreate(_In):
     """A key for exactly one staff role or one recipient."""
 
-    role: Literal["intake", "reviewer", "supervisor", "auditor"] | None = None
+    role: Literal["intake", "reviewer", "supervisor", "auditor", "metrics"] | None = None
     recipient: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     label: Annotated[str, StringConstraints(max_length=100)] = ""
+    # when the key stops working: a number of days ("90d"), a date (through that day, UTC)
+    # or an ISO time; none: never
+    expires: Annotated[str, StringConstraints(max_length=40)] = ""
 
     @model_validator(mode="after")
     def _one_scope(self) -> ApiKeyCreate:
@@ -465,6 +468,7 @@ class ApiKeyPublic(_Out):
     recipient: str
     label: str
     revoked: bool
+    expires: str = ""  # ISO UTC time the key stops working, "" for never
 
 
 class ApiKeyTokenPublic(ApiKeyPublic):

@@ -21,15 +21,25 @@ def apikey_create(
     role: Annotated[str, typer.Option(help=f"a staff role: {', '.join(ROLES)}")] = "",
     recipient: Annotated[str, typer.Option(help="a recipient id (its tier applies)")] = "",
     label: Annotated[str, typer.Option(help="who holds the key (a reviewer's name)")] = "",
+    expires: Annotated[
+        str,
+        typer.Option(
+            help="when the key stops working: days (90d), a date (through that day, UTC) "
+            "or an ISO time; default never"
+        ),
+    ] = "",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Make a key for one staff role or one recipient; the key is printed once, only here."""
     with open_db() as store:
-        key_id, token = create_key(store, role=role, recipient=recipient, label=label)
+        key_id, token = create_key(
+            store, role=role, recipient=recipient, label=label, expires=expires
+        )
+        until = next((k["expires"] for k in list_keys(store) if k["key_id"] == key_id), "")
     if as_json:
-        print(json.dumps({"key_id": key_id, "key": token}))
+        print(json.dumps({"key_id": key_id, "key": token, "expires": until}))
         return
-    out_console.print(f"key id {key_id}")
+    out_console.print(f"key id {key_id}" + (f" (expires {until})" if until else ""))
     print(token)
 
 
@@ -41,7 +51,9 @@ def apikey_list() -> None:
     for r in rows:
         scope = f"role {r['role']}" if r["role"] else f"recipient {r['recipient']}"
         out_console.print(
-            f"{r['key_id']}  {scope}  {r['label'] or '-'}{'  revoked' if r['revoked'] else ''}"
+            f"{r['key_id']}  {scope}  {r['label'] or '-'}"
+            + (f"  expires {r['expires']}" if r["expires"] else "")
+            + ("  revoked" if r["revoked"] else "")
         )
 
 

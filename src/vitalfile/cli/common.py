@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +25,7 @@ from rich.text import Text
 from vitalfile.db import open_store
 from vitalfile.errors import VitalfileError
 from vitalfile.ledger.store import Store
+from vitalfile.logs import configure as configure_logging
 from vitalfile.settings import Settings
 
 __all__ = [
@@ -34,6 +33,7 @@ __all__ = [
     "Bar",
     "app",
     "err_console",
+    "log_options",
     "open_db",
     "print_error",
     "progress_bar",
@@ -67,13 +67,20 @@ def _root(
     log_level: Annotated[
         str, typer.Option("--log-level", envvar="VITALFILE_LOG_LEVEL", help="logging level")
     ] = "WARNING",
+    log_format: Annotated[
+        str,
+        typer.Option("--log-format", envvar="VITALFILE_LOG_FORMAT", help="log lines: text or json"),
+    ] = "text",
 ) -> None:
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper(), logging.WARNING),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(log_level, log_format)
     _state["settings"] = Settings.from_env(db=db, key_path=key)
+    _state["log"] = (log_level, log_format)
+
+
+def log_options() -> tuple[str, str]:
+    """The global --log-level and --log-format, as given."""
+    given = _state.get("log")
+    return given if isinstance(given, tuple) else ("WARNING", "text")
 
 
 def settings() -> Settings:

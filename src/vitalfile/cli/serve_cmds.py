@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from vitalfile.cli.common import app, settings
+from vitalfile.cli.common import app, log_options, settings
+from vitalfile.logs import uvicorn_log_config
 
 __all__ = ["serve"]
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's multiprocess mode
 
 
 @app.command()
@@ -23,12 +28,29 @@ def serve(
         Path | None, typer.Option(help="where delivered files and match results are kept")
     ] = None,
     max_upload_mb: Annotated[int, typer.Option(help="largest request body, in MiB")] = 50,
-    log_level: Annotated[str, typer.Option(help="uvicorn's log level")] = "warning",
+    log_level: Annotated[
+        str | None, typer.Option(help="log level (default: the global --log-level)")
+    ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(help="log lines: text, or json (one object per line, with a request id)"),
+    ] = None,
+    access_log: Annotated[
+        bool, typer.Option(help="log one line per request (route template, status, time)")
+    ] = False,
 ) -> None:
-    """Serve the API (OpenAPI at /openapi.json) and the console (/console/)."""
+    """Serve the API (OpenAPI at /openapi.json) and the console (/console/); /healthz,
+    /readyz and /metrics for the operators."""
     import uvicorn
 
     s = settings()
+    given_level, given_format = log_options()
+    level = (log_level or given_level).upper()
+    if access_log and logging.getLevelName(level) > logging.INFO:
+        level = "INFO"
+    log_config = uvicorn_log_config(level, log_format or given_format)
+    if not access_log:  # the per-request line is INFO on its own logger
+        log_config["loggers"]["vitalfile.api.requests"] = {"level": "WARNING"}
     # the workers are fresh processes: they read their settings from the environment
     os.environ["VITALFILE_DB"] = s.db
     os.environ["VITALFILE_KEY_PATH"] = str(s.key_path)
@@ -41,12 +63,23 @@ def serve(
     if workers > 1 and not is_pg:
         typer.echo("DuckDB allows one process per database file: serving with 1 worker", err=True)
         workers = 1
+    # the workers count requests in files here, so a scrape on any worker sums them all
+    if not os.environ.get(MULTIPROC_ENV):
+        base = work_dir or Path(os.environ.get("VITALFILE_WORK_DIR", "vitalfile-work"))
+        os.environ[MULTIPROC_ENV] = str(base / "metrics")
+    metrics_dir = Path(os.environ[MULTIPROC_ENV])
+    if metrics_dir.exists():  # counts of an earlier run would be summed with this one's
+        shutil.rmtree(metrics_dir)
+    metrics_dir.mkdir(parents=True)
     uvicorn.run(
         "vitalfile.api.app:factory",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level=log_level,
+        log_config=log_config,
         access_log=False,
+        # a worker imports the package before it answers the supervisor's first ping
+        # (the log formatter lives there): seconds on a busy machine, not a dead worker
+        timeout_worker_healthcheck=60,
     )

@@ -1,12 +1,13 @@
 """Who may call the service: API keys (kept hashed) and what each staff role may do.
 
 A key is a random token shown once; the file keeps only its SHA-256, in an `apikey.created`
-event (and `apikey.revoked`). A key is scoped to one recipient — what it may receive is then
-the disclosure gate's business (`policy.gate`) — or to one staff role, checked by `require`
-against `PERMISSIONS`. The API and the console both call these; nothing here discloses data.
+event (and `apikey.revoked`); a key may carry an expiry, after which it is refused. A key
+is scoped to one recipient — what it may receive is then the disclosure gate's business
+(`policy.gate`) — or to one staff role, checked by `require` against `PERMISSIONS`. The
+API and the console both call these; nothing here discloses data.
 
     PolicyError                 policy
-    ├── Unauthenticated         unauthenticated  no key, an unknown key, or a revoked one
+    ├── Unauthenticated         unauthenticated  no key, an unknown, revoked or expired one
     └── Forbidden               forbidden        the key's role or kind may not do this
 """
 
@@ -17,6 +18,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from vitalfile.disclosure.policy import recipient_tier
 from vitalfile.errors import NotFound, PolicyError, UsageError
@@ -35,12 +37,14 @@ __all__ = [
     "hash_token",
     "list_keys",
     "may",
+    "parse_expiry",
     "principal_of_key",
     "require",
     "revoke_key",
 ]
 
-ROLES = ("intake", "reviewer", "supervisor", "auditor")
+# "metrics" may only read the service's metrics (a scraper's key)
+ROLES = ("intake", "reviewer", "supervisor", "auditor", "metrics")
 
 # action → the staff roles that may do it. Recipients never hold a staff action: what they
 # receive goes through `policy.gate` (their tier and agreement), not through this table.
@@ -65,6 +69,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "refusals.read": frozenset({"supervisor", "auditor"}),
     "extracts.keeper": frozenset({"supervisor"}),
     "apikeys.manage": frozenset({"supervisor"}),
+    "metrics.read": frozenset({"supervisor", "auditor", "metrics"}),
 }
 
 
@@ -84,6 +89,10 @@ class Principal:
     role: str = ""
     recipient: str = ""
     label: str = ""
+    expires: str = ""  # ISO UTC time the key stops working, "" for never
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return bool(self.expires) and self.expires <= _iso(now or datetime.now(UTC))
 
     @property
     def is_staff(self) -> bool:
@@ -95,12 +104,42 @@ class Principal:
         return self.label or f"key:{self.key_id}"
 
 
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_expiry(text: str, *, now: datetime | None = None) -> str:
+    """An expiry as stored (ISO UTC time) from `text`: "" (never), a number of days ("90d"),
+    a date (the key works through that day, UTC) or an ISO time; it must be in the future."""
+    text = text.strip()
+    if not text:
+        return ""
+    now = now or datetime.now(UTC)
+    try:
+        if text.endswith("d") and text[:-1].isdigit():
+            when = now + timedelta(days=int(text[:-1]))
+        elif len(text) == 10:
+            when = datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+            when += timedelta(days=1)
+        else:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise UsageError(
+            "expiry must be a number of days (90d), a date or an ISO time", field="expires"
+        ) from exc
+    if when <= now:
+        raise UsageError("the expiry is not in the future", field="expires")
+    return _iso(when)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class ApiKeysProjection:
-    """api_keys: one row per key (hash, scope, revoked)."""
+    """api_keys: one row per key (hash, scope, expiry, revoked)."""
 
     name = "api_keys"
 
@@ -108,7 +147,10 @@ class ApiKeysProjection:
         return [
             """CREATE TABLE IF NOT EXISTS api_keys (key_id VARCHAR PRIMARY KEY,
                 sha256 VARCHAR NOT NULL, role VARCHAR NOT NULL, recipient VARCHAR NOT NULL,
-                label VARCHAR NOT NULL, revoked BOOLEAN NOT NULL, seq BIGINT NOT NULL)"""
+                label VARCHAR NOT NULL, revoked BOOLEAN NOT NULL, seq BIGINT NOT NULL,
+                expires VARCHAR NOT NULL DEFAULT '')""",
+            # a file made before keys could expire gains the column (never expiring)
+            "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS expires VARCHAR DEFAULT ''",
         ]
 
     def tables(self) -> list[str]:
@@ -121,9 +163,9 @@ class ApiKeysProjection:
         for seq, e in events:
             if isinstance(e, ApiKeyCreated):
                 tx.execute(
-                    "INSERT INTO api_keys (key_id, sha256, role, recipient, label, revoked, seq)"
-                    " VALUES (?, ?, ?, ?, ?, false, ?)",
-                    [e.key_id, e.sha256, e.role, e.recipient, e.label, seq],
+                    "INSERT INTO api_keys (key_id, sha256, role, recipient, label, revoked, seq,"
+                    " expires) VALUES (?, ?, ?, ?, ?, false, ?, ?)",
+                    [e.key_id, e.sha256, e.role, e.recipient, e.label, seq, e.expires],
                 )
             elif isinstance(e, ApiKeyRevoked):
                 tx.execute(
@@ -133,9 +175,11 @@ class ApiKeysProjection:
 
 
 def create_key(
-    store: Store, *, role: str = "", recipient: str = "", label: str = ""
+    store: Store, *, role: str = "", recipient: str = "", label: str = "", expires: str = ""
 ) -> tuple[str, str]:
-    """A new key for one role or one recipient: (key id, token). The token is shown once."""
+    """A new key for one role or one recipient: (key id, token). The token is shown once.
+    `expires` is read by `parse_expiry` ("" for a key that does not expire)."""
+    until = parse_expiry(expires)
     if bool(role) == bool(recipient):
         raise UsageError("a key is for exactly one staff role or one recipient")
     if role and role not in ROLES:
@@ -154,6 +198,7 @@ def create_key(
                     recipient=recipient,
                     label=label,
                     at=utc_now_text(),
+                    expires=until,
                 )
             ],
             note="api key",
@@ -169,39 +214,53 @@ def revoke_key(store: Store, key_id: str, *, reason: str = "") -> None:
 
 
 def list_keys(store: Store) -> list[dict[str, object]]:
-    """Every key's id, scope, label and whether it is revoked (never the hash)."""
+    """Every key's id, scope, label, expiry and whether it is revoked (never the hash)."""
     rows = store.query(
-        "SELECT key_id, role, recipient, label, revoked FROM api_keys ORDER BY seq, key_id"
+        "SELECT key_id, role, recipient, label, revoked, expires FROM api_keys ORDER BY seq, key_id"
     )
     return [
-        {"key_id": k, "role": r, "recipient": rec, "label": lab, "revoked": bool(rv)}
-        for k, r, rec, lab, rv in rows
+        {
+            "key_id": k,
+            "role": r,
+            "recipient": rec,
+            "label": lab,
+            "revoked": bool(rv),
+            "expires": str(ex or ""),
+        }
+        for k, r, rec, lab, rv, ex in rows
     ]
 
 
 def authenticate(store: Store, token: str) -> Principal:
-    """The holder of `token`, or Unauthenticated (unknown, revoked, or no token)."""
+    """The holder of `token`, or Unauthenticated (unknown, revoked, expired, or no token)."""
     if not token:
         raise Unauthenticated("an API key is required")
     rows = store.query(
-        "SELECT key_id, role, recipient, label, revoked FROM api_keys WHERE sha256 = ?",
+        "SELECT key_id, role, recipient, label, revoked, expires FROM api_keys WHERE sha256 = ?",
         [hash_token(token)],
     )
     if not rows or bool(rows[0][4]):
         raise Unauthenticated("unknown or revoked API key")
-    k, role, rec, label, _ = rows[0]
-    return Principal(str(k), str(role), str(rec), str(label))
+    k, role, rec, label, _, expires = rows[0]
+    principal = Principal(str(k), str(role), str(rec), str(label), str(expires or ""))
+    if principal.expired():
+        raise Unauthenticated("the API key has expired")
+    return principal
 
 
 def principal_of_key(store: Store, key_id: str) -> Principal:
     """The holder of the key `key_id` (a signed-in session names it), unless revoked."""
     rows = store.query(
-        "SELECT key_id, role, recipient, label, revoked FROM api_keys WHERE key_id = ?", [key_id]
+        "SELECT key_id, role, recipient, label, revoked, expires FROM api_keys WHERE key_id = ?",
+        [key_id],
     )
     if not rows or bool(rows[0][4]):
         raise Unauthenticated("the session's key is unknown or revoked")
-    k, role, rec, label, _ = rows[0]
-    return Principal(str(k), str(role), str(rec), str(label))
+    k, role, rec, label, _, expires = rows[0]
+    principal = Principal(str(k), str(role), str(rec), str(label), str(expires or ""))
+    if principal.expired():
+        raise Unauthenticated("the session's key has expired")
+    return principal
 
 
 def may(principal: Principal, action: str) -> bool:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from vitalfile.events.base import Event
+from vitalfile.events.base import Event, upcaster
 
 __all__ = [
     "AgreementAdded",
@@ -195,15 +195,26 @@ class RequestApproved(Event):
 
 # ── API keys (issue 8: access.py; the HTTP API and the console) ─────────────────────────
 class ApiKeyCreated(Event):
-    """A key to call the service: only its SHA-256 is kept; scoped to a recipient or a role."""
+    """A key to call the service: only its SHA-256 is kept; scoped to a recipient or a role.
+
+    Version 2 added `expires`: when the key stops working (ISO UTC time), "" for never. A
+    version-1 event reads as a key that does not expire.
+    """
 
     type = "apikey.created"
+    version = 2
     key_id: str
     sha256: str
-    role: str = ""  # a staff role (intake, reviewer, supervisor, auditor), or ""
+    role: str = ""  # a staff role (intake, reviewer, supervisor, auditor, metrics), or ""
     recipient: str = ""  # a recipient id, or ""
     label: str = ""  # who holds it (a reviewer's name), never a secret
     at: str = ""
+    expires: str = ""
+
+
+@upcaster(ApiKeyCreated.type, 1)
+def _apikey_created_v1(body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "expires": ""}
 
 
 class ApiKeyRevoked(Event):

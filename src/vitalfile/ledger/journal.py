@@ -103,12 +103,12 @@ class Journal:
         if due:
             self.flush()
 
-    def flush(self) -> None:
-        """Append everything written ahead to the ledger in one commit."""
+    def flush(self) -> int:
+        """Append everything written ahead to the ledger in one commit; return how many."""
         with self._flushing:
             with self._lock:
                 if not self._pending:
-                    return
+                    return 0
                 events, upto = self._pending, self._next - 1
                 self._pending = []
                 old, self._fh = self._fh, self._open_segment()
@@ -121,6 +121,7 @@ class Journal:
                     self._pending = events + self._pending
                 raise
             Path(old.name).unlink(missing_ok=True)
+            return len(events)
 
     def close(self) -> None:
         self.flush()

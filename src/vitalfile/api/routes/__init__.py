@@ -12,6 +12,7 @@ from vitalfile.api.routes import (
     matches,
     me,
     nvss,
+    ops,
     people,
     refusals,
     reports,
@@ -35,5 +36,6 @@ ROUTERS: list[APIRouter] = [
     people.router,
     refusals.router,
     apikeys.router,
+    ops.router,
     nvss.router,  # last: `/{jurisdiction}/…` must not shadow another route
 ]

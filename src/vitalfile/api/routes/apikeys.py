@@ -48,7 +48,11 @@ def create(
     """A new key for one staff role or one recipient. The token is in this answer only:
     the file keeps its SHA-256, and no route shows it again."""
     key_id, token = create_key(
-        store, role=body.role or "", recipient=body.recipient or "", label=body.label
+        store,
+        role=body.role or "",
+        recipient=body.recipient or "",
+        label=body.label,
+        expires=body.expires,
     )
     response.headers["Cache-Control"] = "no-store"
     return ApiKeyTokenPublic(**_key(store, key_id).model_dump(), token=token)
