@@ -1,4 +1,5 @@
-"""Commands for the ledger and the keeper's key: verify, checkpoint, keys init."""
+"""Commands for the ledger and the keeper's key: verify, checkpoint; keys init, rotate,
+export."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from vitalfile.cli.common import app, open_db, out_console, progress_bar, settin
 from vitalfile.disclosure.deliveries import check_delivered
 from vitalfile.errors import ChainBroken, UsageError
 from vitalfile.ledger.checkpoint import (
+    export_keyring,
     init_key,
+    keyring_path,
     load_private_key,
     read_checkpoint,
+    rotate_key,
 )
 from vitalfile.ledger.verify import checkpoint_now, verify_ledger
 
@@ -32,6 +36,12 @@ def verify_cmd(
         Path | None,
         typer.Option(help="a delivered file: check it is byte for byte what was delivered"),
     ] = None,
+    keyring: Annotated[
+        Path | None,
+        typer.Option(
+            help="the keeper's keyring (`vitalfile keys export`); default: the one beside --key"
+        ),
+    ] = None,
 ) -> None:
     """Recompute the hash chain; exit 1 naming the first commit that does not match.
 
@@ -43,7 +53,7 @@ def verify_cmd(
     cp = read_checkpoint(checkpoint) if checkpoint else None
     with open_db() as store, progress_bar("ledger verify") as bar:
         bar.step("hashing")
-        report = verify_ledger(store, cp, settings().key_path if cp else None)
+        report = verify_ledger(store, cp, (keyring or settings().key_path) if cp else None)
         bar(report.events)
         if report.ok and cp is not None and file is not None:
             bar.step("the delivered file")
@@ -63,12 +73,20 @@ def verify_cmd(
 
 @ledger_app.command("checkpoint")
 def checkpoint_cmd(
-    out: Annotated[Path | None, typer.Option(help="write it here (default: print)")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="write it here (default: print); a folder gets checkpoint-<commit>.json "
+            "(the service's checkpoint_dir: /metrics reports the newest one's age)"
+        ),
+    ] = None,
 ) -> None:
     """Sign the chain head with the keeper's key: a checkpoint to hold outside."""
     key = load_private_key(settings().key_path)
     with open_db() as store:
         cp = checkpoint_now(store, key)
+    if out and out.is_dir():
+        out = out / f"checkpoint-{cp.commit_no}.json"
     if out:
         out.write_text(cp.to_json())
         out_console.print(f"checkpoint of commit {cp.commit_no} written to {out}")
@@ -99,3 +117,29 @@ def mark_production_cmd(
     with open_db() as store:
         marked = mark_production(store, by=by.strip())
     out_console.print("marked as production" if marked else "already production")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key and retire the current one (its public key stays in the
+    keyring, marked retired now): what was signed before still verifies; a checkpoint the
+    old key signs from now on is refused. Send recipients the new keyring (`keys export`)."""
+    path = settings().key_path
+    old_id, new_id = rotate_key(path)
+    out_console.print(
+        f"key {new_id} now signs ({path}); key {old_id} retired; keyring {keyring_path(path)}"
+    )
+
+
+@keys_app.command("export")
+def keys_export(
+    out: Annotated[Path | None, typer.Option(help="write it here (default: print)")] = None,
+) -> None:
+    """The keyring for recipients: every public key the keeper signed with (id, PEM, made,
+    retired), to check any checkpoint or file with `ledger verify --keyring`."""
+    ring = export_keyring(settings().key_path)
+    if out:
+        out.write_text(ring.to_json())
+        out_console.print(f"keyring of {len(ring.keys)} key(s) written to {out}")
+    else:
+        print(ring.to_json(), end="")

@@ -4,6 +4,13 @@ A checkpoint is a small JSON document (commit number, hash, time, key id, signat
 ledger *extends* a checkpoint when its verified chain holds that commit with that hash.
 A checkpoint sent with a file or a feed page also carries the delivery (recipient, delivery
 id, SHA-256, record count) inside the signed payload; one without it (older) still verifies.
+
+Keys change: `rotate_key` makes a new signing key and retires the old one in the **keyring**
+(`<key>.keyring.json` beside the key: every public key the keeper ever signed with, its id,
+when it was made and when it was retired). Every checkpoint names its key id, so an old
+checkpoint verifies with its (retired) key; one signed by a retired key after its
+retirement — or of a commit made after it — is refused. `export_keyring` is what recipients
+hold to check what they were sent, whichever key signed it.
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +33,19 @@ from vitalfile.ledger.store import CommitInfo
 
 __all__ = [
     "Checkpoint",
+    "KeyEntry",
+    "Keyring",
+    "export_keyring",
     "init_key",
+    "key_id_of",
+    "keyring_path",
+    "load_keyring",
     "load_private_key",
     "load_public_key",
     "make_checkpoint",
     "read_checkpoint",
+    "read_keyring",
+    "rotate_key",
     "verify_signature",
 ]
 
@@ -65,6 +82,11 @@ class Checkpoint:
 def _key_id(public: Ed25519PublicKey) -> str:
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def key_id_of(public: Ed25519PublicKey) -> str:
+    """A public key's id (the first 16 hex digits of the SHA-256 of its raw bytes)."""
+    return _key_id(public)
 
 
 def init_key(path: Path, *, overwrite: bool = False) -> str:
@@ -161,3 +183,146 @@ def verify_signature(cp: Checkpoint, public: Ed25519PublicKey) -> None:
         public.verify(base64.b64decode(cp.signature), cp.payload())
     except (InvalidSignature, ValueError) as exc:
         raise CheckpointMismatch("checkpoint signature is not valid", commit=cp.commit_no) from exc
+
+
+# ── the keyring: every public key the keeper signed with, and when each was retired ─────
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _pem(public: Ed25519PublicKey) -> str:
+    return public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    key_id: str
+    public_key: str  # PEM (SubjectPublicKeyInfo)
+    created: str = ""  # ISO UTC time, "" when not known (a key made before keyrings)
+    retired: str = ""  # ISO UTC time it stopped signing, "" while it signs
+
+    def public(self) -> Ed25519PublicKey:
+        key = serialization.load_pem_public_key(self.public_key.encode())
+        if not isinstance(key, Ed25519PublicKey) or _key_id(key) != self.key_id:
+            raise ConfigError("a keyring entry is not the Ed25519 key it names", field=self.key_id)
+        return key
+
+
+@dataclass
+class Keyring:
+    keys: list[KeyEntry] = field(default_factory=list)
+
+    def get(self, key_id: str) -> KeyEntry | None:
+        return next((k for k in self.keys if k.key_id == key_id), None)
+
+    def verify(self, cp: Checkpoint) -> KeyEntry:
+        """Raise CheckpointMismatch unless `cp` is signed by a key of this ring that was not
+        retired when it signed, nor when the checkpointed commit was made."""
+        entry = self.get(cp.key_id)
+        if entry is None:
+            raise CheckpointMismatch(
+                "checkpoint signed by a key not in the keyring", commit=cp.commit_no
+            )
+        verify_signature(cp, entry.public())
+        if entry.retired and (cp.signed_at > entry.retired or cp.committed_at > entry.retired):
+            raise CheckpointMismatch(
+                f"checkpoint signed by key {entry.key_id} after it was retired ({entry.retired})",
+                commit=cp.commit_no,
+            )
+        return entry
+
+    def to_json(self) -> str:
+        doc = {
+            "keyring": "vitalfile checkpoint keys",
+            "algorithm": "Ed25519",
+            "keys": [asdict(k) for k in self.keys],
+        }
+        return json.dumps(doc, indent=2) + "\n"
+
+
+def keyring_path(key_path: Path) -> Path:
+    """Where the keyring of the key at `key_path` is kept: beside it."""
+    return Path(str(key_path) + ".keyring.json")
+
+
+def read_keyring(path: Path) -> Keyring:
+    """A keyring file (as `export_keyring` writes it)."""
+    try:
+        doc = json.loads(path.read_text())
+        keys = [
+            KeyEntry(
+                key_id=str(k["key_id"]),
+                public_key=str(k["public_key"]),
+                created=str(k.get("created") or ""),
+                retired=str(k.get("retired") or ""),
+            )
+            for k in doc["keys"]
+        ]
+    except FileNotFoundError as exc:
+        raise InputError("no such keyring file", file=str(path)) from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError("not a vitalfile keyring", file=str(path)) from exc
+    return Keyring(keys)
+
+
+def load_keyring(path: Path) -> Keyring:
+    """The keys that may have signed: a keyring file itself (`*.json`), or for the keeper's
+    key at `path` its keyring beside it, with the current public key (`path`.pub) in it."""
+    if str(path).endswith(".json"):
+        return read_keyring(path)
+    ring_file = keyring_path(Path(str(path).removesuffix(".pub")))
+    ring = read_keyring(ring_file) if ring_file.exists() else Keyring()
+    pub_path = path if str(path).endswith(".pub") else Path(str(path) + ".pub")
+    if pub_path.exists() or not ring.keys:
+        public = load_public_key(path)
+        if ring.get(_key_id(public)) is None:
+            ring.keys.append(KeyEntry(_key_id(public), _pem(public)))
+    return ring
+
+
+def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def rotate_key(path: Path, *, at: str | None = None) -> tuple[str, str]:
+    """Retire the signing key at `path` and make a new one there: (old id, new id).
+
+    The keyring beside it keeps the old public key, marked retired at `at` (now), and gains
+    the new one; the old private key is overwritten (nothing can sign with it again here).
+    The keyring is written before the key changes, so a crash between leaves a ring that
+    still verifies everything signed so far."""
+    when = at or _now()
+    old = load_private_key(path).public_key()
+    ring = load_keyring(path)
+    old_id = _key_id(old)
+    entry = ring.get(old_id) or KeyEntry(old_id, _pem(old))
+    new = Ed25519PrivateKey.generate()
+    new_id = _key_id(new.public_key())
+    keys = [k for k in ring.keys if k.key_id != old_id]
+    keys.append(KeyEntry(old_id, entry.public_key, entry.created, entry.retired or when))
+    keys.append(KeyEntry(new_id, _pem(new.public_key()), when))
+    _write_atomic(keyring_path(path), Keyring(keys).to_json().encode())
+    _write_atomic(
+        path,
+        new.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        0o600,
+    )
+    _write_atomic(Path(str(path) + ".pub"), _pem(new.public_key()).encode())
+    return old_id, new_id
+
+
+def export_keyring(path: Path) -> Keyring:
+    """The keyring to give recipients: every public key of the keeper's key at `path`."""
+    return load_keyring(path)

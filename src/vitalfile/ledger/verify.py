@@ -9,10 +9,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from vitalfile.errors import LedgerError, VitalfileError
 from vitalfile.ledger.checkpoint import (
     Checkpoint,
-    load_public_key,
+    load_keyring,
     make_checkpoint,
     read_checkpoint,
-    verify_signature,
 )
 from vitalfile.ledger.store import Store, VerifyReport, utc_now_text
 
@@ -23,21 +22,29 @@ def extends(store: Store, report: VerifyReport, cp: Checkpoint) -> str | None:
     """Why the verified ledger does not extend `cp`, or None when it does."""
     if report.head is None or report.head.commit_no < cp.commit_no:
         return f"commit {cp.commit_no}: the checkpointed commit is no longer in the ledger"
-    rows = store.query("SELECT hash FROM ledger_commits WHERE commit_no = ?", [cp.commit_no])
+    rows = store.query(
+        "SELECT hash, committed_at FROM ledger_commits WHERE commit_no = ?", [cp.commit_no]
+    )
     if not rows or rows[0][0] != cp.hash:
         return f"commit {cp.commit_no}: the ledger no longer holds the checkpointed head"
+    if str(rows[0][1]) != cp.committed_at:  # signed, and what a key's retirement is judged by
+        return f"commit {cp.commit_no}: the checkpoint names another commit time"
     return None
 
 
 def verify_ledger(
     store: Store, checkpoint: Checkpoint | None = None, key_path: Path | None = None
 ) -> VerifyReport:
-    """The chain checked; with a checkpoint, its signature and that the ledger extends it."""
+    """The chain checked; with a checkpoint, its signature and that the ledger extends it.
+
+    `key_path` is the keeper's key (its keyring beside it, and its .pub) or a keyring file
+    (`*.json`, as recipients hold it): the checkpoint's key id picks the key, and a key
+    retired before the checkpoint was signed is refused."""
     report = store.verify()
     if report.ok and checkpoint is not None:
         if key_path is None:
             raise LedgerError("a checkpoint needs the keeper's public key to check it")
-        verify_signature(checkpoint, load_public_key(key_path))
+        load_keyring(key_path).verify(checkpoint)
         problem = extends(store, report, checkpoint)
         if problem:
             report.problems.append(problem)
