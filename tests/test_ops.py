@@ -473,3 +473,31 @@ def test_json_logs_carry_request_ids_and_no_personal_data(tmp_path: Path) -> Non
         assert p["first_name"].upper() not in tokens, p["first_name"]
         if p["address"]:
             assert p["address"].upper() not in text
+
+
+def test_the_demo_at_debug_logs_no_personal_data(tmp_path: Path) -> None:
+    """`vitalfile demo` (synthesise, load, ingest with the trained model, extract, sign) at
+    DEBUG, in JSON lines: no SSN, name or address of its population in any line."""
+    import csv
+
+    from rich.console import Console
+
+    from vitalfile.cli.demo import run_demo
+
+    buf = io.StringIO()
+    configure("DEBUG", "json", stream=buf)
+    try:
+        run_demo(tmp_path / "demo", people=500, console=Console(file=io.StringIO()))
+    finally:
+        configure("WARNING", "text")
+    people = list(csv.DictReader((tmp_path / "demo" / "synth" / "people.csv").open()))
+    assert len(people) == 500
+    text = buf.getvalue().upper()
+    for line in buf.getvalue().splitlines():
+        json.loads(line)
+    tokens = set(re.findall(r"[A-Z0-9]+", text))
+    for p in people:
+        assert p["ssn"].replace("-", "") not in text
+        assert p["last_name"].upper() not in tokens and p["first_name"].upper() not in tokens
+        if p["address"]:
+            assert p["address"].upper() not in text
