@@ -487,11 +487,11 @@ def test_the_demo_at_debug_logs_no_personal_data(tmp_path: Path) -> None:
     buf = io.StringIO()
     configure("DEBUG", "json", stream=buf)
     try:
-        run_demo(tmp_path / "demo", people=500, console=Console(file=io.StringIO()))
+        run_demo(tmp_path / "demo", people=3000, console=Console(file=io.StringIO()))
     finally:
         configure("WARNING", "text")
     people = list(csv.DictReader((tmp_path / "demo" / "synth" / "people.csv").open()))
-    assert len(people) == 500
+    assert len(people) == 3000
     text = buf.getvalue().upper()
     for line in buf.getvalue().splitlines():
         json.loads(line)
