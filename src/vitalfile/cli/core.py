@@ -95,7 +95,9 @@ def load(
         result = load_dmf_full(
             store, file, commit_size=settings().commit_size, progress=bar.step, layout=layout
         )
-    out_console.print(f"loaded {result.records:,} records in {result.commits} commits")
+    out_console.print(
+        f"loaded {result.records:,} records in {result.commits} commits (layout {result.layout})"
+    )
 
 
 @app.command()

@@ -44,6 +44,7 @@ class LoadResult:
     records: int
     commits: int
     first_person_id: int
+    layout: str = "2011"  # '1980' when a record carries a pre-2011 field
 
 
 def _col(name: str, layout: Layout = LAYOUT_1980) -> str:
@@ -333,6 +334,11 @@ def load_dmf_full(
                 file=path.name,
             )
         base = int(tx.fetchall("SELECT coalesce(max(person_id), 0) + 1 FROM persons")[0][0])
+        old = tx.fetchall(
+            f"SELECT 1 FROM {_STAGE} WHERE "
+            + " OR ".join(f"{f} <> ''" for f in RESIDENCE_FIELDS)
+            + " LIMIT 1"
+        )
         if progress:
             progress("check", n)
         proof = "CASE WHEN proof_raw = ' ' THEN '' ELSE proof_raw END"
@@ -370,7 +376,9 @@ def load_dmf_full(
             progress=(lambda k: progress("commit", k)) if progress else None,
         )
         store.drop_stage(_STAGE)
-    return LoadResult(records=n, commits=len(infos), first_person_id=base)
+    return LoadResult(
+        records=n, commits=len(infos), first_person_id=base, layout="1980" if old else "2011"
+    )
 
 
 def _all_ok(store: Store, layout: str | None) -> str:

@@ -35,7 +35,7 @@ TYPES = {
 }
 _SUFFIX = {"dmf": ".dmf", "csv": ".csv", "vrdr": ".json"}
 _SCHEMAS: dict[str, dict[str, Any]] = {
-    "dmf": {"type": "string", "pattern": "^[ ACD]\\d{9}", "minLength": 100},
+    "dmf": {"type": "string", "pattern": "^[ ACD]\\d{9}", "minLength": 10},  # trimmed lines too
     "csv": {"type": "string", "pattern": "^(report_id|ssn),"},
     "vrdr": {"type": "string", "pattern": "^\\s*\\{", "minLength": 2},
 }
