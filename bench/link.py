@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,9 +33,11 @@ from typing import Any
 from bench.common import PG_URL, emit, machine, peak_gib
 
 
-def _url(db: str, work: Path, n: int) -> str:
+def _url(db: str, work: Path, n: int, *, built: bool = False) -> str:
+    """Where the file lives: DuckDB keeps the built file (`file-N.duckdb`, which
+    `bench/accuracy.py --reuse` and `bench/engines.py` read) and runs the week on a copy."""
     if db == "duckdb":
-        return str(work / f"week-{n}.duckdb")
+        return str(work / (f"file-{n}.duckdb" if built else f"week-{n}.duckdb"))
     from vitalfile.ledger.postgres import with_schema
 
     return with_schema(PG_URL, f"bench_week_{n}")
@@ -48,21 +51,21 @@ def _build(db: str, n: int, n_reports: int, seed: int, work: Path) -> dict[str, 
     from vitalfile.synth.weekly import weekly_batch
     from vitalfile.synth.write import write_canonical_csv
 
-    people_csv = work / f"people-{n}-{seed}.csv"
-    reports_csv = work / f"reports-{n}-{seed}.csv"
-    if not reports_csv.exists():
+    people_csv = work / f"people-{n}.csv"
+    if not (work / f"reports-{n}.csv").exists() or not people_csv.exists():
         people = make_people(n, seed)
-        reports, _truth = weekly_batch(people, n_reports, seed)
+        reports, truth = weekly_batch(people, n_reports, seed)
         write_canonical_csv(people.select(list(PERSON_COLUMNS)), people_csv)
-        write_canonical_csv(reports, reports_csv)
+        write_canonical_csv(reports, work / f"reports-{n}.csv")
+        write_canonical_csv(truth, work / f"truth-{n}.csv")
     if db == "duckdb":
-        Path(_url(db, work, n)).unlink(missing_ok=True)
+        Path(_url(db, work, n, built=True)).unlink(missing_ok=True)
     else:
         from vitalfile.ledger.postgres import create_schema, drop_schema
 
         drop_schema(PG_URL, f"bench_week_{n}")
         create_schema(PG_URL, f"bench_week_{n}")
-    with open_store(_url(db, work, n)) as store:
+    with open_store(_url(db, work, n, built=True)) as store:
         t0 = time.perf_counter()
         load_people_file(store, people_csv)
         load_s = time.perf_counter() - t0
@@ -95,7 +98,7 @@ class _Steps:
         setattr(owner, name, timed)
 
 
-def _week(db: str, n: int, seed: int, work: Path) -> dict[str, object]:
+def _week(db: str, n: int, work: Path) -> dict[str, object]:
     import vitalfile.intake.activity as activity
     import vitalfile.intake.reports as intake
     import vitalfile.link.splink_linker as sl
@@ -118,11 +121,13 @@ def _week(db: str, n: int, seed: int, work: Path) -> dict[str, object]:
         (Store, "append", "append"),
     ):
         steps.wrap(owner, name, step)
+    if db == "duckdb":
+        shutil.copyfile(_url(db, work, n, built=True), _url(db, work, n))
     store = open_store(_url(db, work, n))
     linker = SplinkLinker()  # loading the saved model: part of the week
     t0 = time.perf_counter()
     reports, errors = intake.read_report_file(
-        work / f"reports-{n}-{seed}.csv", source_kind="state", source_id="bench"
+        work / f"reports-{n}.csv", source_kind="state", source_id="bench"
     )
     t1 = time.perf_counter()
     # synthetic weeks may lie ahead of the clock: "today" is the batch's last arrival
@@ -165,7 +170,7 @@ def main() -> None:
         out = (
             _build(args.backend, args.n, args.reports, args.seed, work)
             if args.child == "build"
-            else _week(args.backend, args.n, args.seed, work)
+            else _week(args.backend, args.n, work)
         )
         print(json.dumps(out))
         return
