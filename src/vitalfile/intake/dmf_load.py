@@ -123,7 +123,6 @@ def stage_dmf_sql(path: Path, layout: str | None = None) -> str:
     )
 
 
-_RAW = "__dmf_raw"
 _STAGE = "__dmf_stage"
 
 
@@ -143,14 +142,17 @@ def _unreadable(path: Path) -> RecordError:
 
 def _stage(store: Store, path: Path, layout: str | None) -> int:
     """The file's lines split into their fields in `_STAGE`; the line count."""
-    n = store.stage_csv(_RAW, path, ["line"], header=False, delimiter="\x01", quote="\x02")
+    n = store.stage_csv(
+        _STAGE,
+        path,
+        ["line"],
+        header=False,
+        delimiter="\x01",
+        quote="\x02",
+        transform=lambda lines: split_dmf_sql(lines, layout),
+    )
     if n is None:
         raise FileRejected([_unreadable(path)], file=path.name)
-    store.drop_stage(_STAGE)
-    store.reader().execute(f"CREATE TEMP TABLE {_STAGE} AS {split_dmf_sql(_RAW, layout)}")
-    store.drop_stage(_RAW)
-    if store.indexed_joins:  # a row store reads each commit's rows by rid
-        store.reader().execute(f"CREATE INDEX ON {_STAGE} (rid)")
     return n
 
 

@@ -10,7 +10,7 @@ import contextlib
 import hashlib
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -175,6 +175,7 @@ class DuckDBStore(Store):
         header: bool = True,
         delimiter: str = ",",
         quote: str = '"',
+        transform: Callable[[str], str] | None = None,
     ) -> int | None:
         lines = count_lines(path)
         types = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in columns) + "}"
@@ -189,10 +190,10 @@ class DuckDBStore(Store):
             "null_padding=false)"
         )
         cols = ", ".join(f"coalesce({c}, '') AS {c}" for c in columns)
-        self.tx.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "
-            f"SELECT (row_number() OVER ()) - 1 AS rid, {cols} FROM {src}"
-        )
+        rows = f"SELECT (row_number() OVER ()) - 1 AS rid, {cols} FROM {src}"
+        # read and transformed in one statement: the rows are not materialised twice
+        select = transform(f"({rows}) t0") if transform is not None else rows
+        self.tx.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {select}")
         n = int(self.tx.fetchall(f"SELECT count(*) FROM {table}")[0][0])
         if n != lines - (1 if header else 0):
             self.drop_stage(table)

@@ -328,13 +328,15 @@ class PostgresStore(Store):
         header: bool = True,
         delimiter: str = ",",
         quote: str = '"',
+        transform: Callable[[str], str] | None = None,
     ) -> int | None:
+        raw = f"{table}_raw" if transform is not None else table
         names = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns)
         copy = pgsql.SQL(
             "COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER {}, DELIMITER {}, QUOTE {}, "
             "ESCAPE {}, FORCE_NOT_NULL ({}))"
         ).format(
-            pgsql.Identifier(table),
+            pgsql.Identifier(raw),
             names,
             pgsql.SQL("true" if header else "false"),
             pgsql.Literal(delimiter),
@@ -345,7 +347,7 @@ class PostgresStore(Store):
         lines, last = 0, b"\n"
         try:
             with self._lock, self.conn.transaction():
-                self._create_stage(table, [(c, "TEXT") for c in columns])
+                self._create_stage(raw, [(c, "TEXT") for c in columns])
                 with self.conn.cursor() as cur:
                     with cur.copy(copy) as cp, path.open("rb") as fh:
                         while block := fh.read(1 << 20):
@@ -359,8 +361,14 @@ class PostgresStore(Store):
             return None
         lines += last != b"\n"
         if n != lines - (1 if header else 0):
-            self.drop_stage(table)
+            self.drop_stage(raw)
             return None
+        if transform is not None:
+            with self._lock:
+                self.tx.execute(f"DROP TABLE IF EXISTS {table}")
+                self.tx.execute(f"CREATE TEMP TABLE {table} AS {transform(raw)}")
+                self.tx.execute(f"CREATE INDEX ON {table} (rid)")
+                self.drop_stage(raw)
         return int(n)
 
     def stage_arrow(self, table: str, data: pa.Table) -> int:

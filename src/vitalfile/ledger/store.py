@@ -261,11 +261,14 @@ class Store(abc.ABC):
         header: bool = True,
         delimiter: str = ",",
         quote: str = '"',
+        transform: Callable[[str], str] | None = None,
     ) -> int | None:
         """Read a CSV file into temporary table `table` (`rid` 0.. in file order, then
         `columns` as text, '' for empty); the row count, or None when the file is not one
         row per line in that form (the caller then reads it record by record to say why).
-        Nothing in the file reaches an error message."""
+        With `transform`, the table is `transform(relation)` of those rows instead (a
+        SELECT keeping one row per line and `rid`). Nothing in the file reaches an error
+        message."""
 
     @abc.abstractmethod
     def stage_arrow(self, table: str, data: pa.Table) -> int:
