@@ -970,6 +970,42 @@ STAFF_BAD: list[tuple[str, str, str, dict[str, Any], int, str]] = [
         422,
         "record",
     ),
+    # issue 14: the new routes answer bad input in the one shape and write nothing
+    ("auditor", "GET", "/v1/refusals?since=yesterday", {}, 400, "usage"),
+    ("auditor", "GET", "/v1/refusals?limit=0", {}, 422, "input"),
+    (
+        "supervisor",
+        "POST",
+        "/v1/requests/Q-0000000000000000/approval",
+        {"json": {"approve": "maybe"}},
+        422,
+        "input",
+    ),
+    ("supervisor", "POST", "/v1/requests/nope/approval", {"json": {}}, 422, "input"),
+    (
+        "supervisor",
+        "POST",
+        "/v1/requests/Q-0000000000000000/approval",
+        {"json": {"approve": False, "reason": "no warrant"}},
+        404,
+        "not_found",
+    ),
+    (
+        "reviewer",
+        "POST",
+        "/v1/determinations/DT-0000000000000000/notice",
+        {"json": {"method": "mail"}},
+        422,
+        "input",
+    ),
+    (
+        "supervisor",
+        "POST",
+        "/v1/keeper-extracts",
+        {"json": {"purpose": "", "authority": "x"}},
+        422,
+        "input",
+    ),
 ]
 
 
