@@ -317,6 +317,11 @@ def test_record_ids_are_checked_wherever_they_appear(where: str) -> None:
     plain["identifier"]["value"] = "0000XX000000"
     with pytest.raises(RecordError, match="record id"):
         read_bundle(plain)
+    plain = write_document(record(0, 1))
+    plain["identifier"]["extension"][0]["valueString"] = "1234567"
+    with pytest.raises(RecordError, match="certificate number") as caught:
+        read_bundle(plain)
+    assert caught.value.field == "Bundle.identifier.certificateNumber"
 
 
 def test_event_year_preferred_death_year_accepted() -> None:

@@ -551,6 +551,14 @@ def _record_id_parts(
     from_doc = (int(m.group(1)), m.group(2), m.group(3)) if m else None
     if from_doc is not None:
         check_record_id(from_doc[0], from_doc[1], int(from_doc[2]), where="Bundle.identifier")
+    for ext in _l(identifier.get("extension")):
+        if _tail(_d(ext).get("url")) == "certificatenumber":
+            text = _ext_value(_d(ext))
+            if not (text.isdigit() and len(text) <= 6 and int(text) >= 1):
+                raise RecordError(
+                    "the certificate number is not 6 digits (000001-999999)",
+                    field="Bundle.identifier.certificateNumber",
+                )
     if from_params is not None:
         if from_doc is not None and from_doc != from_params:
             notes.append("read: the Parameters record id differs from the document identifier")
