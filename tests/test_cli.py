@@ -89,7 +89,7 @@ def test_missing_file_unknown_ssn_and_bad_options(tmp_path: Path) -> None:
     r = _run(tmp_path, "status", "--ssn", "12345")
     assert r.returncode == 2 and "not a 9-digit SSN" in r.stderr
     r = _run(tmp_path, "status", "--ssn", "123456789", "--as-of", "yesterday")
-    assert r.returncode == 2 and "--as-of" in r.stderr
+    assert r.returncode == 2 and "as_of" in r.stderr and "not an ISO date" in r.stderr
     r = _run(tmp_path, "ledger", "checkpoint")
     assert r.returncode == 1 and "keys init" in r.stderr
 
