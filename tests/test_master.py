@@ -199,14 +199,14 @@ _REPORT_ROW = (
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(batches=st.lists(st.lists(_event(), min_size=1, max_size=8), min_size=1, max_size=6))
-def test_reports_merged_set_wise_equal_the_fold_of_evolve(batches: list[list[Event]]) -> None:
+def test_the_reports_table_equals_the_fold_of_evolve(batches: list[list[Event]]) -> None:
     with open_store(":memory:") as store:
         for batch in batches:
             store.append(batch)
         assert store.query(_REPORT_ROW) == _reports_by_fold(store)
 
 
-def test_reports_merged_set_wise_on_every_backend(store: Store) -> None:
+def test_the_reports_table_equals_the_fold_on_every_backend(store: Store) -> None:
     r = ReportReceived(report_key="TX/1", source_kind="state", source_id="TX", report_id="1")
     store.append([r, ReportLinked(report_key="TX/1", person_id=3, decided_by="rule")])
     store.append(

@@ -83,12 +83,6 @@ class _DuckTx:
         finally:
             self._drop(view)
 
-    def arrow_relation(self, name: str, data: pa.Table) -> None:
-        self.con.register(name, data)
-
-    def drop_relation(self, name: str) -> None:
-        self._drop(name)
-
     def select_in(
         self, table: str, columns: Sequence[str], column: str, values: Sequence[Any]
     ) -> list[tuple[Any, ...]]:

@@ -180,15 +180,6 @@ class _PgTx:
             return
         self.execute(f"DELETE FROM {table} WHERE {column} = ANY(?)", [list(values)])
 
-    def arrow_relation(self, name: str, data: pa.Table) -> None:
-        cols = ", ".join(f"{f.name} {_PG_TYPES.get(f.type, 'TEXT')}" for f in data.schema)
-        self.execute(f"DROP TABLE IF EXISTS {name}")
-        self.execute(f"CREATE TEMP TABLE {name} ({cols})")
-        self.insert_arrow(name, data)
-
-    def drop_relation(self, name: str) -> None:
-        self.execute(f"DROP TABLE IF EXISTS {name}")
-
     def select_in(
         self, table: str, columns: Sequence[str], column: str, values: Sequence[Any]
     ) -> list[tuple[Any, ...]]:

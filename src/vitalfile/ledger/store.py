@@ -130,12 +130,6 @@ class Tx(Protocol):
 
     def delete_in(self, table: str, column: str, values: Sequence[Any]) -> None: ...
 
-    def arrow_relation(self, name: str, data: pa.Table) -> None:
-        """Make `data` readable by SQL as relation `name` until `drop_relation(name)`."""
-        ...
-
-    def drop_relation(self, name: str) -> None: ...
-
     def select_in(
         self, table: str, columns: Sequence[str], column: str, values: Sequence[Any]
     ) -> list[tuple[Any, ...]]:
