@@ -210,6 +210,7 @@ def routes() -> list[tuple[str, str, dict[str, Any], set[str], int]]:
             404,
         ),
         ("GET", "/metrics", {}, AUDIT, 200),
+        ("POST", "/v1/backups", {}, KEEPER, 201),
         # the NVSS API answers only a jurisdiction's own key (tests/test_nvss_api.py)
         ("POST", "/MA/Bundle", {"content": b"{}", "headers": FHIR_JSON}, set(), 0),
         ("GET", "/MA/Bundle", {}, set(), 0),

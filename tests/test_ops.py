@@ -501,3 +501,20 @@ def test_the_demo_at_debug_logs_no_personal_data(tmp_path: Path) -> None:
         assert p["last_name"].upper() not in tokens and p["first_name"].upper() not in tokens
         if p["address"]:
             assert p["address"].upper() not in text
+
+
+def test_a_backup_through_the_service(world: World, client: TestClient, tmp_path: Path) -> None:
+    """On DuckDB the service holds the file: it takes the backup itself (supervisors)."""
+    from vitalfile.ledger.backup import restore
+
+    assert client.post("/v1/backups").status_code == 401
+    assert client.post("/v1/backups", headers=bearer(world.keys["reviewer"])).status_code == 403
+    r = client.post("/v1/backups", headers=bearer(world.keys["supervisor"]))
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["signed"] is True and made["commits"] >= 1
+    folder = tmp_path / "work" / "backups" / made["name"]
+    with open_store(str(tmp_path / "restored.duckdb")) as target:
+        restored = restore(folder, target)
+        assert restored.head is not None and restored.head.hash == made["head_hash"]
+        assert target.verify().ok

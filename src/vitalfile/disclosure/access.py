@@ -70,6 +70,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "extracts.keeper": frozenset({"supervisor"}),
     "apikeys.manage": frozenset({"supervisor"}),
     "metrics.read": frozenset({"supervisor", "auditor", "metrics"}),
+    "backups.make": frozenset({"supervisor"}),
 }
 
 

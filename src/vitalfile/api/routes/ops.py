@@ -1,8 +1,10 @@
-"""For the operators: liveness (`/healthz`), readiness (`/readyz`) and metrics (`/metrics`).
+"""For the operators: liveness (`/healthz`), readiness (`/readyz`), metrics (`/metrics`)
+and a backup taken by the service itself (`POST /v1/backups`).
 
 `/healthz` and `/readyz` need no key and answer only ok / not ok per check, nothing about
 the file. `/metrics` is Prometheus text for a key whose role may read metrics (the
-`metrics` role, made for a scraper, or a supervisor or auditor).
+`metrics` role, made for a scraper, or a supervisor or auditor). A backup through the
+service is how a DuckDB file (one process holds it) is backed up while it serves.
 """
 
 from __future__ import annotations
@@ -10,31 +12,43 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from vitalfile.api.deps import SettingsDep, open_answer_journal, staff
+from vitalfile.api.deps import SettingsDep, StoreDep, open_answer_journal, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.metrics import CONTENT_TYPE, FileStateCollector, render
 from vitalfile.api.settings import ApiSettings
 from vitalfile.disclosure.access import Principal
-from vitalfile.ledger.checkpoint import load_private_key
-from vitalfile.ledger.store import Store
+from vitalfile.ledger.backup import backup
+from vitalfile.ledger.checkpoint import Checkpoint, load_private_key, make_checkpoint
+from vitalfile.ledger.store import CommitInfo, Store, utc_now_text
 
 __all__ = ["READY_CHECKS", "readiness", "router"]
 
 log = logging.getLogger("vitalfile.api")
 router = APIRouter(tags=["operations"])
 MetricsReader = Annotated[Principal, Depends(staff("metrics.read"))]
+BackupMaker = Annotated[Principal, Depends(staff("backups.make"))]
 READY_CHECKS = ("database", "schema", "journal", "signing_key")
 _LEDGER_TABLES = ("ledger_commits", "ledger_events")
 
 
 class HealthPublic(BaseModel):
     ok: bool
+
+
+class BackupPublic(BaseModel):
+    name: str  # the folder under the work folder's backups/
+    commits: int
+    events: int
+    head_commit: int
+    head_hash: str
+    signed: bool  # a checkpoint.json signs the head (the keeper's key was at hand)
 
 
 class ReadyPublic(BaseModel):
@@ -130,3 +144,30 @@ def metrics(request: Request, _: MetricsReader, settings: SettingsDep) -> Respon
         log.warning("metrics without the database (%s)", type(exc).__name__)
         body = render(FileStateCollector(None, journals=journals, checkpoints=checkpoints))
     return Response(body, media_type=CONTENT_TYPE)
+
+
+@router.post(
+    "/v1/backups", response_model=BackupPublic, status_code=201, responses=COMMON_RESPONSES
+)
+def make_backup(_: BackupMaker, store: StoreDep, settings: SettingsDep) -> BackupPublic:
+    """Back the ledger up into `WORK_DIR/backups/<UTC time>` (`ledger.backup`: every commit
+    and event up to the verified head, a manifest, a signed checkpoint when the key is
+    there); restore it with `vitalfile db restore`. On DuckDB the service holds the file,
+    so this is the way to back it up while serving."""
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    key = load_private_key(settings.key_path) if settings.key_path.exists() else None
+
+    def sign(head: CommitInfo) -> Checkpoint:
+        assert key is not None
+        return make_checkpoint(head, key, utc_now_text())
+
+    result = backup(store, settings.work_dir / "backups" / name, sign=sign if key else None)
+    head = result.head
+    return BackupPublic(
+        name=name,
+        commits=result.commits,
+        events=result.events,
+        head_commit=head.commit_no if head else 0,
+        head_hash=head.hash if head else "",
+        signed=result.checkpoint is not None,
+    )
