@@ -60,15 +60,17 @@ class AnswerJournal:
         self._thread.start()
 
     def _recover_orphans(self, folder: Path) -> None:
-        for lock in sorted(folder.glob("answers-*.journal.lock")):
+        # a journal is named by its lock and by its segments (`<name>.1`, `<name>.2`…): a
+        # worker killed mid-flush leaves segments whatever its lock file says
+        names = {p.name.split(".journal")[0] + ".journal" for p in folder.glob("answers-*")}
+        for name in sorted(names):
+            lock = folder / (name + ".lock")
             with lock.open("a") as fh:
                 try:
                     fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
                     continue  # a live worker's
-                path = lock.with_name(lock.name[: -len(".lock")])
-                if path.exists():
-                    Journal(self.store, path).close()  # replays what it holds
+                Journal(self.store, folder / name).close()  # replays what its segments hold
                 lock.unlink(missing_ok=True)
 
     def _run(self, delay: float) -> None:
