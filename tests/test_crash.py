@@ -15,7 +15,13 @@ pytestmark = pytest.mark.slow
 
 def bench_for(url: str, work: Path) -> Bench:
     args = argparse.Namespace(
-        people=2000, reports=1500, new_people=3000, clients=2, serve_window=1.5, seed=7
+        people=2000,
+        reports=1500,
+        new_people=3000,
+        clients=2,
+        serve_window=1.5,
+        seed=7,
+        commands="ingest,people,extract,serve",
     )
     b = Bench(url, work, args)
     b.setup(calibrate=False)
