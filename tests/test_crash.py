@@ -60,3 +60,30 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "duckdb":
         return str(tmp_path / "crash.duckdb")
     return str(request.getfixturevalue("pg_url"))
+
+
+def test_a_killed_workers_journal_is_replayed_at_the_next_start(tmp_path: Path) -> None:
+    """A worker killed between writing answers ahead and committing them leaves segments
+    (`<name>.1`, …) and no lock held: the next worker to start appends them, once."""
+    from vitalfile.api.answers import AnswerJournal
+    from vitalfile.db import open_store
+    from vitalfile.events import PersonRegistered
+    from vitalfile.ledger.journal import Journal
+
+    url, folder = str(tmp_path / "j.duckdb"), tmp_path / "journals"
+    store = open_store(url)
+    dead = Journal(store, folder / "answers-1-dead.journal", inline_flush=False)
+    for k in range(3):  # written ahead, never flushed: the process is "killed" here
+        dead.record(PersonRegistered(person_id=k + 1, ssn=f"12300000{k + 1}", last_name="X"))
+    dead.flush()  # the first batch committed: the journal's note says how far it got
+    dead.record(PersonRegistered(person_id=4, ssn="123000004", last_name="X"))
+    store.close()
+    assert [p.name for p in folder.iterdir() if p.stat().st_size]  # segments left behind
+
+    live = AnswerJournal(url, folder)
+    try:
+        rows = live.store.query("SELECT count(*), count(DISTINCT subject) FROM ledger_events")
+        assert tuple(rows[0]) == (4, 4)  # the uncommitted answer appended, none twice
+    finally:
+        live.close()
+    assert not list(folder.glob("answers-1-dead*"))
