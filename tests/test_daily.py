@@ -188,6 +188,7 @@ def test_daily_cli_prints_summary(
     with open_store(str(db)) as s:
         key_path = world(s, tmp_path)
     later(monkeypatch)
+    monkeypatch.setenv("VITALFILE_WORK_DIR", str(tmp_path / "work"))  # checkpoints go there
     base = [
         "--db",
         str(db),
@@ -202,6 +203,7 @@ def test_daily_cli_prints_summary(
     assert main([*base, "--json"]) == 0
     first = json.loads(capsys.readouterr().out)
     assert len(first["files"]) == 3 and first["checkpoint_written"]
+    assert Path(first["checkpoint"]).parent == tmp_path / "work" / "checkpoints"
     assert main([*base, "--json"]) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["files"] == [] and second["in_effect"] == [] and not second["checkpoint_written"]

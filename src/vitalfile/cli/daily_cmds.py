@@ -10,6 +10,7 @@ import typer
 
 from vitalfile.cli.common import app, open_db, out_console
 from vitalfile.errors import UsageError
+from vitalfile.settings import ApiSettings
 
 
 @app.command("daily")
@@ -18,7 +19,8 @@ def daily_cmd(
     checkpoint_dir: Annotated[
         Path | None,
         typer.Option(
-            help="where the day's checkpoint-<commit>.json goes (default: OUT/checkpoints)"
+            help="where the day's checkpoint-<commit>.json goes (default: the checkpoint_dir "
+            "setting, whose newest checkpoint /metrics reports)"
         ),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="dmf, csv or parquet")] = "dmf",
@@ -42,7 +44,14 @@ def daily_cmd(
     key = signing_key(required=True)
     assert key is not None
     with open_db() as store:
-        r = run_daily(store, out, key=key, on=day, fmt=fmt, checkpoint_dir=checkpoint_dir)
+        r = run_daily(
+            store,
+            out,
+            key=key,
+            on=day,
+            fmt=fmt,
+            checkpoint_dir=checkpoint_dir or ApiSettings.from_env().checkpoints_folder(),
+        )
     if as_json:
         print(json.dumps(r.as_dict()))
         return
