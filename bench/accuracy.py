@@ -273,7 +273,7 @@ def febrl_tables(name: str) -> tuple[pa.Table, pa.Table, dict[str, int]]:
 
 def _outcomes(store: Any) -> list[tuple[str, str, int | None, str]]:
     rows = store.query(
-        "SELECT report_id, status, person_id, reason FROM reports ORDER BY report_key"
+        "SELECT report_key, status, person_id, reason FROM reports ORDER BY report_key"
     )
     return [(str(r[0]), str(r[1]), None if r[2] is None else int(r[2]), str(r[3])) for r in rows]
 
@@ -289,7 +289,7 @@ def measure(
     outcomes: Sequence[tuple[str, str, int | None, str]],
     truth: dict[str, int | None],
 ) -> dict[str, Any]:
-    """Figures for stored outcomes against `truth` (report id -> true person id, or None
+    """Figures for stored outcomes against `truth` (report key -> true person id, or None
     when the subject is not on file). Living = on file and the subject of no report."""
     from collections import Counter
 
@@ -298,8 +298,8 @@ def measure(
     linked = right = held = unlinked = kept_on_file = 0
     wrong_people: set[int] = set()
     reasons: Counter[str] = Counter()
-    for report_id, status, pid, reason in outcomes:
-        true = truth[report_id]
+    for report_key, status, pid, reason in outcomes:
+        true = truth[report_key]
         if status == "held":
             held += 1
             reasons[_reason_kind(reason)] += 1
@@ -338,6 +338,7 @@ def run_dataset(
     n_people: int = 100_000,
     n_reports: int = 2_000,
     seed: int = 5,
+    grid: bool = False,
 ) -> dict[str, Any]:
     """Build `dataset`, load its people, ingest its reports as the CLI does, measure."""
     from vitalfile.db import open_store
@@ -361,8 +362,9 @@ def run_dataset(
         reports, synth_truth = weekly_batch(population, n_reports, seed)
         base = load_people_file(store, population).first_person_id
         truth = {
-            rid: (base + row if row >= 0 else None)
-            for rid, row in zip(
+            f"{sid}/{rid}": (base + row if row >= 0 else None)
+            for sid, rid, row in zip(
+                synth_truth.column("source_id").to_pylist(),
                 synth_truth.column("report_id").to_pylist(),
                 synth_truth.column("person_row").to_pylist(),
                 strict=True,
@@ -380,11 +382,12 @@ def run_dataset(
             for n, s in _febrl_numbers(dataset)
             if FEBRL_SSN_PREFIX + s in ids
         }
-        truth = {rid: by_number.get(n) for rid, n in subject.items()}
+        truth = {f"FEBRL/{rid}": by_number.get(n) for rid, n in subject.items()}
         people_n = people.num_rows
     path = work / f"{dataset}-reports.csv"
     write_canonical_csv(reports, path)
     linker = SplinkLinker(model_version=model_version, settings=DecideSettings.from_env())
+    tried = _grid(store, path, linker, truth) if grid else []
     t0 = time.perf_counter()
     result = ingest_file(store, path, source_kind="state", source_id="", linker=linker)
     ingest_s = time.perf_counter() - t0
@@ -395,9 +398,34 @@ def run_dataset(
         "ingest_s": round(ingest_s, 2),
         "rejected": result.rejected,
         **measure(_outcomes(store), truth),
+        "grid": tried,
     }
     store.close()
     return out
+
+
+def _grid(store: Any, path: Path, linker: Any, truth: dict[str, int | None]) -> list[Any]:
+    """The batch scored once and decided under several thresholds (the linker's decisions
+    alone: screening and posting are the same for every setting)."""
+    from vitalfile.intake.reports import read_report_file
+    from vitalfile.link.decide import DecideSettings, decide_batch
+
+    reps, _ = read_report_file(path, source_kind="state", source_id="")
+    scored = linker.score(store, reps)
+    tried = []
+    for p in (0.9, 0.95, 0.99, 0.999):
+        for m in (4.0, 6.0, 8.0):
+            for u in (0.001, 0.01, 0.05):
+                s = DecideSettings(link_probability=p, margin_weight=m, unlink_probability=u)
+                results = decide_batch(reps, scored.candidates, settings=s)
+                outs = [
+                    (r.report_key, lr.outcome, lr.person_id, lr.reason)
+                    for r, lr in zip(reps, results, strict=True)
+                ]
+                figures = measure(outs, truth)
+                figures.pop("held_reasons")
+                tried.append({"link": p, "margin": m, "unlink": u, **figures})
+    return tried
 
 
 def _febrl_numbers(name: str) -> list[tuple[int, str]]:
@@ -453,7 +481,10 @@ def main() -> None:
             n_people=args.people or 1_000_000,
             n_reports=args.reports,
             seed=args.seed,
+            grid=args.grid,
         )
+        for row in out.pop("grid"):
+            print(json.dumps(row))
         if args.dataset != "synth":
             out["targets_met"] = {
                 k: (out[k] <= v if k == "living_listed_dead" else out[k] >= v)

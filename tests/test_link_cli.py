@@ -40,7 +40,7 @@ def db(tmp_path: Path) -> Path:
         s,
         [
             _report("1", dob="1944-08-03"),
-            _report("2", kind="family", ssn="", dob="", dod="2026-01-20"),
+            _report("2", kind="family", ssn="", dob="", dod="2026-01-20", sex="M"),
         ],
         linker=SplinkLinker(),
         today=date(2026, 3, 1),

@@ -411,6 +411,10 @@ def test_months_end_today() -> None:
     dods = truth.column("true_dod").to_pylist()
     assert dods and max(dods) < today.isoformat() and min(dods) >= "2024-12-01"
     assert months_back(24, today) == "2024-12-01"
+    dob = {p["ssn"]: p["dob"] for p in people.to_pylist()}
+    for t in truth.to_pylist():  # someone born during the span dies after birth
+        if t["person_row"] >= 0 and dob[t["true_ssn"]]:
+            assert t["true_dod"] >= dob[t["true_ssn"]]
     assert months_back(1, date(2026, 3, 31)) == "2026-02-28"
 
 

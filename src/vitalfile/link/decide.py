@@ -26,7 +26,7 @@ from typing import Any
 from vitalfile.errors import ConfigError
 from vitalfile.events import SOURCE_KINDS, ReportReceived
 from vitalfile.link.base import LinkResult, state_first
-from vitalfile.link.settings import level_words
+from vitalfile.link.settings import CURRENT, level_words
 
 __all__ = [
     "DECIDE_SETTINGS_HELP",
@@ -107,9 +107,10 @@ class Candidate:
     levels: dict[str, int]  # comparison -> gamma (Splink's level number; -1 is null)
     weights: dict[str, float]  # comparison (and tf_<comparison>, prior) -> match weight
     dob: str = ""  # the person's date of birth on file
+    release: str = CURRENT  # the comparisons (model release) the levels are numbered by
 
     def level(self, comparison: str) -> str:
-        return level_words(comparison, self.levels.get(comparison, -1))[2]
+        return level_words(comparison, self.levels.get(comparison, -1), self.release)[2]
 
 
 @dataclass(frozen=True)
@@ -167,9 +168,9 @@ def _with_deaths_on_file(
 
 
 @lru_cache(maxsize=65_536)
-def _level_line(name: str, gamma: int, w: float, tf: float | None) -> str:
+def _level_line(name: str, gamma: int, w: float, tf: float | None, release: str = CURRENT) -> str:
     """One comparison in words (a model gives each level one weight: this repeats a lot)."""
-    label, words, _ = level_words(name, gamma)
+    label, words, _ = level_words(name, gamma, release)
     text = f"{label}: {words}, {w:+.1f}"
     if tf is not None and abs(tf) >= 0.05:
         text += f" ({'rarer' if tf > 0 else 'more common'} name than most, {tf:+.1f})"
@@ -184,7 +185,9 @@ def explain_lines(c: Candidate, prior_weight: float | None = None) -> list[str]:
         lines.append(f"starting point (any two records): {prior:+.1f}")
     for name, gamma in c.levels.items():
         lines.append(
-            _level_line(name, gamma, c.weights.get(name, 0.0), c.weights.get(f"tf_{name}"))
+            _level_line(
+                name, gamma, c.weights.get(name, 0.0), c.weights.get(f"tf_{name}"), c.release
+            )
         )
     on_file = c.weights.get("death_on_file")
     if on_file is not None:

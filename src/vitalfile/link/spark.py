@@ -38,6 +38,7 @@ from vitalfile.link.splink_linker import (
     _prior_weight,
     candidate_people,
     compiled_model,
+    name_frequencies,
     surname_frequencies,
 )
 from vitalfile.link.train import MODEL_VERSION, load_model
@@ -330,6 +331,7 @@ class BatchFiles:
     tf: Path
     vetoes: Path
     out: Path
+    tf_first_name: Path | None = None  # first-name frequencies (model-1.1 and later)
 
     @classmethod
     def in_dir(cls, d: Path) -> BatchFiles:
@@ -339,6 +341,7 @@ class BatchFiles:
             tf=d / "tf.parquet",
             vetoes=d / "vetoes.parquet",
             out=d / "out",
+            tf_first_name=d / "tf_first_name.parquet",
         )
 
 
@@ -363,6 +366,7 @@ class SparkLinker:
         self.model_version = str(self.model.get("vitalfile_model_version", MODEL_VERSION))
         # the same model gives the same version on every engine: the engine is not the model
         self.version = f"splink-{self.model_version}"
+        self.release = model_settings.release_of(self.model)
         self.settings = settings or DecideSettings()
         self.spark_settings = spark_settings or SparkSettings.from_env()
         self.people = people
@@ -445,6 +449,11 @@ class SparkLinker:
         pq.write_table(reps, files.reports)
         tf = surname_frequencies(store, reps.column("last_name").combine_chunks())
         pq.write_table(tf, files.tf)
+        if "first_name" in model_settings.tf_columns(self.release) and files.tf_first_name:
+            first = name_frequencies(
+                store, "first_name", reps.column("first_name").combine_chunks()
+            )
+            pq.write_table(first, files.tf_first_name)
         vetoed = [
             (i, pid)
             for i, r in enumerate(reports)
@@ -493,7 +502,12 @@ class SparkLinker:
             return
         with stage("reading input"):
             # the names Splink reads the two sides by; a run before this one left them behind
-            for view in ("persons", "reports", "vitalfile_tf_last_name"):
+            for view in (
+                "persons",
+                "reports",
+                "vitalfile_tf_last_name",
+                "vitalfile_tf_first_name",
+            ):
                 spark.catalog.dropTempView(view)
             db = _spark_api(spark, stage)
             left = db.register(persons, table_name="persons")
@@ -503,6 +517,12 @@ class SparkLinker:
             )
             tf_sdf = db.register(tf, table_name="vitalfile_tf_last_name")
             model.table_management.register_term_frequency_lookup(tf_sdf, "last_name")
+            first = files.tf_first_name
+            if "first_name" in model_settings.tf_columns(self.release) and first is not None:
+                tf_first = db.register(
+                    spark.read.parquet(str(first)), table_name="vitalfile_tf_first_name"
+                )
+                model.table_management.register_term_frequency_lookup(tf_first, "first_name")
         with stage("blocking"):
             predictions = model.inference.predict()
         with stage("ranking"):
@@ -541,6 +561,7 @@ class SparkLinker:
                     levels={nm: cols[f"gamma_{nm}"][i] for nm in names},
                     weights=weights,
                     dob=dob,
+                    release=self.release,
                 )
             )
         for cands in result:

@@ -27,7 +27,15 @@ from vitalfile.link.names import norm_name
 from vitalfile.link.onfile import decide_on_file, vetoes_of
 from vitalfile.link.train import MODEL_VERSION, load_model
 
-__all__ = ["PERSON_FRAME_COLUMNS", "ScoredBatch", "SplinkLinker", "compiled_model"]
+__all__ = [
+    "PERSON_FRAME_COLUMNS",
+    "ScoredBatch",
+    "SplinkLinker",
+    "compiled_model",
+    "name_frequencies",
+    "surname_frequencies",
+    "term_frequencies",
+]
 
 # what the person frame is made of (former surnames join the surname's parts)
 PERSON_FRAME_COLUMNS = (
@@ -50,7 +58,8 @@ def compiled_model(model: dict[str, Any], dialect: str = "duckdb") -> dict[str, 
     The artefact keeps the trained numbers; the SQL always comes from the settings module,
     so the same model runs on any engine Splink supports.
     """
-    fresh = model_settings.settings_creator().get_settings(dialect).as_dict()
+    release = model_settings.release_of(model)
+    fresh = model_settings.settings_creator(release=release).get_settings(dialect).as_dict()
     out = {k: v for k, v in model.items() if not k.startswith("vitalfile_")}
     out["sql_dialect"] = dialect
     out["blocking_rules_to_generate_predictions"] = fresh["blocking_rules_to_generate_predictions"]
@@ -93,7 +102,8 @@ def _store_part(column: str, length: int | None) -> str:
 
 
 def _report_keys(reports: Sequence[ReportReceived]) -> list[list[tuple[str, ...]]]:
-    """Per blocking key, every value the batch has (names as written and normalised)."""
+    """Per blocking key, every value the batch has (names as written and normalised; for
+    `SWAPPED_KEYS` also with first and last name exchanged)."""
     keys: list[set[tuple[str, ...]]] = [set() for _ in model_settings.BLOCKING_KEYS]
     for r in reports:
         raw = {
@@ -104,8 +114,10 @@ def _report_keys(reports: Sequence[ReportReceived]) -> list[list[tuple[str, ...]
             "state": r.death_state.strip().upper(),
         }
         normal = {**raw, "first_name": norm_name(r.first_name), "last_name": norm_name(r.last_name)}
+        swapped = {**normal, "first_name": normal["last_name"], "last_name": normal["first_name"]}
         for i, key in enumerate(model_settings.BLOCKING_KEYS):
-            for values in (raw, normal):
+            forms = (raw, normal, swapped) if i in model_settings.SWAPPED_KEYS else (raw, normal)
+            for values in forms:
                 k = tuple(_py_part(values, c, n) for c, n in key)
                 if all(k):
                     keys[i].add(k)
@@ -137,21 +149,37 @@ def candidate_people(store: Store, reports: Sequence[ReportReceived]) -> pa.Tabl
     )
 
 
-def surname_frequencies(store: Store, names: pa.Array) -> pa.Table:
-    """Term frequencies of these (normalised) surnames among the people on file."""
+def name_frequencies(store: Store, column: str, names: pa.Array) -> pa.Table:
+    """Term frequencies of these (normalised) names of `column` among the people on file:
+    columns `column` and `tf_<column>` (Splink's term-frequency lookup)."""
+    if column not in ("first_name", "last_name"):
+        raise ValueError(column)
     wanted = sorted({n for n in names.to_pylist() if n})
     total = int(store.query("SELECT count(*) FROM persons")[0][0]) or 1
     if not wanted:
         return pa.table(
-            {"last_name": pa.array([], pa.string()), "tf_last_name": pa.array([], pa.float64())}
+            {column: pa.array([], pa.string()), f"tf_{column}": pa.array([], pa.float64())}
         )
     rows = store.query_arrow(
-        "SELECT upper(last_name) AS last_name, count(*) AS n FROM persons "
-        "WHERE upper(last_name) IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1 ORDER BY 1",
+        f"SELECT upper({column}) AS {column}, count(*) AS n FROM persons "
+        f"WHERE upper({column}) IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1 ORDER BY 1",
         [wanted],
     )
     freq = pc.divide(rows.column("n").cast(pa.float64()), float(total))
-    return pa.table({"last_name": rows.column("last_name"), "tf_last_name": freq})
+    return pa.table({column: rows.column(column), f"tf_{column}": freq})
+
+
+def surname_frequencies(store: Store, names: pa.Array) -> pa.Table:
+    """Term frequencies of these (normalised) surnames among the people on file."""
+    return name_frequencies(store, "last_name", names)
+
+
+def term_frequencies(store: Store, reps: pa.Table, release: str) -> dict[str, pa.Table]:
+    """The term-frequency lookups `release` adjusts by, for the batch's names."""
+    return {
+        col: name_frequencies(store, col, reps.column(col).combine_chunks())
+        for col in model_settings.tf_columns(release)
+    }
 
 
 class SplinkLinker:
@@ -171,6 +199,7 @@ class SplinkLinker:
         self.model = model
         self.model_version = str(self.model.get("vitalfile_model_version", MODEL_VERSION))
         self.version = f"splink-{self.model_version}"
+        self.release = model_settings.release_of(self.model)
         self.settings = settings or DecideSettings()
         self.threads = threads
         self.memory_limit = memory_limit
@@ -208,20 +237,21 @@ class SplinkLinker:
         people = candidate_people(store, reports)
         persons = person_frame(people, "person_id")
         reps = report_frame(reports_table(reports))
-        tf = surname_frequencies(store, reps.column("last_name").combine_chunks())
+        tf = term_frequencies(store, reps, self.release)
         return self.score_frames(persons, reps, tf, people, vetoed=vetoed, keep_splink=keep_splink)
 
     def score_frames(
         self,
         persons: pa.Table,
         reps: pa.Table,
-        tf: pa.Table,
+        tf: pa.Table | dict[str, pa.Table],
         people: pa.Table,
         *,
         vetoed: Sequence[tuple[int, int]] = (),
         keep_splink: bool = False,
     ) -> ScoredBatch:
-        """Score prepared frames; `vetoed` holds (report index, person id) pairs."""
+        """Score prepared frames; `vetoed` holds (report index, person id) pairs; `tf` the
+        term-frequency lookups by column (a single table: the surnames')."""
         n = reps.num_rows
         out: list[list[Candidate]] = [[] for _ in range(n)]
         if persons.num_rows == 0:
@@ -236,8 +266,10 @@ class SplinkLinker:
         left = db.register(persons, table_name="persons")
         right = db.register(reps, table_name="reports")
         linker = Linker([left, right], self._compiled, log_level=None, validate_settings=False)
-        tf_sdf = db.register(tf, table_name="vitalfile_tf_last_name")
-        linker.table_management.register_term_frequency_lookup(tf_sdf, "last_name")
+        lookups = tf if isinstance(tf, dict) else {"last_name": tf}
+        for col, table in lookups.items():
+            tf_sdf = db.register(table, table_name=f"vitalfile_tf_{col}")
+            linker.table_management.register_term_frequency_lookup(tf_sdf, col)
         predictions = linker.inference.predict()
         names = [sp.name for sp in model_settings.COMPARISONS]
         vet = pa.table(
@@ -308,6 +340,7 @@ class SplinkLinker:
                     levels={nm: cols[f"gamma_{nm}"][i] for nm in names},
                     weights=weights,
                     dob=dob_of.get(pid) or "",
+                    release=self.release,
                 )
             )
         records: list[dict[str, Any]] = []

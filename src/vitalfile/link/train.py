@@ -36,16 +36,31 @@ __all__ = [
     "train_on_synth",
 ]
 
-MODEL_VERSION = "1.0"
+MODEL_VERSION = "1.1"
+# Synthetic training data starts on a fixed day (not "months up to today"): same seed, same
+# model, whatever the day of training.
+TRAIN_START = "2025-01-01"
 # The prior: one report against one person of a national file of about ten million.
 PRIOR = 1e-7
 # SSN levels random sampling cannot see: the share of random non-matching pairs reaching
 # them, counted: a 9-digit number has 81 numbers one digit away and 8 with a neighbour
 # swap, out of about 10^9 possible numbers; two different people rarely share one.
-_RARE_U = {("ssn", "exact"): 1e-8, ("ssn", "one_digit"): 81e-9, ("ssn", "swap"): 8e-9}
+_RARE_U = {
+    ("ssn", "exact"): 1e-8,
+    ("ssn", "one_digit"): 81e-9,
+    ("ssn", "swap"): 8e-9,
+    # one name in the other's place, the other's first two letters the same: a first name
+    # equals another person's surname for about 1 pair in 10^3, times 1 in 10^2 for the
+    # letters (assumed from the exact levels' u; random sampling rarely sees one)
+    ("first_name", "reversed_typo"): 1e-5,
+}
 # A partial birth date agrees by chance about as often as year and month do.
 _FALLBACK_U = {("dob", "partial"): 1e-3}
 _MIN_U = 1e-6
+# Levels whose evidence another comparison already counts: their weight is 0 (u = m). Names
+# written the other way round reach "reversed" in both the first-name and the last-name
+# comparison; the first name's level carries the weight, once.
+_NEUTRAL = {("last_name", "reversed"), ("last_name", "reversed_typo")}
 # Synthetic reports carry only the errors they were given: EM on them finds that some
 # levels never happen between a report and its person (a sex or birth-date difference) and
 # would make them vetoes. Real data has every kind of slip, so no level may be a veto: m
@@ -83,11 +98,11 @@ class TrainResult:
     seconds: float
 
 
-def _regularise(model: dict[str, Any]) -> None:
+def _regularise(model: dict[str, Any], release: str) -> None:
     """Every level gets a u (counted for rare SSN levels) and an m above the floor."""
     for comp in model["comparisons"]:
         name = comp["output_column_name"]
-        spec = next(s for s in model_settings.COMPARISONS if s.name == name)
+        spec = next(s for s in model_settings.RELEASES[release] if s.name == name)
         non_null = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
         for lv, level in zip(non_null, spec.levels[1:], strict=True):
             key = (name, level.key)
@@ -101,6 +116,9 @@ def _regularise(model: dict[str, Any]) -> None:
         total = sum(lv["m_probability"] for lv in non_null)
         for lv in non_null:
             lv["m_probability"] = lv["m_probability"] / total
+        for lv, level in zip(non_null, spec.levels[1:], strict=True):
+            if (name, level.key) in _NEUTRAL:
+                lv["u_probability"] = lv["m_probability"]
 
 
 def train_model(
@@ -126,7 +144,9 @@ def train_model(
     left = db.register(persons, table_name="persons")
     right = db.register(reps, table_name="reports")
     linker = Linker(
-        [left, right], model_settings.settings_creator(PRIOR), log_level=logging.WARNING
+        [left, right],
+        model_settings.settings_creator(PRIOR, release=model_settings.CURRENT),
+        log_level=logging.WARNING,
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
     for rule in (
@@ -142,8 +162,9 @@ def train_model(
             logging.getLogger(__name__).warning("EM session skipped: %s", exc)
     model = linker.misc.save_model_to_json()
     model["probability_two_random_records_match"] = PRIOR
-    _regularise(model)
+    _regularise(model, model_settings.CURRENT)
     model["vitalfile_model_version"] = version
+    model["vitalfile_settings"] = model_settings.CURRENT
     model["vitalfile_training"] = {
         "people": people.num_rows,
         "reports": reports.num_rows,
@@ -165,7 +186,7 @@ def train_on_synth(
 
     started = time.perf_counter()
     population = make_people(people, seed)
-    reports, _truth = make_reports(population, months, seed)
+    reports, _truth = make_reports(population, months, seed, start=TRAIN_START)
     model = train_model(population, reports, seed=seed, version=version)
     return TrainResult(model, people, reports.num_rows, time.perf_counter() - started)
 
@@ -175,7 +196,8 @@ def parameters_table(model: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for comp in model["comparisons"]:
         name = comp["output_column_name"]
-        spec = next(s for s in model_settings.COMPARISONS if s.name == name)
+        release = model_settings.release_of(model)
+        spec = next(s for s in model_settings.RELEASES[release] if s.name == name)
         non_null = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
         for lv, level in zip(non_null, spec.levels[1:], strict=True):
             m, u = lv.get("m_probability"), lv.get("u_probability")

@@ -287,8 +287,12 @@ def make_reports(
     dob_text = people.column("dob")
     known = pc.not_equal(dob_text, "")
     dob = pc.if_else(known, dob_text, "1960-01-01").cast(pa.date32()).to_numpy()
-    age = (first_day - dob.astype("datetime64[D]")).astype(np.int64) / 365.25
-    p_die = 1.0 - np.exp(-annual_hazard(np.maximum(age, 0.0)) * span / 365.25)
+    born = dob.astype("datetime64[D]")
+    # someone born during the span is at risk from birth on: no death before a birth
+    at_risk_from = np.maximum(born, first_day)
+    own_span = np.maximum((last_day - at_risk_from).astype(np.int64), 0)
+    age = (at_risk_from - born).astype(np.int64) / 365.25
+    p_die = 1.0 - np.exp(-annual_hazard(np.maximum(age, 0.0)) * own_span / 365.25)
     rows = np.flatnonzero(rng.random(n) < p_die) if span > 0 else np.empty(0, np.int64)
     subjects = people.take(pa.array(rows))
     columns = ("ssn", "first_name", "middle_name", "last_name", "suffix", "dob", "sex", "state")
@@ -327,7 +331,10 @@ def make_reports(
         person_row = np.concatenate([person_row, np.full(m, -1, dtype=np.int64)])
         twin_row = np.concatenate([twin_row, np.full(m, -1, dtype=np.int64)])
     deaths = person_row.size
-    dod_day = first_day + (rng.random(deaths) * span).astype(np.int64)
+    start_day = np.full(deaths, first_day)
+    start_day[: rows.size] = at_risk_from[rows]
+    days = (last_day - start_day).astype(np.int64)
+    dod_day = start_day + (rng.random(deaths) * days).astype(np.int64)
 
     # ── reports per death ──
     geo = _vocab.places()

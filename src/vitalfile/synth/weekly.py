@@ -24,6 +24,12 @@ def weekly_batch(people: pa.Table, n_reports: int, seed: int) -> tuple[pa.Table,
     per_month = max(people.num_rows * ANNUAL_DEATH_RATE / 12 * _REPORTS_PER_DEATH, 1.0)
     months = max(1, math.ceil(n_reports * 1.15 / per_month))
     reports, truth = make_reports(people, months, seed)
+    # the months end today: a span reaching back past some births holds fewer deaths
+    for _ in range(3):
+        if reports.num_rows >= n_reports:
+            break
+        months = math.ceil(months * 1.1 * n_reports / max(reports.num_rows, 1))
+        reports, truth = make_reports(people, months, seed)
     n = min(n_reports, reports.num_rows)
     return reports.slice(0, n), truth.slice(0, n)
 
