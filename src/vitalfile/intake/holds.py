@@ -31,7 +31,9 @@ from vitalfile.events import ReportReceived
 from vitalfile.ledger.store import Store
 from vitalfile.link.base import LinkResult, state_first
 from vitalfile.link.decide import DecideSettings, dod_agreement
-from vitalfile.link.names import first_name_forms, norm_name
+from vitalfile.link.names import name_variant, norm_name
+from vitalfile.link.typos import date_typo as typo_of_date
+from vitalfile.link.typos import one_edit
 
 __all__ = [
     "HOLD_REASONS",
@@ -105,65 +107,40 @@ def facts_for(
     return facts
 
 
-# ── the comparisons (pure) ────────────────────────────────────────────────────────────
-def _edit_distance_one(a: str, b: str) -> bool:
-    """One letter changed, added, dropped, or two neighbours swapped."""
-    if a == b:
-        return True
-    if abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        return (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and a[diff[0]] == b[diff[1]]
-            and a[diff[1]] == b[diff[0]]
-        )
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
-
-
+# ── the comparisons (pure; the typing errors are link.typos and link.names) ───────────
 def first_name_variant(report: ReportReceived, person: Person) -> bool:
-    """The report's first name is the person's, or a nickname, typing error or swap of it.
+    """The report's first name is the person's, or a nickname, typing error or swap of it
+    (`names.name_variant`; first and last name reversed, one of them possibly misspelt).
     An unknown first name on either side is no difference; an initial alone is."""
     a, b = norm_name(report.first_name), norm_name(person.first_name)
     if not a or not b:
         return True
-    if a == b or _edit_distance_one(a, b):
+    if name_variant(a, b):
         return True
-    if set(first_name_forms(a)) & set(first_name_forms(b)):
-        return True
-    # first and last name reversed
-    return a == norm_name(person.last_name) and norm_name(report.last_name) == b
+    report_last, person_last = norm_name(report.last_name), norm_name(person.last_name)
+    surname = a == person_last or (min(len(a), len(person_last)) >= 4 and one_edit(a, person_last))
+    return surname and name_variant(report_last, b)
+
+
+def _partial(d: str) -> bool:
+    return d[5:7] == "00" or d[8:10] == "00"
 
 
 def date_typo(a: str, b: str) -> bool:
-    """Two birth dates the same or one a typing error of the other: one digit, day and month
-    swapped, the year one off, two neighbouring digits swapped. Unknown parts agree."""
+    """Two birth dates the same, or one a typing error of the other (`typos.date_typo`: one
+    digit, day and month swapped, the year one off, two neighbouring digits swapped): not a
+    different date. Unknown parts agree; the known parts of a partial date may hold one
+    wrong digit."""
     if not a or not b or a == b:
         return True
-    da, db = a.replace("-", ""), b.replace("-", "")
-    pairs = [(x, y) for x, y in zip(da, db, strict=True)]
-    if "0000" in (da[4:8], db[4:8]) or "00" in (da[4:6], db[4:6]) or "00" in (da[6:8], db[6:8]):
-        # a part unknown on either side: compare what both know
-        known = [
-            (x, y)
-            for i, (x, y) in enumerate(pairs)
-            if not (i >= 4 and i < 6 and "00" in (da[4:6], db[4:6]))
-            and not (i >= 6 and "00" in (da[6:8], db[6:8]))
-        ]
-        return sum(x != y for x, y in known) <= 1
-    diff = [i for i, (x, y) in enumerate(pairs) if x != y]
-    if len(diff) == 1:
-        return True
-    if len(diff) == 2 and diff[1] == diff[0] + 1 and da[diff[0]] == db[diff[1]]:
-        return da[diff[1]] == db[diff[0]]
-    if da[:4] == db[:4] and da[4:6] == db[6:8] and da[6:8] == db[4:6]:
-        return True  # day and month swapped
-    return da[4:] == db[4:] and abs(int(da[:4]) - int(db[:4])) == 1
+    if _partial(a) or _partial(b):
+        known = [0, 1, 2, 3]
+        if a[5:7] != "00" and b[5:7] != "00":
+            known += [5, 6]
+        if a[8:10] != "00" and b[8:10] != "00":
+            known += [8, 9]
+        return sum(a[i] != b[i] for i in known) <= 1
+    return typo_of_date(a, b)
 
 
 def _junior_senior_differs(report: ReportReceived, person: Person) -> bool:
