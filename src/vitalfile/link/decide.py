@@ -57,7 +57,7 @@ class DecideSettings:
     """The thresholds, chosen from the accuracy benchmark (see docs/accuracy.md)."""
 
     link_probability: float = 0.99
-    unlink_probability: float = 0.05
+    unlink_probability: float = 0.001
     margin_weight: float = 8.0
     minor_age: int = 18
     minor_hold_sources: tuple[str, ...] = ("funeral_home", "family", "financial", "federal_agency")

@@ -125,11 +125,27 @@ def first_name_forms(name: str) -> tuple[str, ...]:
     return tuple(sorted(forms))
 
 
+_GENDER_ENDINGS = frozenset("AEO")  # MARIA/MARIO, PAUL/PAULA, LOUIS/LOUISE
+
+
+def _other_gender(a: str, b: str) -> bool:
+    """Two names one final vowel apart, as a man's and a woman's form often are."""
+    short, long_ = sorted((a, b), key=len)
+    if len(short) == len(long_):
+        return (
+            short[:-1] == long_[:-1]
+            and short[-1] in _GENDER_ENDINGS
+            and long_[-1] in _GENDER_ENDINGS
+        )
+    return long_.startswith(short) and long_[-1] in _GENDER_ENDINGS
+
+
 def name_variant(a: str, b: str) -> bool:
-    """Two first names are one name written differently: the same (normalised), a nickname of
-    it (or both nicknames of one name), or one typing error apart (Damerau-Levenshtein 1,
-    names of four letters or more, not at the last letter, where MARIA and MARIO or PAUL and
-    PAULA differ). JOHN and JAMES (twins), MARY and ROBERT (a spouse): no.
+    """Two first names are one name written differently: the same (normalised, spaces and
+    hyphens aside), a nickname of it (or both nicknames of one name), or one typing error
+    apart (Damerau-Levenshtein 1, names of four letters or more), except where the two differ
+    only by a final A, E or O as a man's and a woman's name do (MARIA and MARIO, PAUL and
+    PAULA). JOHN and JAMES (twins), MARY and ROBERT (a spouse): no.
 
     A junior and his father share a name: that is a variant; their birth dates and suffix
     tell them apart (`typos.date_typo`)."""
@@ -142,9 +158,10 @@ def name_variant(a: str, b: str) -> bool:
         return True
     if set(first_name_forms(na)) & set(first_name_forms(nb)):
         return True
-    short, long_ = sorted((na, nb), key=len)
-    ending = short[:-1] == long_[:-1] or long_.startswith(short)  # a different ending
-    return len(short) >= 4 and not ending and one_edit(na, nb)
+    ca, cb = (re.sub(r"[ \-]", "", n) for n in (na, nb))
+    if ca == cb:
+        return True
+    return min(len(ca), len(cb)) >= 4 and one_edit(ca, cb) and not _other_gender(ca, cb)
 
 
 @cache
