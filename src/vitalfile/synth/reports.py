@@ -288,10 +288,11 @@ def make_reports(
     known = pc.not_equal(dob_text, "")
     dob = pc.if_else(known, dob_text, "1960-01-01").cast(pa.date32()).to_numpy()
     born = dob.astype("datetime64[D]")
-    # someone born during the span is at risk from birth on: no death before a birth
+    # someone born during the span is at risk from birth on (no death before a birth); the
+    # hazard is taken at the age in the middle of each one's time at risk
     at_risk_from = np.maximum(born, first_day)
     own_span = np.maximum((last_day - at_risk_from).astype(np.int64), 0)
-    age = (at_risk_from - born).astype(np.int64) / 365.25
+    age = ((at_risk_from - born).astype(np.int64) + own_span / 2) / 365.25
     p_die = 1.0 - np.exp(-annual_hazard(np.maximum(age, 0.0)) * own_span / 365.25)
     rows = np.flatnonzero(rng.random(n) < p_die) if span > 0 else np.empty(0, np.int64)
     subjects = people.take(pa.array(rows))
