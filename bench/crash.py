@@ -46,6 +46,7 @@ from typing import Any
 
 import httpx
 
+import vitalfile
 from vitalfile.db import open_store
 
 COMMANDS = ("ingest", "people", "extract", "serve")
@@ -203,6 +204,8 @@ class Runner:
             "VITALFILE_LINKER": "rule",
             "VITALFILE_WORK_DIR": str(work / "serve"),
             "PYTHONUNBUFFERED": "1",
+            # the commands run the code this bench imports (a worktree's src, not the venv's)
+            "PYTHONPATH": str(Path(vitalfile.__file__).resolve().parents[1]),
         }
 
     def popen(self, *args: str) -> subprocess.Popen[bytes]:
