@@ -482,7 +482,7 @@ def test_synth_vrdr_runs_the_whole_path(store: Store, tmp_path: Path) -> None:
     population = make_people(30_000, 5)
     reports, _ = make_reports(population, 1, 5, start="2026-01-01")
     counts = write_vrdr(reports, tmp_path, seed=5)
-    assert counts["vrdr_submissions"] > 20 and counts["vrdr_updates"] >= 1
+    assert counts["vrdr_submissions"] >= 10 and counts["vrdr_updates"] >= 1
     assert counts["vrdr_voids"] >= 1 and counts["vrdr_skipped"] == 0
     folder = write_vrdr(reports, tmp_path / "f", seed=5, layout="folder")
     assert folder["vrdr_bundles"] == counts["vrdr_bundles"]
