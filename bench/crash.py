@@ -48,40 +48,15 @@ import httpx
 
 import vitalfile
 from vitalfile.db import open_store
+from vitalfile.sources.csv import PEOPLE_COLUMNS_WITHOUT_FORMER, REPORT_COLUMNS
 
 COMMANDS = ("ingest", "people", "extract", "serve")
 CLI = "import sys; from vitalfile.cli import main; sys.exit(main())"
 FIRST = ["ANN", "JOHN", "MARY", "ROBERT", "LINDA", "JAMES", "SUSAN", "DAVID", "KAREN", "PAUL"]
 LAST = ["SMITH", "JONES", "BROWN", "GARCIA", "MILLER", "DAVIS", "WILSON", "MOORE", "TAYLOR"]
-PEOPLE_HEADER = [
-    "ssn",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "dob",
-    "sex",
-    "birth_state",
-    "address",
-    "city",
-    "state",
-    "zip",
-]
-REPORT_HEADER = [
-    "report_id",
-    "source_kind",
-    "source_id",
-    "ssn",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "dob",
-    "dod",
-    "sex",
-    "death_state",
-    "reported_at",
-]
+# the canonical CSV columns, declared once in sources.csv
+PEOPLE_HEADER = PEOPLE_COLUMNS_WITHOUT_FORMER
+REPORT_HEADER = REPORT_COLUMNS
 
 
 @dataclass
