@@ -15,6 +15,7 @@ from pathlib import Path
 
 from vitalfile.dates import age_on
 from vitalfile.errors import RecordError
+from vitalfile.events import IDENTITY_FIELDS
 from vitalfile.link.base import LinkResult
 from vitalfile.master.projection import PersonState
 from vitalfile.sources.csv import iter_rows
@@ -41,12 +42,10 @@ HOLD_REASONS = {
     "no_date": "effective date missing",
 }
 _KIND = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+# Who a determination is about, as an agency names them (no suffix, no sex).
+_IDENTITY = tuple(f for f in IDENTITY_FIELDS if f not in ("suffix", "sex"))
 HEADER = (
-    "ssn",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "dob",
+    *_IDENTITY,
     "kind",
     "authority",
     "effective_date",
@@ -71,13 +70,7 @@ class DeterminationIn:
     line: int = 0
 
     def identity(self) -> dict[str, str]:
-        return {
-            "ssn": self.ssn,
-            "first_name": self.first_name,
-            "middle_name": self.middle_name,
-            "last_name": self.last_name,
-            "dob": self.dob,
-        }
+        return {f: getattr(self, f) for f in _IDENTITY}
 
     def determination_id(self, agency: str, origin: str) -> str:
         text = "|".join(

@@ -18,6 +18,7 @@ from typing import Any
 from vitalfile.cases.framework import CaseState, DecideResult
 from vitalfile.errors import VitalfileError
 from vitalfile.events import (
+    NAME_FIELDS,
     AccessCodeFailed,
     AccessCodeIssued,
     AccessCodeUsed,
@@ -82,7 +83,7 @@ def person_name(fields: dict[str, Any] | None) -> str:
     """A person's name as a reader writes it (first middle last suffix)."""
     if not fields:
         return ""
-    parts = (fields.get(k) or "" for k in ("first_name", "middle_name", "last_name", "suffix"))
+    parts = (fields.get(k) or "" for k in NAME_FIELDS)
     return " ".join(p for p in parts if p)
 
 

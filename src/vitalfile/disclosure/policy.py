@@ -18,6 +18,7 @@ from typing import Any
 from vitalfile.dates import latest_iso, latest_sql
 from vitalfile.errors import NotFound, Refused, StateConflict, UsageError
 from vitalfile.events import (
+    IDENTITY_FIELDS,
     AgreementAdded,
     AgreementEnded,
     DisclosureRefused,
@@ -25,6 +26,7 @@ from vitalfile.events import (
     RecipientAdded,
 )
 from vitalfile.ledger.store import Store, Tx, utc_now_text
+from vitalfile.sources.dmf_layout import RECORD_FIELDS
 
 __all__ = [
     "AGREEMENT_KINDS",
@@ -56,8 +58,9 @@ __all__ = [
 ]
 
 TIERS = ("federal", "certified", "public")
-FIELDS = ("ssn", "first_name", "middle_name", "last_name", "suffix", "dob", "dod", "proof")
-DEATH_FIELDS = ("ssn", "last_name", "suffix", "first_name", "middle_name", "proof", "dod", "dob")
+# what an agreement may grant: the identity as a death record names it, and the death
+FIELDS = (*(f for f in IDENTITY_FIELDS if f != "sex"), "dod", "proof")
+DEATH_FIELDS = RECORD_FIELDS  # a death as the DMF writes it
 VERIFY_FIELDS = ("dod", "proof")  # an answer gives the date of death and its level
 AGREEMENT_KINDS = ("disclosure", "request")
 REQUEST_FIELDS = ("address", "city", "state", "zip")  # a request's answer: the last address

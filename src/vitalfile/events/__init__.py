@@ -53,6 +53,13 @@ from vitalfile.events.disclosure import (
     RequestApproved,
     RequestPersonNamed,
 )
+from vitalfile.events.identity import (
+    IDENTITY_FIELDS,
+    NAME_FIELDS,
+    PERSON_FIELDS,
+    REPORT_FIELDS,
+    REPORT_KEY_FIELDS,
+)
 from vitalfile.events.people import (
     ActivityRecorded,
     DmfRecordLoaded,
@@ -72,6 +79,11 @@ from vitalfile.events.vrdr import ReportAliasAdded, VrdrMessageRecorded, VrdrRep
 
 __all__ = [
     "EVENT_TYPES",
+    "IDENTITY_FIELDS",
+    "NAME_FIELDS",
+    "PERSON_FIELDS",
+    "REPORT_FIELDS",
+    "REPORT_KEY_FIELDS",
     "SOURCE_KINDS",
     "AccessCodeFailed",
     "AccessCodeIssued",

@@ -19,6 +19,7 @@ from vitalfile.master.projection import PERSON_COLUMNS
 from vitalfile.sources.dmf import MIN_TRIMMED_LENGTH, MIN_YEAR, SUFFIX_WORDS
 from vitalfile.sources.dmf_layout import (
     LAYOUT_1980,
+    RECORD_FIELDS,
     RECORD_LENGTH,
     RESIDENCE_FIELDS,
     Layout,
@@ -30,7 +31,7 @@ __all__ = ["LoadResult", "check_dmf_full", "load_dmf_full", "split_dmf_sql", "st
 # A DMF record names the person (and, before 2011, the state and ZIP of residence); what
 # else a person carries is unknown ('').
 _DMF_PERSON_FIELDS = {
-    **{c: c for c in ("ssn", "first_name", "middle_name", "last_name", "suffix", "dob")},
+    **{c: c for c in RECORD_FIELDS if c in PERSON_COLUMNS},
     "state": "residence_state",
     "zip": "residence_zip",
 }

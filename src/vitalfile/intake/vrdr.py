@@ -30,6 +30,7 @@ from vitalfile import ssn as ssn_rules
 from vitalfile.dates import iso_now
 from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.events import (
+    REPORT_FIELDS,
     SOURCE_KINDS,
     DeathRetracted,
     DeathUpdated,
@@ -81,19 +82,7 @@ __all__ = [
     "write_replies",
 ]
 
-_FIELDS = (
-    "ssn",
-    "ssn_flag",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "dob",
-    "dod",
-    "sex",
-    "death_state",
-    "reported_at",
-)
+_FIELDS = REPORT_FIELDS
 _VOID_REASON = "the state voided its death record"
 _MOVED_REASON = "the source's amended record is about another person"
 _DATE_REASON = "date of death amended by the source's record"

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from vitalfile.events import (
+    REPORT_FIELDS,
+    REPORT_KEY_FIELDS,
     DeathCorroborated,
     DeathPosted,
     DeathRetracted,
@@ -33,6 +35,7 @@ from vitalfile.events import (
 from vitalfile.ledger.store import Store, Tx
 from vitalfile.sources.csv import PEOPLE_COLUMNS
 from vitalfile.sources.dmf import name_block
+from vitalfile.sources.dmf_layout import RECORD_FIELDS
 
 __all__ = [
     "PERSON_COLUMNS",
@@ -50,23 +53,8 @@ __all__ = [
 ]
 
 PERSON_COLUMNS = PEOPLE_COLUMNS  # a person is what the canonical people CSV carries
-_DMF_PERSON = ("ssn", "last_name", "suffix", "first_name", "middle_name", "dob")
-REPORT_COLUMNS = (
-    "source_kind",
-    "source_id",
-    "report_id",
-    "ssn",
-    "ssn_flag",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "dob",
-    "dod",
-    "sex",
-    "death_state",
-    "reported_at",
-)
+_DMF_PERSON = tuple(f for f in RECORD_FIELDS if f in PERSON_COLUMNS)  # what a DMF record names
+REPORT_COLUMNS = (*REPORT_KEY_FIELDS, *REPORT_FIELDS)
 
 
 @dataclass
@@ -200,9 +188,7 @@ def evolve_report(state: ReportState, seq: int, event: Event) -> ReportState:
     return state
 
 
-_AMENDED_COLUMNS = tuple(
-    c for c in REPORT_COLUMNS if c not in ("source_kind", "source_id", "report_id")
-)
+_AMENDED_COLUMNS = REPORT_FIELDS  # an amendment restates the claim; the key stays
 
 
 _PERSON_TYPES = frozenset(

@@ -21,7 +21,7 @@ import us
 
 from vitalfile import ssn as ssn_rules
 from vitalfile.errors import FileRejected, RecordError
-from vitalfile.events import SOURCE_KINDS, partial_date
+from vitalfile.events import PERSON_FIELDS, REPORT_FIELDS, SOURCE_KINDS, partial_date
 from vitalfile.sources._io import staged
 
 __all__ = [
@@ -41,38 +41,16 @@ __all__ = [
     "write_reports",
 ]
 
-PEOPLE_COLUMNS: tuple[str, ...] = (
-    "ssn",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "dob",
-    "sex",
-    "birth_state",
-    "address",
-    "city",
-    "state",
-    "zip",
-    "former_names",
-)
+PEOPLE_COLUMNS: tuple[str, ...] = PERSON_FIELDS
 # A people file may leave out the trailing `former_names` column (older files).
 PEOPLE_COLUMNS_WITHOUT_FORMER: tuple[str, ...] = PEOPLE_COLUMNS[:-1]
 FORMER_NAMES_SEPARATOR = ";"
+# The report's key, then what it claims as written (`ssn_flag` is ours, not a column).
 REPORT_COLUMNS: tuple[str, ...] = (
     "report_id",
     "source_kind",
     "source_id",
-    "ssn",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "dob",
-    "dod",
-    "sex",
-    "death_state",
-    "reported_at",
+    *(f for f in REPORT_FIELDS if f != "ssn_flag"),
 )
 SEXES: tuple[str, ...] = ("M", "F", "U", "")
 # USPS codes: the states, DC and the territories, the freely associated states, and the

@@ -22,6 +22,7 @@ from vitalfile.sources.dmf_layout import (
     LAYOUT_1980,
     LAYOUT_2011,
     LAYOUT_NAMES,
+    NAME_COLUMNS,
     RECORD_LENGTH,
     RESIDENCE_FIELDS,
     Layout,
@@ -59,7 +60,7 @@ NAME_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ -'.")
 # A line whose trailing blanks were trimmed still holds the action code and the SSN.
 MIN_TRIMMED_LENGTH = 10
 
-_NAME_WIDTH = {"last_name": 20, "suffix": 4, "first_name": 15, "middle_name": 15}
+_NAME_WIDTH = {f: LAYOUT_1980.column(f).length for f in NAME_COLUMNS}
 _LABEL = {c.name: c.label for c in LAYOUT_1980.columns}
 _BLANK_DATE = " " * 8
 _ZERO_DATE = "0" * 8
@@ -393,7 +394,7 @@ def format_record(rec: DmfRecord, line_no: int | None = None, layout: str | None
         raise _fail("action code is not blank, A, C or D", "action", line_no)
     _check_ssn(rec.ssn, line_no)
     names = []
-    for field in ("last_name", "suffix", "first_name", "middle_name"):
+    for field in NAME_COLUMNS:
         value = str(getattr(rec, field)).upper().rstrip(" ")
         _check_name(value, field, line_no)
         names.append(value.ljust(_NAME_WIDTH[field]))

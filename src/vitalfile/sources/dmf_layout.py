@@ -9,12 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vitalfile.errors import UsageError
+from vitalfile.events.identity import NAME_FIELDS
 
 __all__ = [
     "LAYOUTS",
     "LAYOUT_1980",
     "LAYOUT_2011",
     "LAYOUT_NAMES",
+    "NAME_COLUMNS",
+    "RECORD_FIELDS",
     "RECORD_LENGTH",
     "RESIDENCE_FIELDS",
     "Column",
@@ -102,6 +105,11 @@ LAYOUT_1980 = Layout(
 
 LAYOUTS: dict[str, Layout] = {"2011": LAYOUT_2011, "1980": LAYOUT_1980}
 LAYOUT_NAMES: tuple[str, ...] = tuple(LAYOUTS)
+# What every record says (SSN through date of birth), in column order: a death as the DMF
+# writes it.
+RECORD_FIELDS: tuple[str, ...] = tuple(c.name for c in _COMMON if c.name != "action")
+# The name fields in the record's order (last, suffix, first, middle).
+NAME_COLUMNS: tuple[str, ...] = tuple(c.name for c in _COMMON if c.name in NAME_FIELDS)
 # The pre-2011 fields, in column order (all "" in a record of the 2011 layout).
 RESIDENCE_FIELDS: tuple[str, ...] = ("residence_state", "residence_zip", "lump_sum_zip")
 

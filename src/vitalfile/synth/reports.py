@@ -14,6 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from vitalfile.events import IDENTITY_FIELDS
+from vitalfile.sources.csv import REPORT_COLUMNS as CSV_REPORT_COLUMNS
 from vitalfile.synth import _vocab
 from vitalfile.synth.people import age_weights, people_arrays
 
@@ -31,21 +33,7 @@ __all__ = [
     "months_back",
 ]
 
-REPORT_COLUMNS: tuple[str, ...] = (
-    "report_id",
-    "source_kind",
-    "source_id",
-    "ssn",
-    "first_name",
-    "middle_name",
-    "last_name",
-    "suffix",
-    "dob",
-    "dod",
-    "sex",
-    "death_state",
-    "reported_at",
-)
+REPORT_COLUMNS: tuple[str, ...] = CSV_REPORT_COLUMNS  # the canonical reports CSV
 TRUTH_COLUMNS: tuple[str, ...] = (
     "report_id",
     "source_id",
@@ -296,7 +284,7 @@ def make_reports(
     p_die = 1.0 - np.exp(-annual_hazard(np.maximum(age, 0.0)) * own_span / 365.25)
     rows = np.flatnonzero(rng.random(n) < p_die) if span > 0 else np.empty(0, np.int64)
     subjects = people.take(pa.array(rows))
-    columns = ("ssn", "first_name", "middle_name", "last_name", "suffix", "dob", "sex", "state")
+    columns = (*IDENTITY_FIELDS, "state")
     subj = {c: _to_numpy(subjects.column(c)) for c in columns}
     for c in ("maiden_name", "nickname"):
         subj[c] = (
