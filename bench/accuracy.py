@@ -290,10 +290,21 @@ def measure(
     truth: dict[str, int | None],
 ) -> dict[str, Any]:
     """Figures for stored outcomes against `truth` (report key -> true person id, or None
-    when the subject is not on file). Living = on file and the subject of no report."""
+    when the subject is not on file). Living = on file and the subject of no report.
+
+    Besides the figures per report: `deaths_linked`, the share of the dead people on file
+    whose death at least one report linked automatically (what the file lists), and
+    `held_but_linked_by_another`, the held reports whose subject another report of the
+    batch linked (a corroborating report waiting for a person, not a death missed)."""
     from collections import Counter
 
     dead = {p for p in truth.values() if p is not None}
+    found = {
+        pid
+        for report_key, status, pid, _ in outcomes
+        if status == "linked" and pid is not None and pid == truth[report_key]
+    }
+    held_elsewhere: Counter[str] = Counter()
     on_file = sum(1 for p in truth.values() if p is not None)
     linked = right = held = unlinked = kept_on_file = 0
     wrong_people: set[int] = set()
@@ -303,6 +314,8 @@ def measure(
         if status == "held":
             held += 1
             reasons[_reason_kind(reason)] += 1
+            if true is not None and true in found:
+                held_elsewhere[_reason_kind(reason)] += 1
         elif status == "linked":
             linked += 1
             if pid is not None and pid == true:
@@ -327,6 +340,9 @@ def measure(
         "living_listed_dead": len(wrong_people),
         "linked_or_held_on_file": round(kept_on_file / on_file, 4) if on_file else 1.0,
         "held_reasons": dict(reasons.most_common()),
+        "deaths_on_file": len(dead),
+        "deaths_linked": round(len(found) / len(dead), 4) if dead else 1.0,
+        "held_but_linked_by_another": dict(held_elsewhere.most_common()),
     }
 
 
@@ -424,6 +440,7 @@ def _grid(store: Any, path: Path, linker: Any, truth: dict[str, int | None]) -> 
                 ]
                 figures = measure(outs, truth)
                 figures.pop("held_reasons")
+                figures.pop("held_but_linked_by_another")
                 tried.append({"link": p, "margin": m, "unlink": u, **figures})
     return tried
 

@@ -53,6 +53,12 @@ def test_a_twins_ssn_is_held() -> None:
     assert _decided(_report(first_name="JOHANNA")).outcome == "held"
 
 
+def test_opposite_sex_twins_one_letter_apart_are_held() -> None:
+    john = Person(1, ssn="212345678", first_name="JOHN", last_name="OYELARAN", dob="1944-03-08")
+    r = _report(first_name="JOAN")
+    assert someone_else(r, john)
+
+
 def test_a_juniors_report_on_his_fathers_ssn_is_held() -> None:
     father = Person(1, ssn="212345678", first_name="ROBERT", last_name="HILL", dob="1950-03-04")
     junior = _report(first_name="ROBERT", last_name="HILL", dob="1978-06-12", suffix="JR")
@@ -72,6 +78,7 @@ def test_a_spouses_ssn_is_held() -> None:
     "changes",
     [
         {"first_name": "MARAI"},  # two neighbours swapped
+        {"first_name": "MARIAO"},  # a stray letter after the final vowel
         {"first_name": "OYELARAN", "last_name": "MARIA"},  # first and last name reversed
         {"first_name": "OYELRAAN", "last_name": "MARIA"},  # reversed, one misspelt
         {"dob": "1944-08-03"},  # day and month swapped

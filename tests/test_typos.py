@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vitalfile.link.names import EXTRA_NICKNAMES, first_name_forms, name_variant
+from vitalfile.link.names import (
+    EXTRA_NICKNAMES,
+    census_first_names,
+    first_name_forms,
+    name_variant,
+)
 from vitalfile.link.typos import date_typo, one_edit
 
 _DAYS = st.dates(min_value=date(1900, 1, 1), max_value=date(2026, 12, 31))
@@ -22,6 +27,46 @@ def test_twins_are_not_variants() -> None:
     assert not name_variant("MARIA", "MARIO")  # opposite-sex twins, one letter apart
     assert not name_variant("PAUL", "PAULA")
     assert not name_variant("DANIEL", "DANIELA")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("JOHN", "JOAN"),  # a man's and a woman's name one letter apart (1990 census lists)
+        ("MARK", "MARY"),
+        ("CARL", "CARA"),
+        ("LOUIS", "LOUISE"),  # even where the nickname table relates them
+        ("DAN", "DANA"),
+        ("BEN", "KEN"),  # two three-letter names
+        ("TIM", "TOM"),
+        ("GIULIO", "GIULIA"),  # not in the census lists: the final vowel tells
+    ],
+)
+def test_two_names_one_letter_apart_are_not_variants(a: str, b: str) -> None:
+    assert not name_variant(a, b) and not name_variant(b, a)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("HOLLYO", "HOLLY"),  # a stray letter after a vowel: not a man's form of HOLLY
+        ("SAR", "SARA"),  # a name cut short: SAR is no name
+        ("KOB", "KOBE"),
+        ("BNE", "BEN"),  # three letters, two swapped
+        ("JZE", "JOE"),
+        ("SARA", "SARAH"),
+        ("ERIC", "ERIK"),
+    ],
+)
+def test_a_typing_error_of_a_short_or_census_name_is_a_variant(a: str, b: str) -> None:
+    assert name_variant(a, b) and name_variant(b, a)
+
+
+def test_the_census_lists_say_which_sex_bears_a_name() -> None:
+    known = census_first_names()
+    assert known["JOHN"] == {"M"} and known["MARY"] == {"F"}  # stray entries aside
+    assert known["TERRY"] == {"F", "M"}
+    assert "HOLLYO" not in known and "KOB" not in known
 
 
 def test_a_junior_is_not_a_typing_error_of_his_father() -> None:

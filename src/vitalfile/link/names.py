@@ -3,7 +3,9 @@ whether two first names are variants of one name (the same, a nickname, a typing
 
 Nicknames: the `nicknames` package's hand-curated table of English given names
 (carltonnorthern/nicknames, Apache-2.0), and `EXTRA_NICKNAMES`, common US diminutives that
-table lacks (DOLLY for DOLORES; Spanish diminutives such as PACO for FRANCISCO).
+table lacks (DOLLY for DOLORES; Spanish diminutives such as PACO for FRANCISCO). Which
+names are names, and of which sex: the 1990 US Census first-name lists (`names` package),
+so that JOHN/JOAN are two names and HOLLYO is a typing error of HOLLY.
 
 Pure and set-wise: values are mapped once per distinct name (a file of ten million people
 holds far fewer distinct names), never once per row. Owns no SQL and no model.
@@ -22,6 +24,7 @@ from nicknames import NickNamer
 __all__ = [
     "EXTRA_NICKNAMES",
     "PARTICLES",
+    "census_first_names",
     "first_name_forms",
     "last_name_parts",
     "map_distinct",
@@ -126,10 +129,45 @@ def first_name_forms(name: str) -> tuple[str, ...]:
 
 
 _GENDER_ENDINGS = frozenset("AEO")  # MARIA/MARIO, PAUL/PAULA, LOUIS/LOUISE
+_VOWELS = frozenset("AEIOUY")
+_SEX_RATIO = 10.0  # see census_first_names
+
+
+@cache
+def census_first_names() -> dict[str, frozenset[str]]:
+    """First name -> the sexes ('F', 'M') that bear it in the 1990 US Census: the 4,275
+    female and 1,219 male first names of the Census Bureau's frequency files (public
+    domain), as the `names` package ships them (treyhunner/names, MIT). A sex counts when
+    at least a tenth as many of its people bear the name as of the other's (JOHN, listed
+    for 0.012 % of women against 3.271 % of men, is a man's name; TERRY is both). A name
+    not here is rare or not a name at all (KOB, HOLLYO: a typing error)."""
+    from importlib.resources import files
+
+    share: dict[str, dict[str, float]] = {}
+    for sex, file in (("F", "dist.female.first"), ("M", "dist.male.first")):
+        for line in files("names").joinpath(file).read_text(encoding="ascii").splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                share.setdefault(parts[0], {})[sex] = float(parts[1])
+    return {
+        name: frozenset(sex for sex, v in by.items() if v * _SEX_RATIO >= max(by.values()))
+        for name, by in share.items()
+    }
+
+
+def _opposite_sexes(a: str, b: str) -> bool:
+    """Both are census first names, and no sex has both (JOHN and JOAN, PAUL and PAULA)."""
+    known = census_first_names()
+    sa, sb = known.get(a), known.get(b)
+    return bool(sa and sb and not sa & sb)
 
 
 def _other_gender(a: str, b: str) -> bool:
-    """Two names one final vowel apart, as a man's and a woman's form often are."""
+    """Two names one final vowel apart, as a man's and a woman's form often are: the final
+    A, E or O changed (MARIA/MARIO, also for names the census lacks: GIULIO/GIULIA), or
+    added to a name that ends in a consonant (PAUL/PAULA). A final vowel added to what is
+    no name (KOB/KOBE, SAR/SARA: a name cut short) or after a vowel or Y (HOLLY/HOLLYO) is
+    a typing error."""
     short, long_ = sorted((a, b), key=len)
     if len(short) == len(long_):
         return (
@@ -137,15 +175,25 @@ def _other_gender(a: str, b: str) -> bool:
             and short[-1] in _GENDER_ENDINGS
             and long_[-1] in _GENDER_ENDINGS
         )
-    return long_.startswith(short) and long_[-1] in _GENDER_ENDINGS
+    return (
+        long_.startswith(short)
+        and long_[-1] in _GENDER_ENDINGS
+        and short[-1] not in _VOWELS
+        and short in census_first_names()
+    )
 
 
 def name_variant(a: str, b: str) -> bool:
     """Two first names are one name written differently: the same (normalised, spaces and
     hyphens aside), a nickname of it (or both nicknames of one name), or one typing error
-    apart (Damerau-Levenshtein 1, names of four letters or more), except where the two differ
-    only by a final A, E or O as a man's and a woman's name do (MARIA and MARIO, PAUL and
-    PAULA). JOHN and JAMES (twins), MARY and ROBERT (a spouse): no.
+    apart (Damerau-Levenshtein 1), except where they are two names:
+    - a man's and a woman's name by the 1990 US Census first-name lists (JOHN and JOAN,
+      MARK and MARY, LOUIS and LOUISE), even where the nickname table relates them;
+    - names that differ only by a final A, E or O as a man's and a woman's name do (MARIA
+      and MARIO, PAUL and PAULA; see `_other_gender`);
+    - two names of three letters that are both census names (BEN and KEN); a three-letter
+      typing error of a name (BNE for BEN, SAR for SARA) is a variant.
+    JOHN and JAMES (twins), MARY and ROBERT (a spouse): no.
 
     A junior and his father share a name: that is a variant; their birth dates and suffix
     tell them apart (`typos.date_typo`)."""
@@ -156,12 +204,19 @@ def name_variant(a: str, b: str) -> bool:
         return False
     if na == nb:
         return True
-    if set(first_name_forms(na)) & set(first_name_forms(nb)):
-        return True
     ca, cb = (re.sub(r"[ \-]", "", n) for n in (na, nb))
     if ca == cb:
         return True
-    return min(len(ca), len(cb)) >= 4 and one_edit(ca, cb) and not _other_gender(ca, cb)
+    shortest = min(len(ca), len(cb))
+    typo = shortest >= 3 and one_edit(ca, cb)
+    if typo and _opposite_sexes(ca, cb):
+        return False
+    if set(first_name_forms(na)) & set(first_name_forms(nb)):
+        return True
+    if not typo or _other_gender(ca, cb):
+        return False
+    known = census_first_names()
+    return shortest >= 4 or not (ca in known and cb in known)
 
 
 @cache
