@@ -135,7 +135,7 @@ def routes() -> list[tuple[str, str, dict[str, Any], set[str], int]]:
         (
             "POST",
             "/v1/decisions",
-            {"json": {"case_id": "no-such", "decision": "note", "reason": "x"}},
+            {"json": {"case_id": "no-such", "decision": "note", "version": 0, "reason": "x"}},
             DECIDERS,
             404,
         ),
@@ -200,6 +200,7 @@ def routes() -> list[tuple[str, str, dict[str, Any], set[str], int]]:
         ("GET", "/v1/people/2/timeline", {}, READERS, 200),
         ("POST", "/v1/people/accounting", lookup, AUDIT, 200),
         ("POST", "/v1/people/record", lookup, READERS, 200),
+        ("POST", "/v1/people/9999/notices", {"json": {}}, DECIDERS, 404),
         ("POST", "/v1/api-keys", {"json": {"role": "auditor", "label": "walk"}}, KEEPER, 201),
         ("GET", "/v1/api-keys", {}, KEEPER, 200),
         (
@@ -372,7 +373,13 @@ def test_dispute_retraction_sends_corrections(world: World, client: TestClient) 
     assert [c["case_id"] for c in queue] == [cid]
     r = client.post(
         "/v1/decisions",
-        json={"case_id": cid, "decision": "retract", "reason": "seen alive", "evidence": ["id"]},
+        json={
+            "case_id": cid,
+            "decision": "retract",
+            "version": queue[0]["version"],
+            "reason": "seen alive",
+            "evidence": ["id"],
+        },
         headers=auth(world, "reviewer"),
     )
     assert r.status_code == 201, r.text
@@ -401,33 +408,81 @@ def test_dispute_retraction_sends_corrections(world: World, client: TestClient) 
 
 
 def test_held_report_linked_by_a_reviewer(world: World, client: TestClient) -> None:
-    r = client.post(
-        "/v1/decisions",
-        json={
-            "case_id": "R/family/h4",
-            "decision": "link",
-            "reason": "certificate checked",
-            "person_id": 4,
-        },
-        headers=auth(world, "reviewer"),
-    )
+    def case_version(who: str) -> int:
+        r = client.get("/v1/cases/R/family/h4", headers=auth(world, who))
+        return int(r.json()["version"])
+
+    def decide(who: str, version: int | None, decision: str, **more: Any) -> Any:
+        body = {"case_id": "R/family/h4", "decision": decision, "reason": "checked", **more}
+        if version is not None:
+            body["version"] = version
+        return client.post("/v1/decisions", json=body, headers=auth(world, who))
+
+    # a decision says which version of the case it was made on
+    assert decide("reviewer", None, "link", person_id=4).status_code == 422
+    # two reviewers read the case; the first notes it, so the second's link (made on what
+    # they read before the note) is not recorded: 409, naming who changed it
+    seen = case_version("reviewer")
+    assert case_version("supervisor") == seen
+    assert decide("reviewer", seen, "note").status_code == 201
+    r = decide("supervisor", seen, "link", person_id=4)
+    assert r.status_code == 409 and r.json()["code"] == "state_conflict", r.text
+    assert "reviewer-kim recorded 'note' on this case while you had it open" in r.json()["message"]
+    assert client.get("/v1/people/4", headers=auth(world, "auditor")).json()["status"] == "alive"
+    # read again, then decided
+    seen = case_version("supervisor")
+    r = decide("supervisor", seen, "link", person_id=4)
     assert r.status_code == 201, r.text
     assert "death.posted" in r.json()["events"]
     assert client.get("/v1/people/4", headers=auth(world, "auditor")).json()["status"] == "deceased"
-    # an auditor reads but does not decide
-    r = client.post(
-        "/v1/decisions",
-        json={"case_id": "R/family/h4", "decision": "note", "reason": "x"},
-        headers=auth(world, "auditor"),
-    )
-    assert r.status_code == 403 and r.json()["code"] == "forbidden"
-    # deciding a decided case is a conflict with the file's state: 409, one error shape
-    r = client.post(
-        "/v1/decisions",
-        json={"case_id": "R/family/h4", "decision": "reject", "reason": "again"},
-        headers=auth(world, "reviewer"),
-    )
+    # the other reviewer, deciding on the same version, is told and records nothing
+    r = decide("reviewer", seen, "reject")
     assert r.status_code == 409 and r.json()["code"] == "state_conflict", r.text
+    assert "supervisor-kim recorded 'link'" in r.json()["message"]
+    # an auditor reads but does not decide
+    assert decide("auditor", case_version("auditor"), "note").status_code == 403
+    # deciding a decided case is a conflict with the file's state: 409, one error shape
+    r = decide("reviewer", case_version("reviewer"), "reject")
+    assert r.status_code == 409 and r.json()["code"] == "state_conflict", r.text
+    assert r.json()["message"] == "the case is already decided"
+
+
+def test_a_notice_with_an_access_code_from_the_api(world: World, client: TestClient) -> None:
+    from vitalfile.cases.access import open_with_code
+
+    h = auth(world, "reviewer")
+    r = client.post("/v1/people/5/notices", json={}, headers=h)
+    assert r.status_code == 404 and r.json()["code"] == "not_found"  # nothing to notify
+    r = client.post("/v1/disputes", json={"ssn": ssn_of(2), "evidence": ["id"]}, headers=h)
+    cid = r.json()["case_id"]
+    version = client.get(f"/v1/cases/{cid}", headers=h).json()["version"]
+    r = client.post(
+        "/v1/decisions",
+        json={"case_id": cid, "decision": "retract", "version": version, "reason": "alive"},
+        headers=auth(world, "supervisor"),
+    )
+    assert r.status_code == 201, r.text
+    r = client.post("/v1/people/2/notices", json={}, headers=h)
+    assert r.status_code == 201, r.text
+    printed = r.json()
+    assert printed["notice"] == "retraction:2" and printed["code"] in printed["text"]
+    assert "RETRACTED" in printed["text"] and printed["expires"] > TODAY.isoformat()
+    pdf = client.post("/v1/people/2/notices", json={"format": "pdf"}, headers=h)
+    assert pdf.status_code == 201 and pdf.content[:5] == b"%PDF-"
+    assert pdf.headers["content-type"] == "application/pdf"
+    # the code is kept only hashed, and opens person 2's record (once)
+    pool = client.app.state.pool  # type: ignore[attr-defined]
+    with pool.borrow() as store:
+        stored = "".join(se.event.to_json() for se in store.iter_events())
+        assert printed["code"] not in stored and printed["code"].replace("-", "") not in stored
+        assert open_with_code(store, printed["code"], ssn_of(2)) == 2
+    # another person's determination is not this person's notice
+    r = client.post("/v1/people/2/notices", json={"determination_id": "DT-" + "0" * 16}, headers=h)
+    assert r.status_code == 404
+    assert (
+        client.post("/v1/people/2/notices", json={}, headers=auth(world, "auditor")).status_code
+        == 403
+    )
 
 
 def test_ingest_bodies_in_each_format(world: World, client: TestClient) -> None:

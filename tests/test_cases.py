@@ -285,8 +285,11 @@ def test_cli_dispute_and_decide(tmp_path: Path, capsys: pytest.CaptureFixture[st
     cid = capsys.readouterr().out.split()[1]
     assert main(["--db", db, "cases", "list", "--kind", "dispute"]) == 0
     assert cid in capsys.readouterr().out
-    assert (
-        main(
+    assert main(["--db", db, "cases", "show", cid]) == 0
+    seen = int(capsys.readouterr().out.split("; version ")[1].split()[0])
+
+    def decide_cli(decision: str, version: int, reviewer: str) -> int:
+        return main(
             [
                 "--db",
                 db,
@@ -294,16 +297,41 @@ def test_cli_dispute_and_decide(tmp_path: Path, capsys: pytest.CaptureFixture[st
                 "decide",
                 cid,
                 "--decision",
-                "retract",
+                decision,
                 "--reason",
                 "seen alive",
                 "--reviewer",
-                "kim",
+                reviewer,
+                "--version",
+                str(version),
             ]
         )
-        == 0
-    )
+
+    # a note by another reviewer since the case was read: nothing recorded (exit 2)
+    assert decide_cli("note", seen, "lee") == 0
+    capsys.readouterr()
+    assert decide_cli("retract", seen, "kim") == 2
+    assert "lee recorded 'note' on this case" in capsys.readouterr().err
+    assert main(["--db", db, "cases", "show", cid]) == 0
+    seen = int(capsys.readouterr().out.split("; version ")[1].split()[0])
+    assert decide_cli("retract", seen, "kim") == 0
     assert "correction queued for 0 recipient(s)" in capsys.readouterr().out
+    assert decide_cli("uphold", seen, "max") == 2  # the second to decide is told
+    assert "kim recorded 'retract'" in capsys.readouterr().err
     assert main(["--db", db, "cases", "show", cid]) == 0
     assert "retract" in capsys.readouterr().out
     assert main(["--db", db, "cases", "show", "nope"]) == 3  # not found
+    # the person is sent the retraction notice, with a one-time access code on it
+    out = tmp_path / "notices"
+    assert main(["--db", db, "notice", "--ssn", ssn_of(1), "--out", str(out)]) == 0
+    assert "one-time access code" in capsys.readouterr().out
+    text = (out / "retraction-1.txt").read_text()
+    assert (out / "retraction-1.pdf").read_bytes()[:5] == b"%PDF-"
+    code = text.split("the access code ")[1].split()[0]
+    from vitalfile.cases.access import open_with_code
+
+    with open_store(db) as s:
+        assert code not in "".join(se.event.to_json() for se in s.iter_events())
+        assert open_with_code(s, code, ssn_of(1)) == 1
+    assert main(["--db", db, "notice", "--ssn", ssn_of(9), "--out", str(out)]) == 2
+    assert main(["--db", db, "notice", "--out", str(out)]) == 2

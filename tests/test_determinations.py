@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from vitalfile.cases.access import open_with_code
 from vitalfile.cases.determinations import (
     HOLD_REASONS,
     DeterminationIn,
@@ -359,6 +360,16 @@ def test_bulk_file_read_and_cli(store: Store, tmp_path: Path, clock: Clock) -> N
                                              "WHERE state = 'proposed'"))  # fmt: skip
     notice = ["determination", "issue-notice", did, "--method", "mail", "--by", "lee"]
     assert main(["--db", db, *notice, "--sent-to", "1 MAIN ST"]) == 0
+    # printed to send, the notice carries a one-time access code; the record copy does not
+    assert main(["--db", db, "determination", "notice", did, "--out", str(tmp_path / "n")]) == 0
+    (sent,) = (tmp_path / "n").glob("N-*.txt")
+    code = sent.read_text().split("the access code ")[1].split()[0]
+    assert "HOW TO CONTEST" in sent.read_text() and sent.with_suffix(".pdf").exists()
+    copy = ["determination", "notice", did, "--record-copy", "--out", str(tmp_path / "c")]
+    assert main(["--db", db, *copy]) == 0
+    assert "access code" not in next((tmp_path / "c").glob("N-*.txt")).read_text()
+    with open_store(db) as s:
+        assert open_with_code(s, code, ssn_of(1)) == get_determination(s, did).person_id
     # no command takes a date: the window is judged by the clock
     assert main(["--db", db, "determination", "advance", "--today", "2099-01-01"]) == 2
     assert main(["--db", db, "determination", "advance"]) == 0  # the clock: within the window

@@ -21,11 +21,12 @@ from vitalfile.cases.access import (
     file_challenge,
     issue_code,
     open_with_code,
+    print_notice,
 )
 from vitalfile.cases.framework import decide, get_case, open_dispute, submitter_of
 from vitalfile.cases.review import describe, protective_hold, review_sheet
 from vitalfile.db import open_store
-from vitalfile.errors import PolicyError, StateConflict, UsageError
+from vitalfile.errors import NotFound, PolicyError, StateConflict, UsageError
 from vitalfile.ledger.store import Store
 from vitalfile.overview import figures
 from vitalfile.overview.record import own_record
@@ -146,9 +147,32 @@ def test_codes_expire_and_die_after_failures(store: Store) -> None:
             open_with_code(store, code, ssn_of(6))
     with pytest.raises(CodeRefused):
         open_with_code(store, code, ssn_of(5))  # void now, even with the right SSN
+    # the codes are a projection keyed by their hash: rebuilt from the events, the same rows
+    codes = sorted(store.query("SELECT * FROM access_codes"))
+    assert sorted((r[2], r[5], r[6]) for r in codes) == [(5, False, 0), (5, False, MAX_FAILURES)]
+    store.rebuild()
+    assert sorted(store.query("SELECT * FROM access_codes")) == codes
     limiter = Attempts(limit=2, window=60)
     limiter.check("a")
     limiter.check("a")
     limiter.check("b")
     with pytest.raises(TooManyAttempts):
         limiter.check("a")
+
+
+def test_a_notice_is_printed_with_a_code_for_its_subject_only(store: Store) -> None:
+    with pytest.raises(NotFound, match="no notice to send"):
+        print_notice(store, person_id=5)  # alive, no determination: nothing to send
+    cid = open_dispute(store, ssn_of(2), evidence=["visit"], opened_by="lee")
+    decide(store, cid, "retract", reviewer="kim", reason="seen alive")
+    printed = print_notice(store, person_id=2)
+    assert printed.notice == "retraction:2" and printed.person_id == 2
+    assert f"the access code {printed.code}" in printed.text and printed.text.isascii()
+    # another person's determination is not printed for this one
+    with pytest.raises(NotFound):
+        print_notice(store, person_id=2, determination_id="DT-" + "0" * 16)
+    with pytest.raises(UsageError):
+        print_notice(store)
+    assert open_with_code(store, printed.code, ssn_of(2)) == 2
+    rows = store.query("SELECT notice, used FROM access_codes WHERE person_id = 2")
+    assert rows == [("retraction:2", True)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from vitalfile.cases.access import AccessCodesProjection
 from vitalfile.cases.determinations import DeterminationsProjection
 from vitalfile.cases.framework import CasesProjection
 from vitalfile.disclosure.access import ApiKeysProjection  # issue 8
@@ -36,6 +37,7 @@ def standard_projections() -> list[Projection]:
         DeterminationsProjection(),
         RequestsProjection(),
         ApiKeysProjection(),  # issue 8: API keys (access.py)
+        AccessCodesProjection(),  # the person's one-time codes, by hash (cases/access.py)
     ]
 
 

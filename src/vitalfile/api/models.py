@@ -41,6 +41,8 @@ __all__ = [
     "IngestPublic",
     "MatchJobPublic",
     "MePublic",
+    "NoticePrintCreate",
+    "NoticePrintedPublic",
     "PersonLookup",
     "RecordPublic",
     "RequestCreate",
@@ -230,6 +232,7 @@ class CasePublic(_Out):
     evidence: list[str]
     explanation: list[str]
     decision: str
+    version: int  # send it back with a decision: a case changed since is not decided (409)
     history: list[DecisionPublic] = Field(default_factory=list)
 
 
@@ -238,6 +241,9 @@ class DecisionCreate(_In):
     decision: Literal[
         "link", "reject", "retract", "uphold", "note", "propose", "withdraw", "grant", "refuse"
     ]
+    # the case's `version` as read: if another reviewer changed the case since, nothing is
+    # recorded (409), so two reviewers deciding the same case never both succeed
+    version: Annotated[int, Field(ge=0, le=2**62)]
     reason: Text
     evidence: Evidence = Field(default_factory=list)
     person_id: int | None = None
@@ -442,6 +448,24 @@ class AccountingPublic(_Out):
 class RecordPublic(_Out):
     as_of: str | None
     people: list[dict[str, Any]]
+
+
+class NoticePrintCreate(_In):
+    """Which notice to print for the person: a determination's (by id), or else their
+    latest (a determination's, or a retraction's); as JSON or as the PDF to send."""
+
+    determination_id: Annotated[str, StringConstraints(pattern=r"^DT-[0-9a-f]{16}$")] | None = None
+    format: Literal["json", "pdf"] = "json"
+
+
+class NoticePrintedPublic(_Out):
+    """The notice with a one-time access code, returned this once (the file keeps its hash)."""
+
+    person_id: int
+    notice: str
+    code: str
+    expires: str
+    text: str
 
 
 # ── API keys ──────────────────────────────────────────────────────────────────────────

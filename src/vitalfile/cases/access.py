@@ -1,9 +1,12 @@
 """The person on the file opens their own record: a one-time access code printed on a notice
 (a determination's, or a retraction's), given with their SSN.
 
+`print_notice` is the one way a notice leaves with a code, whichever door prints it (the
+console, `POST /v1/people/{id}/notices`, `vitalfile notice` and `determination notice`).
 A code is for one person, expires, is kept only as its SHA-256 (`access.code_issued`), opens
 the record once (`access.code_used`), and dies after a few tries with another SSN
-(`access.code_failed`). Every failure reads the same ("the code and SSN do not open a
+(`access.code_failed`); the `access_codes` projection, keyed by the hash, finds it without
+reading the events. Every failure reads the same ("the code and SSN do not open a
 record"): a wrong code reveals nothing, not even that the code exists. `Attempts` limits
 how fast one client may try. What a person may file (a dispute of a death, a contest of a
 determination) is `file_challenge`; what their record shows is `overview.record`.
@@ -17,25 +20,32 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
+from vitalfile.cases.notices import write_notice_pdf
 from vitalfile.cases.review import person_name
 from vitalfile.dates import iso_now
 from vitalfile.errors import NotFound, PolicyError, UsageError
-from vitalfile.events import AccessCodeFailed, AccessCodeIssued, AccessCodeUsed
-from vitalfile.ledger.store import Store
+from vitalfile.events import AccessCodeFailed, AccessCodeIssued, AccessCodeUsed, Event
+from vitalfile.ledger.store import Store, Tx
 
 __all__ = [
     "CODE_DAYS",
     "MAX_FAILURES",
+    "AccessCodesProjection",
     "Attempts",
     "CodeRefused",
+    "PrintedNotice",
     "TooManyAttempts",
     "file_challenge",
     "issue_code",
     "notice_for",
     "open_with_code",
+    "print_notice",
+    "write_printed_notice",
 ]
 
 CODE_DAYS = 60  # a code opens the record until this many days after its notice
@@ -71,11 +81,19 @@ def issue_code(
     now: datetime | None = None,
 ) -> str:
     """A new code for this person, printed on `notice`; returned once, kept only hashed."""
+    return _issue(store, person_id, notice=notice, days=days, now=now)[0]
+
+
+def _issue(
+    store: Store, person_id: int, *, notice: str, days: int, now: datetime | None
+) -> tuple[str, str]:
+    """(code, last day it opens the record)."""
     if not store.query("SELECT 1 FROM persons WHERE person_id = ?", [person_id]):
         raise NotFound("no such person")
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(12))
     code = f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
     at = iso_now(now)
+    expires = (date.fromisoformat(at[:10]) + timedelta(days=days)).isoformat()
     store.append(
         [
             AccessCodeIssued(
@@ -83,37 +101,77 @@ def issue_code(
                 person_id=person_id,
                 sha256=_hash(code),
                 notice=notice,
-                expires=(date.fromisoformat(at[:10]) + timedelta(days=days)).isoformat(),
+                expires=expires,
                 at=at,
             )
         ],
         note="access code",
     )
-    return code
+    return code, expires
 
 
-@dataclass
-class _CodeState:
-    issued: AccessCodeIssued
-    used: bool = False
-    failures: int = 0
+@dataclass(frozen=True)
+class _Code:
+    code_id: str
+    person_id: int
+    expires: str
+    used: bool
+    failures: int
 
 
-def _find(store: Store, sha: str) -> _CodeState | None:
-    found: _CodeState | None = None
-    for se in store.iter_events(
-        types=[AccessCodeIssued.type, AccessCodeUsed.type, AccessCodeFailed.type]
-    ):
-        e = se.event
-        if isinstance(e, AccessCodeIssued):
-            if e.sha256 == sha:
-                found = _CodeState(e)
-        elif found is not None and getattr(e, "code_id", "") == found.issued.code_id:
-            if isinstance(e, AccessCodeUsed):
-                found.used = True
+class AccessCodesProjection:
+    """access_codes: one row per code, keyed by its SHA-256 (what a person types is hashed
+    and looked up, never searched for in the events): whose, until when, used, failures."""
+
+    name = "access_codes"
+
+    def ddl(self) -> list[str]:
+        return [
+            """CREATE TABLE IF NOT EXISTS access_codes (sha256 VARCHAR PRIMARY KEY,
+                code_id VARCHAR NOT NULL, person_id BIGINT NOT NULL, notice VARCHAR NOT NULL,
+                expires VARCHAR NOT NULL, used BOOLEAN NOT NULL, failures INTEGER NOT NULL,
+                seq BIGINT NOT NULL)""",
+            "CREATE INDEX IF NOT EXISTS access_codes_code_id ON access_codes (code_id)",
+        ]
+
+    def tables(self) -> list[str]:
+        return ["access_codes"]
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in _CODE_EVENTS
+
+    def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
+        for seq, e in events:
+            if isinstance(e, AccessCodeIssued):
+                tx.execute(
+                    "INSERT INTO access_codes (sha256, code_id, person_id, notice, expires, used,"
+                    " failures, seq) VALUES (?, ?, ?, ?, ?, false, 0, ?)",
+                    [e.sha256, e.code_id, e.person_id, e.notice, e.expires, seq],
+                )
+            elif isinstance(e, AccessCodeUsed):
+                tx.execute(
+                    "UPDATE access_codes SET used = true, seq = ? WHERE code_id = ?",
+                    [seq, e.code_id],
+                )
             elif isinstance(e, AccessCodeFailed):
-                found.failures += 1
-    return found
+                tx.execute(
+                    "UPDATE access_codes SET failures = failures + 1, seq = ? WHERE code_id = ?",
+                    [seq, e.code_id],
+                )
+
+
+_CODE_EVENTS = frozenset({AccessCodeIssued.type, AccessCodeUsed.type, AccessCodeFailed.type})
+
+
+def _find(store: Store, sha: str) -> _Code | None:
+    rows = store.query(
+        "SELECT code_id, person_id, expires, used, failures FROM access_codes WHERE sha256 = ?",
+        [sha],
+    )
+    if not rows:
+        return None
+    code_id, pid, expires, used, failures = rows[0]
+    return _Code(str(code_id), int(pid), str(expires), bool(used), int(failures))
 
 
 def open_with_code(store: Store, code: str, ssn: str, *, now: datetime | None = None) -> int:
@@ -121,18 +179,16 @@ def open_with_code(store: Store, code: str, ssn: str, *, now: datetime | None = 
     day = iso_now(now)[:10]
     with store.transaction():
         st = _find(store, _hash(code)) if len(_normal(code)) == 12 else None
-        if st is None or st.used or st.failures >= MAX_FAILURES or st.issued.expires < day:
+        if st is None or st.used or st.failures >= MAX_FAILURES or st.expires < day:
             raise CodeRefused(_REFUSED)
-        pid = st.issued.person_id
+        pid = st.person_id
         rows = store.query("SELECT ssn FROM persons WHERE person_id = ?", [pid])
         if not rows or not secrets.compare_digest(str(rows[0][0]), ssn):
-            store.append(
-                [AccessCodeFailed(code_id=st.issued.code_id, person_id=pid, at=iso_now(now))]
-            )
+            store.append([AccessCodeFailed(code_id=st.code_id, person_id=pid, at=iso_now(now))])
             failed = True
         else:
             store.append(
-                [AccessCodeUsed(code_id=st.issued.code_id, person_id=pid, at=iso_now(now))],
+                [AccessCodeUsed(code_id=st.code_id, person_id=pid, at=iso_now(now))],
                 note="access code used",
             )
             failed = False
@@ -164,12 +220,23 @@ class Attempts:
                 self._seen.clear()
 
 
-def notice_for(store: Store, person_id: int) -> tuple[str, str]:
-    """(notice reference, text) of the person's latest notice: a determination's notice as
-    issued, or else a notice that a death recorded for them was retracted."""
-    from vitalfile.cases.determinations import list_determinations
+def notice_for(
+    store: Store, person_id: int, determination_id: str | None = None
+) -> tuple[str, str]:
+    """(notice reference, text) of a notice to the person: the named determination's notice
+    as issued; without one, their latest determination's notice, or else a notice that a
+    death recorded for them was retracted."""
+    from vitalfile.cases.determinations import get_determination, list_determinations
 
-    dets = [d for d in list_determinations(store, person_id=person_id) if d.notice_id]
+    if determination_id is not None:
+        det = get_determination(store, determination_id)
+        if det.person_id != person_id:
+            raise NotFound("no such determination about this person", record_id=determination_id)
+        dets = [det] if det.notice_id else []
+        if not dets:
+            raise NotFound("no notice issued for this determination", record_id=determination_id)
+    else:
+        dets = [d for d in list_determinations(store, person_id=person_id) if d.notice_id]
     if dets:
         d = dets[-1]
         rows = store.query(
@@ -194,13 +261,60 @@ def notice_for(store: Store, person_id: int) -> tuple[str, str]:
 
 
 def printed_notice(text: str, code: str, expires: str) -> str:
-    """The notice with its access code (the code is never stored in the text)."""
-    return (
+    """The notice with its access code (the code is never stored in the text); ASCII, as
+    any printer and the PDF's core fonts take it."""
+    full = (
         text.rstrip("\n")
         + "\n\nSEE WHAT THE FILE HOLDS ABOUT YOU: open /console/my-record and enter\n"
         + f"the access code {code} with your Social Security number (by {expires};\n"
         + "the code works once).\n"
     )
+    return full.encode("ascii", "replace").decode("ascii")
+
+
+@dataclass(frozen=True)
+class PrintedNotice:
+    """A notice as it is sent: its text with a new one-time access code (shown this once)."""
+
+    person_id: int
+    notice: str  # the notice it is printed on: a notice id, or "retraction:<person id>"
+    code: str
+    expires: str  # the last day the code opens the record
+    text: str
+
+
+def print_notice(
+    store: Store,
+    *,
+    person_id: int | None = None,
+    determination_id: str | None = None,
+    days: int = CODE_DAYS,
+    now: datetime | None = None,
+) -> PrintedNotice:
+    """A notice to send, with a new access code: the named determination's notice (its
+    subject's), or the person's latest notice (`notice_for`). Every door that prints a
+    notice for its subject calls this; the code is returned here once and kept hashed."""
+    if person_id is None:
+        if determination_id is None:
+            raise UsageError("name the person or the determination", field="person_id")
+        from vitalfile.cases.determinations import get_determination
+
+        person_id = get_determination(store, determination_id).person_id
+        if person_id is None:
+            raise NotFound("the determination names no person on file", record_id=determination_id)
+    with store.transaction():
+        ref, text = notice_for(store, person_id, determination_id)
+        code, expires = _issue(store, person_id, notice=ref, days=days, now=now)
+    return PrintedNotice(person_id, ref, code, expires, printed_notice(text, code, expires))
+
+
+def write_printed_notice(notice: PrintedNotice, out_dir: Path) -> tuple[Path, Path]:
+    """The printed notice as text and PDF in `out_dir` (named for the notice)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = notice.notice.replace(":", "-")
+    txt = out_dir / f"{stem}.txt"
+    txt.write_text(notice.text, encoding="ascii")
+    return txt, write_notice_pdf(notice.text, out_dir / f"{stem}.pdf")
 
 
 def file_challenge(

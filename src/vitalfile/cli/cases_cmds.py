@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from vitalfile.cli.common import app, open_db, out_console
 from vitalfile.errors import FileRejected, UsageError
 from vitalfile.ssn import parse as parse_ssn
+
+if TYPE_CHECKING:
+    from vitalfile.cases.access import PrintedNotice
 
 __all__ = ["route_aliases"]
 
@@ -96,7 +99,8 @@ def cases_show(
         return
     out_console.print(
         f"case {c.case_id} ({c.kind}, {c.state}) about {c.about}; person {c.person_id}; "
-        f"owner {c.owner or '-'}; opened {c.opened_at[:19]}; due {c.due}",
+        f"owner {c.owner or '-'}; opened {c.opened_at[:19]}; due {c.due}; "
+        f"version {c.updated_seq}",
         markup=False,
     )
     out_console.print(f"reason: {c.reason}", markup=False)
@@ -124,6 +128,13 @@ def cases_decide(
     ],
     reason: Annotated[str, typer.Option(help="why (kept in the case history)")],
     reviewer: Reviewer,
+    version: Annotated[
+        int,
+        typer.Option(
+            help="the case's version as you read it (cases show): if it changed since "
+            "(another reviewer decided it), nothing is recorded"
+        ),
+    ],
     evidence: Annotated[
         list[str] | None, typer.Option(help="evidence reference (repeatable)")
     ] = None,
@@ -135,7 +146,8 @@ def cases_decide(
         typer.Option(help="on retract, what the reports were: not-this-person or erroneous"),
     ] = "not-this-person",
 ) -> None:
-    """Decide a case; a retraction ends the death and queues corrections for its recipients."""
+    """Decide a case as read at --version; a retraction ends the death and queues
+    corrections for its recipients."""
     from vitalfile.cases.framework import decide
 
     with open_db() as store:
@@ -148,6 +160,7 @@ def cases_decide(
             evidence=evidence or [],
             person_id=person,
             finding=finding,
+            expected_version=version,
         )
     out_console.print(f"case {case_id}: {decision} ({', '.join(r.events)})", markup=False)
     if decision == "retract":
@@ -287,13 +300,65 @@ def det_show(determination_id: Annotated[str, typer.Argument(help="the id")]) ->
 def det_notice(
     determination_id: Annotated[str, typer.Argument(help="the id")],
     out: Annotated[Path, typer.Option(help="folder for the notice (.txt and .pdf)")] = Path("."),
+    record_copy: Annotated[
+        bool, typer.Option("--record-copy", help="the notice as issued, without a code")
+    ] = False,
 ) -> None:
-    """Write the determination's issued notice as text and PDF (to print and send)."""
-    from vitalfile.cases.window import write_notice
+    """Write the determination's issued notice as text and PDF to print and send its
+    subject, with a new one-time access code (--record-copy: as issued, without one)."""
+    if record_copy:
+        from vitalfile.cases.window import write_notice
+
+        with open_db() as store:
+            txt, pdf = write_notice(store, determination_id, out)
+        out_console.print(f"wrote {txt} and {pdf}", markup=False)
+        return
+    from vitalfile.cases.access import print_notice
 
     with open_db() as store:
-        txt, pdf = write_notice(store, determination_id, out)
-    out_console.print(f"wrote {txt} and {pdf}", markup=False)
+        _print_and_write(print_notice(store, determination_id=determination_id), out)
+
+
+@app.command("notice")
+def notice_cmd(
+    ssn: Annotated[str | None, typer.Option(help="the person's SSN")] = None,
+    person: Annotated[int | None, typer.Option(help="or the person id")] = None,
+    determination: Annotated[
+        str | None, typer.Option(help="a determination's notice (default: the latest notice)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="folder for the notice (.txt and .pdf)")] = Path("."),
+) -> None:
+    """Write a person's notice (a determination's, or that their death was retracted) as
+    text and PDF, with a new one-time access code: with it and their SSN they open their
+    record at /console/my-record. The code is printed on the notice and kept only hashed."""
+    from vitalfile.cases.access import print_notice
+    from vitalfile.master.projection import find_person_ids
+
+    if (ssn is None) == (person is None):
+        raise UsageError("name the person: --ssn or --person", field="ssn")
+    with open_db() as store:
+        if ssn is not None:
+            ids = find_person_ids(store, parse_ssn(ssn, field="ssn"))
+            if len(ids) != 1:
+                raise UsageError(
+                    "no person with this SSN on file"
+                    if not ids
+                    else "several people on file have this SSN: name one with --person",
+                    field="ssn",
+                )
+            person = ids[0]
+        _print_and_write(print_notice(store, person_id=person, determination_id=determination), out)
+
+
+def _print_and_write(notice: PrintedNotice, out: Path) -> None:
+    from vitalfile.cases.access import write_printed_notice
+
+    txt, pdf = write_printed_notice(notice, out)
+    out_console.print(
+        f"wrote {txt} and {pdf}: notice {notice.notice} for person {notice.person_id}, "
+        f"with a one-time access code (opens the record once, until {notice.expires})",
+        markup=False,
+    )
 
 
 @det_app.command("issue-notice")

@@ -13,7 +13,7 @@ import logging
 import secrets
 import tempfile
 import threading
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +24,7 @@ from fastapi.templating import Jinja2Templates
 
 from vitalfile.api.deps import StoreDep, flush_answers
 from vitalfile.api.errors import status_for
+from vitalfile.cases.access import print_notice
 from vitalfile.cases.determinations import list_determinations
 from vitalfile.cases.framework import (
     CaseState,
@@ -521,27 +522,17 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
         return RedirectResponse(target, status_code=303)
 
     @router.post("/people/{person_id}/notice", response_class=HTMLResponse)
-    def print_notice(
+    def notice_page(
         request: Request,
         person_id: int,
         me: User,
         store: StoreDep,
         csrf: Annotated[str, Form()] = "",
     ) -> HTMLResponse:
-        from vitalfile.cases.access import CODE_DAYS, issue_code, notice_for, printed_notice
-
         check_csrf(request, csrf)
         require(me, "cases.decide")
-        ref, text = notice_for(store, person_id)
-        code = issue_code(store, person_id, notice=ref)
-        expires = (date.today() + timedelta(days=CODE_DAYS)).isoformat()
-        return page(
-            request,
-            "notice.html",
-            person_id=person_id,
-            text=printed_notice(text, code, expires),
-            code=code,
-        )
+        notice = print_notice(store, person_id=person_id)
+        return page(request, "notice.html", notice=notice)
 
     def accounting_rows(store: Store, person_id: int, as_of: str) -> list[dict[str, Any]]:
         rows = accounting(store, _person_ssn(store, person_id), upto_seq=seq_as_of(store, as_of))

@@ -1,8 +1,9 @@
 """Cases (the review queue, disputes, contests, held requests) and their decisions.
 
 Reviewers and supervisors decide; auditors read; intake opens disputes. The decision is the
-library's `cases.decide` (one commit with everything it causes); a retraction answers with
-the recipients a correction was queued for.
+library's `cases.decide` (one commit with everything it causes), made against the case's
+version the reviewer read; a retraction answers with the recipients a correction was queued
+for.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def case_public(c: CaseState, today: date | None = None) -> CasePublic:
         evidence=list(c.evidence),
         explanation=list(c.explanation),
         decision=c.decision,
+        version=c.updated_seq,
         history=[
             DecisionPublic(
                 seq=h.seq,
@@ -101,7 +103,9 @@ def case(
 
 @router.post("/decisions", response_model=DecisionResultPublic, status_code=201)
 def make_decision(body: DecisionCreate, who: Decider, store: StoreDep) -> DecisionResultPublic:
-    """Decide a case; a retraction queues corrections for every recipient holding the death."""
+    """Decide a case as read at `version`; a case changed since (another reviewer decided
+    it) is not decided (409). A retraction queues corrections for every recipient holding
+    the death."""
     result = decide(
         store,
         body.case_id,
@@ -111,6 +115,7 @@ def make_decision(body: DecisionCreate, who: Decider, store: StoreDep) -> Decisi
         evidence=body.evidence,
         person_id=body.person_id,
         finding=body.finding,
+        expected_version=body.version,
     )
     return DecisionResultPublic(
         case_id=result.case_id,

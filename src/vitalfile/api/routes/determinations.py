@@ -139,8 +139,9 @@ def determination(determination_id: DetId, _: Reader, store: StoreDep) -> Determ
     responses={200: {"content": {"application/pdf": {"schema": {"type": "string"}}}}},
 )
 def notice_pdf(determination_id: DetId, _: Reader, store: StoreDep) -> Response:
-    """The determination's notice as the PDF sent to its subject (made from the text fixed
-    at issue); 404 while no notice has been issued."""
+    """The determination's notice as issued (the record's copy, made from the text fixed at
+    issue, without an access code); 404 while no notice has been issued. The copy to send
+    its subject, with a one-time access code: POST /v1/people/{person_id}/notices."""
     with tempfile.TemporaryDirectory(prefix="vf-notice-") as tmp:
         _txt, pdf = write_notice(store, determination_id, Path(tmp))
         data = pdf.read_bytes()

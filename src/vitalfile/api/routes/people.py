@@ -1,12 +1,16 @@
 """People: vital status (now or as of a time), a person's timeline of every event, the
-accounting of disclosures about them, and their own record (for a person who asks). SSNs
-travel in request bodies, never in URLs (which end up in logs)."""
+accounting of disclosures about them, their own record (for a person who asks), and the
+notice to send them with a one-time access code. SSNs travel in request bodies, never in
+URLs (which end up in logs)."""
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Path as PathParam
 
 from vitalfile.api.deps import StoreDep, flush_answers, staff
@@ -15,12 +19,15 @@ from vitalfile.api.models import (
     AccountingEntry,
     AccountingPublic,
     AsOf,
+    NoticePrintCreate,
+    NoticePrintedPublic,
     PersonLookup,
     RecordPublic,
     StatusPublic,
     TimelineEvent,
     TimelinePublic,
 )
+from vitalfile.cases.access import print_notice, write_printed_notice
 from vitalfile.disclosure.access import Principal
 from vitalfile.disclosure.accounting import accounting, my_record
 from vitalfile.errors import NotFound
@@ -36,6 +43,7 @@ router = APIRouter(prefix="/v1", tags=["people"], responses=COMMON_RESPONSES)
 Reader = Annotated[Principal, Depends(staff("people.read"))]
 Auditor = Annotated[Principal, Depends(staff("accounting.read"))]
 RecordReader = Annotated[Principal, Depends(staff("record.read"))]
+Printer = Annotated[Principal, Depends(staff("cases.decide"))]
 PersonId = Annotated[int, PathParam(ge=0, le=2**62)]
 
 
@@ -120,3 +128,30 @@ def person_record(body: PersonLookup, _: RecordReader, store: StoreDep) -> Recor
     if not found:
         raise NotFound("no person with this SSN on file", field="ssn")
     return RecordPublic(as_of=body.as_of, people=found)
+
+
+@router.post(
+    "/people/{person_id:int}/notices",
+    response_model=NoticePrintedPublic,
+    status_code=201,
+    responses={201: {"content": {"application/pdf": {"schema": {"type": "string"}}}}},
+)
+def person_notice(
+    person_id: PersonId, body: NoticePrintCreate, _: Printer, store: StoreDep
+) -> NoticePrintedPublic | Response:
+    """The notice to send the person (a determination's, or a retraction's) with a new
+    one-time access code: with it and their SSN they open their record at /console/my-record.
+    The code is in this answer only (the file keeps its hash); `format: pdf` answers the
+    PDF to print."""
+    printed = print_notice(store, person_id=person_id, determination_id=body.determination_id)
+    if body.format == "pdf":
+        with tempfile.TemporaryDirectory(prefix="vf-notice-") as tmp:
+            _txt, pdf = write_printed_notice(printed, Path(tmp))
+            data = pdf.read_bytes()
+        return Response(
+            data,
+            status_code=201,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{pdf.name}"'},
+        )
+    return NoticePrintedPublic(**asdict(printed))
