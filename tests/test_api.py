@@ -890,7 +890,7 @@ def test_api_keys_created_listed_and_revoked(world: World, client: TestClient) -
 
 
 def test_revoked_key_expires_from_another_workers_cache(world: World) -> None:
-    from vitalfile.api.deps import KeyCache
+    from vitalfile.service.principal import KeyCache
 
     # two workers over one database: the one that did not take the revocation keeps the key
     # for at most its cache's TTL (5 s in production, shortened here)

@@ -17,12 +17,15 @@ from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vitalfile import __version__
-from vitalfile.api.deps import KeyCache, StorePool, no_unknown_query, open_answer_journal
-from vitalfile.api.errors import TooLarge, install_error_handlers
+from vitalfile.api.deps import no_unknown_query, open_answer_journal
+from vitalfile.api.errors import install_error_handlers
 from vitalfile.api.keycheck import KeyCheck
 from vitalfile.api.observe import Observe
 from vitalfile.api.routes import ROUTERS
 from vitalfile.api.settings import ApiSettings
+from vitalfile.service.errors import TooLarge
+from vitalfile.service.pool import StorePool
+from vitalfile.service.principal import KeyCache
 
 __all__ = ["BodyLimit", "create_app", "factory", "settle_heap"]
 

@@ -1,5 +1,8 @@
 """What routes depend on: the store (borrowed from the app's pool), the caller, the body.
 
+The store pool and the key holder's look-up are the service's (`vitalfile.service`, shared
+with the console); `StoreDep` and `flush_answers` are named here too, for the routes.
+
 `Annotated` dependencies, one per need: `StoreDep`, `PrincipalDep`, `staff(action)` (a staff
 key whose role may do `action`, through `access.require`), `RecipientDep` (a recipient key;
 what it may receive is decided by `policy.gate` inside the library call), `body_of(types)`
@@ -13,31 +16,22 @@ cache) goes to a thread.
 
 from __future__ import annotations
 
-import queue
 import threading
-import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from vitalfile.api.errors import TooLarge, UnsupportedMediaType
 from vitalfile.api.settings import ApiSettings
-from vitalfile.db import open_store
-from vitalfile.disclosure.access import (
-    Forbidden,
-    Principal,
-    Unauthenticated,
-    authenticate,
-    hash_token,
-)
+from vitalfile.disclosure.access import Forbidden, Principal, Unauthenticated
 from vitalfile.disclosure.access import require as require_action
 from vitalfile.errors import UsageError
 from vitalfile.intake.pipeline import Intake, intake_for
-from vitalfile.ledger.store import Store
+from vitalfile.service.errors import TooLarge, UnsupportedMediaType
+from vitalfile.service.pool import StoreDep, flush_answers
+from vitalfile.service.principal import cached_principal, lookup_principal
 
 __all__ = [
     "IntakeDep",
@@ -45,12 +39,9 @@ __all__ = [
     "RecipientDep",
     "SettingsDep",
     "StoreDep",
-    "StorePool",
     "answer_journal",
     "body_of",
-    "cached_principal",
     "flush_answers",
-    "lookup_principal",
     "no_unknown_query",
     "open_answer_journal",
     "principal_from_token",
@@ -58,74 +49,6 @@ __all__ = [
 ]
 
 SESSION_COOKIE = "vf_session"
-
-
-class StorePool:
-    """Stores opened on first use, lent one request at a time (a store is one connection)."""
-
-    def __init__(self, url: str, size: int) -> None:
-        self.url = url
-        is_pg = url.startswith(("postgresql://", "postgres://"))
-        self.size = max(1, size) if is_pg else 1  # DuckDB: one connection per process
-        self._free: queue.Queue[Store] = queue.Queue()
-        self._opened: list[Store] = []
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def borrow(self) -> Iterator[Store]:
-        store = self.take()
-        try:
-            yield store
-        finally:
-            self.give_back(store)
-
-    def take_nowait(self) -> Store | None:
-        """A free store, or None when each is lent (or none is opened yet)."""
-        try:
-            return self._free.get_nowait()
-        except queue.Empty:
-            return None
-
-    def take(self) -> Store:
-        """A free store; opens one while under `size`, else waits for one to come back."""
-        store = self.take_nowait()
-        if store is not None:
-            return store
-        with self._lock:
-            if len(self._opened) < self.size:
-                store = open_store(self.url)
-                self._opened.append(store)
-        return store if store is not None else self._free.get()
-
-    def give_back(self, store: Store) -> None:
-        self._free.put(store)
-
-    def close(self) -> None:
-        with self._lock:
-            for s in self._opened:
-                s.close()
-            self._opened.clear()
-            self._free = queue.Queue()
-
-
-class KeyCache:
-    """Recently seen keys, so a busy caller is not looked up on every request (short TTL:
-    a revoked key stops working within `ttl` seconds)."""
-
-    def __init__(self, ttl: float = 5.0) -> None:
-        self.ttl = ttl
-        self._items: dict[str, tuple[float, Principal]] = {}
-
-    def get(self, digest: str) -> Principal | None:
-        hit = self._items.get(digest)
-        if hit is None or hit[0] < time.monotonic():
-            return None
-        return hit[1]
-
-    def put(self, digest: str, principal: Principal) -> None:
-        if len(self._items) > 10_000:
-            self._items.clear()
-        self._items[digest] = (time.monotonic() + self.ttl, principal)
 
 
 _KNOWN_QUERY: dict[int, frozenset[str]] = {}
@@ -176,58 +99,15 @@ def open_answer_journal(state: Any) -> Any:
     return state.answers
 
 
-def flush_answers(request: Request) -> None:
-    """Commit this worker's waiting answers, so an accounting read now shows them."""
-    answers = getattr(request.app.state, "answers", None)
-    if answers is not None:
-        answers.flush()
-
-
 async def get_settings(request: Request) -> ApiSettings:
     settings = request.app.state.settings
     assert isinstance(settings, ApiSettings)
     return settings
 
 
-async def get_store(request: Request) -> AsyncIterator[Store]:
-    pool: StorePool = request.app.state.pool
-    store = pool.take_nowait()
-    if store is None:
-        store = await run_in_threadpool(pool.take)
-    request.state.store = store
-    try:
-        yield store
-    finally:
-        request.state.store = None
-        pool.give_back(store)
-
-
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
-StoreDep = Annotated[Store, Depends(get_store)]
 
 _bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer vf_…`")
-
-
-def cached_principal(state: Any, token: str) -> Principal | None:
-    """The key's holder when this worker saw the key lately (an expired key is refused)."""
-    cache: KeyCache = state.key_cache
-    hit = cache.get(hash_token(token))
-    if hit is not None and hit.expired():
-        raise Unauthenticated("the API key has expired")
-    return hit
-
-
-def lookup_principal(state: Any, token: str, held: Store | None = None) -> Principal:
-    """The key's holder: from the cache, else looked up in `held` or a borrowed store."""
-    hit = cached_principal(state, token)
-    if hit is None:
-        if held is not None:  # this request already holds one (DuckDB lends only one)
-            hit = authenticate(held, token)
-        else:
-            with state.pool.borrow() as store:
-                hit = authenticate(store, token)
-        state.key_cache.put(hash_token(token), hit)
-    return hit
 
 
 def principal_from_token(request: Request, token: str) -> Principal:

@@ -1,8 +1,9 @@
 """Every error the API answers, in the one JSON shape (`VitalfileError.to_dict`).
 
-The library's tree is translated here, at the edge, to an HTTP status; so are FastAPI's and
-Starlette's own errors (unknown route, wrong method, a body that does not match its schema),
-so a client only ever sees `{"code", "message", "context"}` (plus `problems` for a file).
+The library's tree is translated at the edge to an HTTP status (`service.errors.status_for`,
+the console's too); FastAPI's and Starlette's own errors (unknown route, wrong method, a body
+that does not match its schema) are translated here, so a client only ever sees
+`{"code", "message", "context"}` (plus `problems` for a file).
 """
 
 from __future__ import annotations
@@ -18,42 +19,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vitalfile.disclosure.access import Forbidden, Unauthenticated
 from vitalfile.errors import (
-    AppendConflict,
     FileRejected,
     InputError,
     NotFound,
-    PolicyError,
     RecordError,
-    StateConflict,
-    StorageError,
     UsageError,
     VitalfileError,
+)
+from vitalfile.service.errors import (
+    MethodNotAllowed,
+    TooLarge,
+    UnsupportedMediaType,
+    error_response,
+    status_for,
 )
 
 __all__ = [
     "COMMON_RESPONSES",
     "ErrorPublic",
-    "MethodNotAllowed",
-    "TooLarge",
-    "UnsupportedMediaType",
-    "error_response",
     "install_error_handlers",
-    "status_for",
 ]
 
 log = logging.getLogger("vitalfile.api")
-
-
-class TooLarge(InputError):
-    code = "too_large"
-
-
-class UnsupportedMediaType(InputError):
-    code = "media_type"
-
-
-class MethodNotAllowed(InputError):
-    code = "method"
 
 
 class ProblemPublic(BaseModel):
@@ -93,37 +80,6 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: _doc("the body or a parameter does not match the schema (input, file_rejected)"),
     503: _doc("the database is unavailable (storage)"),
 }
-
-
-def status_for(exc: VitalfileError) -> int:
-    if isinstance(exc, Unauthenticated):
-        return 401
-    if isinstance(exc, Forbidden | PolicyError):
-        return 403
-    if isinstance(exc, TooLarge):
-        return 413
-    if isinstance(exc, UnsupportedMediaType):
-        return 415
-    if isinstance(exc, MethodNotAllowed):
-        return 405
-    if isinstance(exc, FileRejected | RecordError):
-        return 422
-    if isinstance(exc, InputError):
-        return 400
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, AppendConflict | StateConflict):
-        return 409
-    if isinstance(exc, StorageError):
-        return 503
-    return 500
-
-
-def error_response(exc: VitalfileError, headers: dict[str, str] | None = None) -> JSONResponse:
-    status = status_for(exc)
-    if status == 401:
-        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
-    return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
 
 
 def _loc(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -14,10 +14,10 @@ import re
 from anyio import to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from vitalfile.api.deps import cached_principal, lookup_principal
-from vitalfile.api.errors import error_response
 from vitalfile.disclosure.access import Unauthenticated
 from vitalfile.errors import VitalfileError
+from vitalfile.service.errors import error_response
+from vitalfile.service.principal import cached_principal, lookup_principal
 
 __all__ = ["KeyCheck", "needs_key"]
 

@@ -22,8 +22,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from vitalfile.api.deps import StoreDep, flush_answers
-from vitalfile.api.errors import status_for
 from vitalfile.cases.access import print_notice
 from vitalfile.cases.determinations import list_determinations
 from vitalfile.cases.framework import (
@@ -52,6 +50,8 @@ from vitalfile.ledger.store import Store
 from vitalfile.master.projection import find_person_ids, load_people, status_of
 from vitalfile.overview import charts, figures
 from vitalfile.overview.timeline import history, marks, seq_as_of
+from vitalfile.service.errors import status_for
+from vitalfile.service.pool import StoreDep, flush_answers
 from vitalfile.settings import ApiSettings
 from vitalfile.ssn import parse as parse_ssn
 

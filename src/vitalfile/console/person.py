@@ -13,13 +13,13 @@ from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from vitalfile.api.deps import StoreDep, flush_answers
 from vitalfile.cases.access import Attempts, file_challenge, open_with_code
 from vitalfile.cases.review import person_name
 from vitalfile.console.session import csrf_token, read_session, sign_session
 from vitalfile.disclosure.access import Forbidden, Unauthenticated
 from vitalfile.errors import InputError, PolicyError
 from vitalfile.overview.record import own_record
+from vitalfile.service.pool import StoreDep, flush_answers
 from vitalfile.settings import ApiSettings
 from vitalfile.ssn import parse as parse_ssn
 

@@ -13,12 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi import Path as PathParam
 
-from vitalfile.api.deps import KeyCache, StoreDep, staff
+from vitalfile.api.deps import StoreDep, staff
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import ApiKeyCreate, ApiKeyPublic, ApiKeyTokenPublic, RevocationCreate
 from vitalfile.disclosure.access import Principal, create_key, list_keys, revoke_key
 from vitalfile.errors import NotFound
 from vitalfile.ledger.store import Store
+from vitalfile.service.principal import KeyCache
 
 __all__ = ["router"]
 

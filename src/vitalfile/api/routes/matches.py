@@ -18,11 +18,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 
-from vitalfile.api.deps import RecipientDep, SettingsDep, StorePool, body_of
-from vitalfile.api.errors import COMMON_RESPONSES, error_response
+from vitalfile.api.deps import RecipientDep, SettingsDep, body_of
+from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import MatchJobPublic
 from vitalfile.disclosure.verify import match_batch
 from vitalfile.errors import NotFound, VitalfileError
+from vitalfile.service.errors import error_response
+from vitalfile.service.pool import StorePool
 
 __all__ = ["router"]
 
