@@ -37,28 +37,24 @@ class MethodNotAllowed(InputError):
     code = "method"
 
 
+# First match wins: a subclass comes before the class it refines.
+_STATUS: tuple[tuple[type[VitalfileError] | tuple[type[VitalfileError], ...], int], ...] = (
+    (Unauthenticated, 401),
+    ((Forbidden, PolicyError), 403),
+    (TooLarge, 413),
+    (UnsupportedMediaType, 415),
+    (MethodNotAllowed, 405),
+    ((FileRejected, RecordError), 422),
+    (InputError, 400),
+    (NotFound, 404),
+    ((AppendConflict, StateConflict), 409),
+    (StorageError, 503),
+)
+
+
 def status_for(exc: VitalfileError) -> int:
-    if isinstance(exc, Unauthenticated):
-        return 401
-    if isinstance(exc, Forbidden | PolicyError):
-        return 403
-    if isinstance(exc, TooLarge):
-        return 413
-    if isinstance(exc, UnsupportedMediaType):
-        return 415
-    if isinstance(exc, MethodNotAllowed):
-        return 405
-    if isinstance(exc, FileRejected | RecordError):
-        return 422
-    if isinstance(exc, InputError):
-        return 400
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, AppendConflict | StateConflict):
-        return 409
-    if isinstance(exc, StorageError):
-        return 503
-    return 500
+    """The HTTP status an error is answered with (500 for anything unforeseen)."""
+    return next((status for kind, status in _STATUS if isinstance(exc, kind)), 500)
 
 
 def error_response(exc: VitalfileError, headers: dict[str, str] | None = None) -> JSONResponse:
