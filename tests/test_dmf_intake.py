@@ -363,3 +363,48 @@ def test_both_layouts_load_and_extract_alike_on_every_backend(store: Store, tmp_
     want = [format_record(parse_line(line)) for line in lines]
     assert out.read_text().splitlines() == sorted(want, key=lambda line: line[1:10])
     assert out.read_text().splitlines()[:3] == OLD_FILE
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgres"])
+def test_the_reports_route_takes_a_layout(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """`POST /v1/reports?layout=`: detected by default, forced when named, clear when wrong."""
+    from fastapi.testclient import TestClient
+
+    from tests.api_world import build_world, ssn_of
+    from vitalfile.api import create_app
+
+    if backend == "postgres":
+        url = request.getfixturevalue("pg_url")
+    else:
+        url = str(tmp_path / "api.duckdb")
+    world = build_world(url, tmp_path / "work")
+    rec = DmfRecord(
+        "", ssn_of(5), "ALIVE", "", "ANN", "", "P", "2024-02-03", "1950-01-02",
+        residence_state="NY", residence_zip="10027", lump_sum_zip="07030",
+    )  # fmt: skip
+    body = (format_record(rec, layout="1980").rstrip() + "\n").encode()  # trimmed, pre-2011
+    h = {"Authorization": f"Bearer {world.keys['intake']}", "content-type": "text/plain"}
+    path = "/v1/reports?source_kind=federal_agency&source_id=va"
+    with TestClient(create_app(world.settings())) as client:
+        r = client.post(path + "&layout=2011", content=body, headers=h)
+        assert r.status_code == 422, r.text
+        problem = r.json()["problems"][0]
+        assert r.json()["code"] == "file_rejected"
+        assert (problem["message"], problem["context"]["field"]) == (
+            "columns 82-100 are not blank",
+            "filler",
+        )
+        assert "10027" not in r.text and ssn_of(5) not in r.text
+        r = client.post(path + "&layout=1990", content=body, headers=h)
+        assert r.status_code == 400 and r.json()["context"] == {"field": "layout"}, r.text
+        assert r.json()["message"] == "unknown DMF layout; use one of 2011, 1980"
+        csv_h = {**h, "content-type": "text/csv"}
+        r = client.post(path + "&layout=1980", content=b"ssn,\n", headers=csv_h)
+        assert r.status_code == 400 and r.json()["context"] == {"field": "layout"}, r.text
+        assert r.json()["message"] == "layout applies to a DMF file, not to csv"
+        r = client.post(path + "&layout=1980", content=body, headers=h)
+        assert r.status_code == 200 and r.json()["received"] == 1, r.text
+        again = client.post(path, content=body, headers=h)  # detected: the same record
+        assert again.status_code == 200 and again.json()["duplicates"] == 1, again.text

@@ -121,4 +121,6 @@ def layout_named(name: str | None) -> Layout | None:
     try:
         return LAYOUTS[name]
     except KeyError:
-        raise UsageError(f"unknown DMF layout; use one of {', '.join(LAYOUT_NAMES)}") from None
+        raise UsageError(
+            f"unknown DMF layout; use one of {', '.join(LAYOUT_NAMES)}", field="layout"
+        ) from None

@@ -20,6 +20,7 @@ from vitalfile.api.models import IngestPublic, VrdrRepliesPublic
 from vitalfile.errors import RecordError, UsageError
 from vitalfile.events import SourceKind
 from vitalfile.intake.reports import detect_format, ingest_file
+from vitalfile.sources.dmf_layout import LAYOUT_NAMES, layout_named
 
 __all__ = ["router"]
 
@@ -66,6 +67,15 @@ def ingest_reports_body(
     source_kind: SourceKind,
     source_id: Name = "",
     quarantine: Annotated[Literal["true", "false"], Query()] = "false",
+    layout: Annotated[
+        str,
+        Query(
+            max_length=10,
+            description="DMF only: the record layout, "
+            f"{' or '.join(LAYOUT_NAMES)} (pre-2011: state and ZIP of residence, lump-sum "
+            "ZIP in columns 82-93); empty: detected from the file",
+        ),
+    ] = "",
 ) -> IngestPublic:
     """Take in one file of death reports; refused whole on a bad record unless quarantined.
 
@@ -78,9 +88,15 @@ def ingest_reports_body(
     message id) and answers the same acknowledgements again (same ids). Refused whole
     (422, the problems by line) means nothing was taken in and nothing is acknowledged.
     A document bundle (not a message) is taken in but has nothing to acknowledge.
+
+    DMF: the layout (2011, or 1980 before November 2011) is detected from the file unless
+    `layout` names it; a line that does not fit it is refused with its column named.
     """
     ctype, data = body
     fmt = TYPES[ctype]
+    layout_named(layout)  # an unknown layout is refused before the body is looked at
+    if layout and fmt != "dmf":
+        raise UsageError(f"layout applies to a DMF file, not to {fmt}", field="layout")
     if ctype in ("application/fhir+json", "application/json"):
         _check_resource(data)
     elif not re.match(_SCHEMAS[fmt]["pattern"].encode(), data):
@@ -102,6 +118,7 @@ def ingest_reports_body(
             rejects_path=Path(tmp) / "rejects.csv",
             ack_dir=outbox,
             linker=intake,
+            layout=layout or None,
         )
         d = result.as_dict()
         replies = _replies(outbox, int(d.get("unanswered", 0))) if outbox is not None else None
