@@ -2,13 +2,14 @@
 
 The reader is lenient by design. Each bundle is indexed once (by resource type and by
 fullUrl / `Type/id`); the fields are then picked from the few resources that carry them.
-Every resource read is validated with its `fhir.resources` model (R4B when present) and what
-validation finds becomes a warning (resource type, error type and location, never a value).
-A bundle is refused (`RecordError`) when it is not JSON, not a Bundle, a message of a kind
-the guide does not define for death records, has no decedent (documents, submissions and
-updates), no state record id (answers excepted), or a record id part that no state writes
-wherever it appears (Parameters, `nchs_id`, the document's identifier). A missing date of
-death stays missing: it is never taken from another date (such as the date pronounced dead).
+Every resource read is validated with its `fhir.resources` model (R4B when present;
+`vrdr_validate`) and what validation finds becomes a warning (resource type, error type and
+location, never a value). A bundle is refused (`RecordError`) when it is not JSON, not a
+Bundle, a message of a kind the guide does not define for death records, has no decedent
+(documents, submissions and updates), no state record id (answers excepted), or a record id
+part that no state writes wherever it appears (Parameters, `nchs_id`, the document's
+identifier). A missing date of death stays missing: it is never taken from another date
+(such as the date pronounced dead).
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ from vitalfile.sources.vrdr_common import (
     check_record_id,
     format_record_id,
 )
+from vitalfile.sources.vrdr_validate import validation_findings
 
 __all__ = ["iter_bundles", "read_bundle", "validation_findings"]
 
-_MAX_FINDINGS = 5  # per resource; the rest are counted
 _PARTIAL_NAMES = frozenset(
     {
         "partialdate",
@@ -173,49 +174,6 @@ class _Index:
         if hit is not None and rtype is not None and hit.get("resourceType") != rtype:
             return None
         return hit
-
-
-# ── validation ────────────────────────────────────────────────────────────────────────────
-@lru_cache(maxsize=64)
-def _model(rtype: str) -> Any:
-    """The `fhir.resources` model class for `rtype` (R4B when available), None when none."""
-    try:
-        from fhir.resources.R4B import get_fhir_model_class
-    except ImportError:  # pragma: no cover - depends on the installed fhir.resources
-        try:
-            from fhir.resources import get_fhir_model_class
-        except ImportError:
-            return None
-    try:
-        return get_fhir_model_class(rtype)
-    except (ValueError, KeyError):
-        return None
-
-
-def validation_findings(resource: dict[str, Any]) -> list[str]:
-    """What strict `fhir.resources` validation finds in one resource, as short texts.
-
-    Each text names the resource type, the error type and its location, never a value.
-    """
-    rtype = _s(resource.get("resourceType")) or "resource"
-    model = _model(rtype)
-    if model is None:
-        return [f"{rtype}: not validated (no model)"]
-    try:
-        model.model_validate(resource)
-    except Exception as exc:  # pydantic ValidationError, or a model's own check
-        errors = getattr(exc, "errors", None)
-        if not callable(errors):
-            return [f"{rtype}: {type(exc).__name__}"]
-        found = errors(include_input=False, include_url=False, include_context=False)
-        out = [
-            f"{rtype}: {e.get('type', 'error')} at {'.'.join(str(p) for p in e.get('loc', ()))}"
-            for e in found[:_MAX_FINDINGS]
-        ]
-        if len(found) > _MAX_FINDINGS:
-            out.append(f"{rtype}: {len(found) - _MAX_FINDINGS} more findings")
-        return out
-    return []
 
 
 # ── dates ─────────────────────────────────────────────────────────────────────────────────

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from vitalfile.api.deps import PrincipalDep, StoreDep, body_of
+from vitalfile.api.deps import IntakeDep, PrincipalDep, StoreDep, body_of
 from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.disclosure.nvss import (
     MAX_COUNT,
@@ -59,7 +59,11 @@ def _fhir(data: dict[str, Any], status: int = 200) -> JSONResponse:
     },
 )
 def post_messages(
-    jurisdiction: Jurisdiction, principal: PrincipalDep, store: StoreDep, body: Body
+    jurisdiction: Jurisdiction,
+    principal: PrincipalDep,
+    store: StoreDep,
+    intake: IntakeDep,
+    body: Body,
 ) -> Response:
     """Take one message (204) or a batch of messages (200, a `batch-response` Bundle).
 
@@ -68,7 +72,7 @@ def post_messages(
     its extraction error is queued too). A message resent gets the same acknowledgement
     again and changes nothing."""
     require_jurisdiction(principal, jurisdiction)
-    done = post_bundle(store, jurisdiction, body[1])
+    done = post_bundle(store, jurisdiction, body[1], linker=intake)
     if done.batch:
         return _fhir(done.response())
     (outcome,) = done.outcomes
