@@ -14,10 +14,14 @@ originals are death reports from a state, so every odd-numbered person is alive.
 issued, group 00 or serial 0000, are refused by the file: those people are not on file); a
 birth date that is no calendar date is sent as unknown; no addresses, no sex.
 
+`--misses` also prints each report about a person on file that was not linked to that
+person (test data only: names are printed): the report as sent, the true person, the outcome,
+the held reason and the explanation stored with the hold (each comparison's level and weight).
+
 `--scores` (synth only) keeps the earlier path: score the batch once and decide it under
 several thresholds (`--grid`), against two deterministic baselines.
 
-    .venv/bin/python bench/accuracy.py --dataset febrl1 [--model 1.1]
+    .venv/bin/python bench/accuracy.py --dataset febrl1 [--model 1.1] [--misses]
     .venv/bin/python bench/accuracy.py --dataset synth [--people 1000000] [--reports 60000]
     .venv/bin/python bench/accuracy.py --scores [--people 1000000] [--reports 60000] [--grid]
 """
@@ -355,6 +359,7 @@ def run_dataset(
     n_reports: int = 2_000,
     seed: int = 5,
     grid: bool = False,
+    misses: bool = False,
 ) -> dict[str, Any]:
     """Build `dataset`, load its people, ingest its reports as the CLI does, measure."""
     from vitalfile.db import open_store
@@ -415,8 +420,45 @@ def run_dataset(
         "rejected": result.rejected,
         **measure(_outcomes(store), truth),
         "grid": tried,
+        "misses": _misses(store, truth) if misses else [],
     }
     store.close()
+    return out
+
+
+def _misses(store: Any, truth: dict[str, int | None]) -> list[dict[str, Any]]:
+    """The reports about people on file not linked to them: what was sent, who it was, and
+    the outcome with the stored hold's reason and explanation (levels and weights)."""
+    from vitalfile.events import ReportHeld
+
+    explained: dict[str, list[str]] = {}
+    for stored in store.iter_events(types=["report.held"]):
+        e = stored.event
+        if isinstance(e, ReportHeld):
+            explained[e.report_key] = list(e.explanation)
+    cols = "report_key, status, person_id, reason, ssn, first_name, last_name, dob"
+    people = {
+        int(r[0]): r[1:]
+        for r in store.query("SELECT person_id, ssn, first_name, last_name, dob FROM persons")
+    }
+    out = []
+    for key, status, pid, reason, ssn, first, last, dob in store.query(
+        f"SELECT {cols} FROM reports ORDER BY report_key"
+    ):
+        true = truth.get(str(key))
+        if true is None or (status == "linked" and pid == true):
+            continue
+        out.append(
+            {
+                "report": str(key),
+                "outcome": str(status),
+                "sent": [ssn, first, last, dob],
+                "true_person": [true, *people.get(true, ())],
+                "proposed": None if pid is None else [pid, *people.get(int(pid), ())],
+                "reason": str(reason),
+                "explanation": explained.get(str(key), []),
+            }
+        )
     return out
 
 
@@ -481,6 +523,9 @@ def main() -> None:
     ap.add_argument("--reports", type=int, default=60_000)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--grid", action="store_true")
+    ap.add_argument(
+        "--misses", action="store_true", help="print the reports not linked to their subject"
+    )
     ap.add_argument("--dir", default=None)
     ap.add_argument(
         "--reuse", action="store_true", help="use the file and week bench/link.py left in --dir"
@@ -499,8 +544,11 @@ def main() -> None:
             n_reports=args.reports,
             seed=args.seed,
             grid=args.grid,
+            misses=args.misses,
         )
         for row in out.pop("grid"):
+            print(json.dumps(row))
+        for row in out.pop("misses"):
             print(json.dumps(row))
         if args.dataset != "synth":
             out["targets_met"] = {
