@@ -7,6 +7,7 @@ ledger and found again after a restart; bad input is one error shape naming the 
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Iterator
@@ -155,6 +156,7 @@ def test_batch_per_message_outcome_and_filters(world: World, client: TestClient)
     assert [e["response"]["status"] for e in body["entry"]] == ["201", "400", "200", "201", "400"]
     assert "decedent" in body["entry"][1]["response"]["outcome"]["issue"][0]["diagnostics"]
     assert ssn_of(5) not in r.text and LAST[5] not in r.text
+    assert gc.isenabled()  # paused while the batch was taken in, on again after
     queued = client.get("/MA/Bundle", headers=h(world, "MA")).json()
     # one reply each: b-1 acknowledged, the two refused answered; the acknowledgement never
     assert sorted(acks(queued)) == sorted(

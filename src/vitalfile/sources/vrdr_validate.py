@@ -26,7 +26,7 @@ __all__ = ["clear_cache", "full_findings", "validation_findings"]
 
 _MAX_FINDINGS = 5  # per resource; the rest are counted
 _MAX_SHAPES = 4096  # shapes kept; past it the cache starts afresh
-_MAX_VALUES = 65_536  # primitive values kept (codes, systems and profiles repeat)
+_MAX_VALUES = 4096  # primitive values kept per element (codes, systems and profiles repeat)
 
 Shape = tuple[Any, ...]
 
