@@ -52,6 +52,32 @@ from vitalfile.sources.csv import PEOPLE_COLUMNS_WITHOUT_FORMER, REPORT_COLUMNS
 
 COMMANDS = ("ingest", "people", "extract", "serve")
 CLI = "import sys; from vitalfile.cli import main; sys.exit(main())"
+# A command that SIGKILLs itself at one exact call (`module:Owner.attr`, before or after it,
+# when one of its arguments is `arg`, or any call if `arg` is ''): a kill aimed at a moment
+# a kill from outside hits only by chance, and that the child may have passed by the time
+# the parent reads its progress line on a loaded machine.
+KILLER = (
+    """import importlib, os, signal, sys
+target, when, arg = sys.argv[1:4]
+del sys.argv[1:4]
+module, _, qual = target.partition(":")
+owner = importlib.import_module(module)
+*path, name = qual.split(".")
+for part in path:
+    owner = getattr(owner, part)
+real = getattr(owner, name)
+def killed(*args, **kwargs):
+    hit = not arg or arg in [str(a) for a in args]
+    if hit and when == "before":
+        os.kill(os.getpid(), signal.SIGKILL)
+    out = real(*args, **kwargs)
+    if hit:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return out
+setattr(owner, name, killed)
+"""
+    + CLI
+)
 FIRST = ["ANN", "JOHN", "MARY", "ROBERT", "LINDA", "JAMES", "SUSAN", "DAVID", "KAREN", "PAUL"]
 LAST = ["SMITH", "JONES", "BROWN", "GARCIA", "MILLER", "DAVIS", "WILSON", "MOORE", "TAYLOR"]
 # the canonical CSV columns, declared once in sources.csv
@@ -183,9 +209,9 @@ class Runner:
             "PYTHONPATH": str(Path(vitalfile.__file__).resolve().parents[1]),
         }
 
-    def popen(self, *args: str) -> subprocess.Popen[bytes]:
+    def popen(self, *args: str, code: str = CLI) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-c", CLI, *args],
+            [sys.executable, "-c", code, *args],
             env=self.env,
             cwd=self.work,
             stdout=subprocess.DEVNULL,
@@ -207,21 +233,10 @@ class Runner:
             raise RuntimeError(f"{' '.join(args[:2])} failed: {p.stderr.strip()[-400:]}")
         return time.perf_counter() - t0
 
-    def kill_after(self, args: list[str], delay: float, marker: str = "") -> bool:
-        """Start the command, SIGKILL its process group after `delay` s (or, with `marker`,
-        as soon as its progress lines on stderr show it); True if it was still running (a
-        real kill), False if it had already finished."""
+    def kill_after(self, args: list[str], delay: float) -> bool:
+        """Start the command, SIGKILL its process group after `delay` s; True if it was
+        still running (a real kill), False if it had already finished."""
         p = self.popen(*args)
-        if marker:
-            assert p.stderr is not None
-            for line in p.stderr:
-                if marker.encode() in line:
-                    break
-            if p.poll() is not None:
-                return False
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-            return True
         try:
             p.wait(timeout=delay)
             return False
@@ -229,6 +244,15 @@ class Runner:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
             return True
+
+    def kill_at(self, args: list[str], at: tuple[str, str, str], timeout: float = 900) -> bool:
+        """Run the command until it kills itself at `at` = (target, 'before'|'after', arg)
+        (see KILLER); True if it did, False if it ended without reaching that call."""
+        p = self.popen(*at, *args, code=KILLER)
+        _, err = p.communicate(timeout=timeout)
+        if p.returncode not in (0, -signal.SIGKILL):
+            raise RuntimeError(f"{' '.join(args[:2])} failed: {err.decode()[-400:]}")
+        return p.returncode == -signal.SIGKILL
 
 
 def free_port() -> int:
@@ -247,7 +271,8 @@ class Bench:
         self.rng = random.Random(args.seed)
         self.t = Tally()
         self.calib: dict[str, float] = {}
-        self.markers: dict[str, str] = {}  # command -> a progress line to kill at instead
+        # command -> an exact call to kill it at instead of a random moment (Runner.kill_at)
+        self.kill_points: dict[str, tuple[str, str, str]] = {}
         self.token = ""
         self.base: list[dict[str, str]] = []
         self.ingest_no = 0
@@ -323,7 +348,8 @@ class Bench:
     def kill(self, cmd: str, args: list[str]) -> None:
         d = self.delay(cmd)
         self.t.kill_seconds.setdefault(cmd, []).append(round(d, 2))
-        if self.r.kill_after(args, d, self.markers.get(cmd, "")):
+        at = self.kill_points.get(cmd)
+        if self.r.kill_at(args, at) if at else self.r.kill_after(args, d):
             self.t.killed[cmd] += 1
 
     def rerun(self, cmd: str, run: int, args: list[str]) -> bool:
@@ -375,18 +401,37 @@ class Bench:
         elif got > n or int(twice):
             self.t.problem("duplicated", f"people run {run}: {got - n} extra, {twice} SSNs twice")
 
-    # extract: a delivery recorded with its file byte for byte (and signed), or none
-    def _deliveries(self, since_seq: int) -> list[tuple[str, str]]:
+    # extract: the file under its name only with its delivery recorded (byte for byte) and
+    # its signed sidecar; a delivery recorded before the kill and not yet named waits beside
+    # it (`NAME.<id>.part`) and the command run again names it, making no other
+    def deliveries_since(self, since_seq: int) -> list[tuple[str, str]]:
+        """(delivery id, SHA-256) of each delivery made after `since_seq`."""
         rows = self.db.q(
             "SELECT body FROM ledger_events WHERE type = 'delivery.made' AND seq > ?", [since_seq]
         )
         return [(json.loads(b)["delivery_id"], json.loads(b)["sha256"]) for (b,) in rows]
 
-    def _check_delivery(self, run: int, path: Path, sha: str, when: str) -> None:
-        if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != sha:
-            self.t.problem("lost", f"extract run {run} {when}: the recorded file is not on disk")
-        if not path.with_name(path.name + ".checkpoint.json").exists():
-            self.t.problem("half", f"extract run {run} {when}: delivery recorded, no sidecar")
+    def check_extract(
+        self, run: int | str, path: Path, made: list[tuple[str, str]], when: str
+    ) -> None:
+        """What a kill may leave: no file, or the file with its delivery and sidecar; a
+        recorded delivery's bytes on disk, named or waiting beside the name."""
+        where = f"extract run {run} {when}"
+        if len(made) > 1:
+            self.t.problem("duplicated", f"{where}: {len(made)} deliveries")
+        if not made:
+            if path.exists():
+                self.t.problem("half", f"{where}: a file under its name with no delivery")
+            return
+        did, sha = made[0]
+        on_disk = path if path.exists() else path.with_name(f"{path.name}.{did}.part")
+        if not on_disk.exists() or hashlib.sha256(on_disk.read_bytes()).hexdigest() != sha:
+            self.t.problem("lost", f"{where}: the recorded file is not on disk")
+        if path.exists():
+            sidecar = path.with_name(path.name + ".checkpoint.json")
+            signed = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+            if signed.get("delivery", {}).get("delivery_id") != did:
+                self.t.problem("half", f"{where}: the file named without its signed sidecar")
 
     def crash_extract(self, run: int) -> None:
         args = self.extract_args(str(run))
@@ -394,20 +439,21 @@ class Bench:
         before = self.db.head()
         self.kill("extract", args)
         self.after_kill("extract", run, before)
-        made = self._deliveries(before[1])
-        if len(made) > 1:
-            self.t.problem("duplicated", f"extract run {run}: {len(made)} deliveries")
-        if made:  # the work was done before the kill landed: the file must be the one recorded
-            self._check_delivery(run, path, made[0][1], "after the kill")
+        made = self.deliveries_since(before[1])
+        self.check_extract(run, path, made, "after the kill")
+        if path.exists():  # the work was done before the kill landed
             return
         if not self.rerun("extract", run, args):
             return
         self.after_kill("extract", run, before)
-        made = self._deliveries(before[1])
-        if len(made) != 1:
-            self.t.problem("lost" if not made else "duplicated", f"extract run {run}: {made}")
-            return
-        self._check_delivery(run, path, made[0][1], "after re-run")
+        again = self.deliveries_since(before[1])
+        if not again or not path.exists():
+            self.t.problem("lost", f"extract run {run}: no file delivered after the re-run")
+        elif made and again[: len(made)] != made:
+            self.t.problem("lost", f"extract run {run}: the recorded delivery is gone")
+        self.check_extract(run, path, again, "after re-run")
+        if list(path.parent.glob(path.name + ".*.part")):
+            self.t.problem("half", f"extract run {run}: a part left after the re-run")
 
     # serve: every answer a client got is in the ledger, once
     def _serve(self, port: int) -> subprocess.Popen[bytes]:

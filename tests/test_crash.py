@@ -26,7 +26,8 @@ def bench_for(url: str, work: Path) -> Bench:
     b = Bench(url, work, args)
     b.setup(calibrate=False)
     b.calib = {"ingest": 6.0, "extract": 6.0, "people": 0.0}
-    b.markers = {"people": "commit"}  # killed inside its transaction, after the events went in
+    # killed inside its transaction, as it reports its events in and before it commits
+    b.kill_points = {"people": ("vitalfile.cli.common:Bar.step", "after", "commit")}
     return b
 
 
@@ -45,7 +46,7 @@ def test_killed_commands_leave_whole_batches_and_finish_once(
     b.crash_ingest(1)
     b.crash_extract(1)
     check(b)
-    assert b.t.killed["people"] == 1  # the marker makes it a real kill, mid-commit
+    assert b.t.killed["people"] == 1  # a real kill, mid-commit, however loaded the machine
 
 
 def test_killed_service_keeps_every_answer_it_gave(store_url: str, tmp_path: Path) -> None:
@@ -87,3 +88,43 @@ def test_a_killed_workers_journal_is_replayed_at_the_next_start(tmp_path: Path) 
     finally:
         live.close()
     assert not list(folder.glob("answers-1-dead*"))
+
+
+# a SIGKILL at each step of an extract: (the call it dies at, before or after it)
+EXTRACTS = "vitalfile.disclosure.extracts:"
+KILL_AT = {
+    "written": ("_write", "after"),  # the file written aside, its delivery not committed
+    "committed": ("write_sidecar", "before"),  # the delivery committed, nothing named yet
+    "signed": ("publish_file", "before"),  # the sidecar written, the file not yet named
+    "named": ("publish_file", "after"),  # all done, the process not yet gone
+}
+
+
+def test_an_extract_killed_at_any_step_leaves_no_file_or_a_recorded_one(
+    store_url: str, tmp_path: Path
+) -> None:
+    """Killed while its file is written, after its delivery commits, after its sidecar is
+    signed, or after the rename: the file is never under its name without its delivery and
+    sidecar; run again, the command names the delivery it recorded (no second one), or makes
+    the file afresh if none was recorded, and leaves no part behind."""
+    b = bench_for(store_url, tmp_path)
+    b.r.run(*b.ingest_args(b.next_reports()))  # deaths on file: the extract has lines
+    for step, (name, when) in KILL_AT.items():
+        args = b.extract_args(step)
+        out = Path(args[-1])
+        before = b.db.head()
+        assert b.r.kill_at(args, (EXTRACTS + name, when, "")), step
+        b.after_kill("extract", 0, before)
+        made = b.deliveries_since(before[1])
+        b.check_extract(step, out, made, "after the kill")
+        assert (len(made), out.exists()) == {"written": (0, False), "named": (1, True)}.get(
+            step, (1, False)
+        ), step
+        if step == "named":
+            continue
+        b.r.run(*args)
+        again = b.deliveries_since(before[1])
+        assert len(again) == 1 and again[:1] == (made or again[:1]), step
+        b.check_extract(step, out, again, "after re-run")
+        assert out.exists() and not list(tmp_path.glob("*.part")), step
+    check(b)

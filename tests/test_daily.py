@@ -212,3 +212,46 @@ def test_daily_cli_prints_summary(
     text = capsys.readouterr().out
     assert "0 update file(s) written" in text and "overdue for rev-ann" in text
     assert main([*base[:-1], "not-a-day"]) != 0  # one clear error, no traceback
+
+
+def test_a_daily_run_killed_before_a_file_takes_its_name_is_finished_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGKILLed after the first update's delivery committed and its sidecar was signed, just
+    before the file took its name: nothing is under that name yet, and the next run names
+    it (one delivery, its bytes, its sidecar) and does the rest of the day's work."""
+    import hashlib
+    import signal
+    import subprocess
+    import sys
+
+    from bench.crash import KILLER
+
+    db = tmp_path / "d.duckdb"
+    with open_store(str(db)) as s:
+        key_path = world(s, tmp_path)
+    later(monkeypatch)
+    out = tmp_path / "o"
+    base = ["--db", str(db), "--key", str(key_path), "daily", "--out", str(out)]
+    at = ["vitalfile.disclosure.extracts:publish_file", "before", ""]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, *at, *base, "--today", LATER.isoformat()],
+        capture_output=True,
+        timeout=600,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-400:]
+    (part,) = out.glob("*.part")  # recorded, signed, not yet named
+    named = part.with_name(part.name.rsplit(".", 2)[0])
+    assert not named.exists()
+
+    with open_store(str(db)) as s:
+        r = run_daily(s, out, key=load_private_key(key_path), on=LATER)
+        rows = s.query("SELECT recipient, sha256 FROM deliveries WHERE kind = 'update'")
+    assert sorted(f.recipient for f in r.files) == ["agency", "bank", "old"]
+    assert sorted(str(rec) for rec, _ in rows) == ["agency", "bank", "old"]  # each once
+    assert named.exists() and not list(out.glob("*.part"))
+    for f in r.files:
+        delivery = read_checkpoint(Path(f.checkpoint)).delivery
+        sha = dict(rows)[f.recipient]
+        assert delivery is not None and delivery["sha256"] == sha
+        assert hashlib.sha256(Path(f.path).read_bytes()).hexdigest() == sha

@@ -19,7 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from vitalfile.cases.framework import list_cases
 from vitalfile.cases.window import advance
 from vitalfile.disclosure.deliveries import allowed_sql, diff_sql, holdings_sql, scoped_sql
-from vitalfile.disclosure.extracts import FORMATS, extract_update
+from vitalfile.disclosure.extracts import (
+    FORMATS,
+    ExtractResult,
+    extract_update,
+    finish_pending,
+)
 from vitalfile.disclosure.policy import DEATH_FIELDS, Grant, check
 from vitalfile.errors import UsageError
 from vitalfile.ledger.clock import today as clock_today
@@ -107,6 +112,19 @@ def _file_name(recipient: str, day: date, upto: int, fmt: str) -> str:
     return f"{safe}-{day.isoformat()}-{upto}.{fmt}"
 
 
+def _daily_file(x: ExtractResult) -> DailyFile:
+    return DailyFile(
+        recipient=x.recipient,
+        path=str(x.path),
+        records=x.records,
+        adds=x.adds,
+        changes=x.changes,
+        deletes=x.deletes,
+        scope=x.scope,
+        checkpoint=str(x.checkpoint or ""),
+    )
+
+
 def run_daily(
     store: Store,
     out: Path,
@@ -120,8 +138,10 @@ def run_daily(
 
     1. determinations whose contest window ended go into effect (`window.advance`, judged by
        the clock, never by `on`: a day that has not come is refused);
-    2. every recipient with an earlier full file and something owed gets its update (or, when
-       its agreement ended or narrowed, corrections) file in `out`, signed sidecar beside it;
+    2. a file a killed run recorded in `out` and did not rename is finished (its sidecar and
+       its name; `extracts.finish_pending`); then every recipient with an earlier full file and
+       something owed gets its update (or, when its agreement ended or narrowed, corrections)
+       file in `out`, signed sidecar beside it;
     3. open cases past their due date, by owner;
     4. the signed checkpoint of the head after all that, `checkpoint-<commit>.json` in
        `checkpoint_dir` (default `out/checkpoints`), unless that file is there already.
@@ -137,6 +157,7 @@ def run_daily(
     cp_dir.mkdir(parents=True, exist_ok=True)
     result = DailyResult(day=day.isoformat())
     result.in_effect = advance(store)
+    finished = finish_pending(store, out, key)  # files a killed run recorded, not yet named
 
     recipients = [str(r[0]) for r in store.query("SELECT recipient FROM recipients ORDER BY 1")]
     for recipient in recipients:
@@ -146,19 +167,9 @@ def run_daily(
         head = store.head()
         path = out / _file_name(recipient, day, head.last_seq if head else 0, fmt)
         x = extract_update(store, path, recipient=recipient, fmt=fmt, on=day, key=key)
-        result.files.append(
-            DailyFile(
-                recipient=recipient,
-                path=str(x.path),
-                records=x.records,
-                adds=x.adds,
-                changes=x.changes,
-                deletes=x.deletes,
-                scope=x.scope,
-                checkpoint=str(x.checkpoint or ""),
-            )
-        )
+        result.files.append(_daily_file(x))
 
+    result.files[:0] = [_daily_file(x) for x in finished]
     for case in list_cases(store, overdue=True, today=day):
         result.overdue.setdefault(case.owner, []).append(case.case_id)
 

@@ -11,7 +11,6 @@ signed checkpoint carries the delivery (recipient, id, SHA-256, record count).
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -29,11 +28,17 @@ from vitalfile.disclosure.deliveries import (
     holdings_sql,
     scoped_sql,
 )
-from vitalfile.disclosure.policy import (
-    death_sql,
-    gate_file,
+from vitalfile.disclosure.extracts_files import (
+    locked_folder,
+    new_delivery_id,
+    part_path,
+    parts_in,
+    publish_file,
+    sync_file,
+    write_text_atomically,
 )
-from vitalfile.errors import UsageError
+from vitalfile.disclosure.policy import Grant, death_sql, gate_file
+from vitalfile.errors import CheckpointMismatch, UsageError
 from vitalfile.events import DeliveryMade
 from vitalfile.ledger.checkpoint import make_checkpoint
 from vitalfile.ledger.store import Store, utc_now_text
@@ -50,6 +55,7 @@ __all__ = [
     "extract",
     "extract_full",
     "extract_update",
+    "finish_pending",
     "sha256_of",
     "write_sidecar",
 ]
@@ -213,7 +219,7 @@ def write_sidecar(store: Store, result: ExtractResult, key: Ed25519PrivateKey) -
     assert head is not None
     cp = make_checkpoint(head, key, utc_now_text(), delivery=delivery_payload(result))
     path = result.path.with_name(result.path.name + ".checkpoint.json")
-    path.write_text(cp.to_json())
+    write_text_atomically(path, cp.to_json())
     return path
 
 
@@ -231,6 +237,7 @@ def extract(
     purpose: str = "",
     authority: str = "",
     layout: str = "2011",
+    delivery_id: str = "",
 ) -> ExtractResult:
     """A full or update file for `recipient` through the gate (`policy.gate_file`).
 
@@ -239,9 +246,15 @@ def extract(
 
     The keeper's own file (recipient '') names its `purpose` and `authority` and needs `key`.
     A recipient whose agreement ended or narrowed gets, in an update, only the corrections
-    and deletes of what it holds. The file and its `delivery.made` event are made in one
-    transaction; with `key`, the file gets a signed checkpoint sidecar carrying the delivery.
-    An update needs an earlier full delivery.
+    and deletes of what it holds. An update needs an earlier full delivery.
+
+    The file is written aside and its `delivery.made` event committed before the file takes
+    its name (`extracts_files`); with `key`, its signed checkpoint sidecar (carrying the
+    delivery) is written before that too. So `out` appears only with its delivery recorded;
+    a run killed between the commit and the rename is finished by the next extract into the
+    same folder (or `finish_pending`): run again for the same `out`, recipient, kind and
+    format, it returns that delivery instead of making another. `delivery_id` may be chosen
+    by the caller (a fresh one by default).
     """
     if fmt not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(FORMATS)}", field="format")
@@ -254,91 +267,164 @@ def extract(
             "state and ZIP of residence or the lump-sum ZIP",
             field="layout",
         )
-    grant, scope = gate_file(
-        store,
-        recipient,
-        kind=kind,
-        on=on,
-        purpose=purpose,
-        authority=authority,
-        signed=key is not None or not record,
-    )
-    tmp = out.with_name(out.name + ".part")
-    with store.transaction():
-        head = store.head()
-        upto = head.last_seq if head else 0
-        s_sql, s_params = allowed_sql(grant.tier, grant.on)
-        result = ExtractResult(out, kind, 0, upto_seq=upto, recipient=recipient, format=fmt)
-        if kind == "full":
-            cond, c_params = death_sql(grant.tier, grant.on, "d")
-            sql = (
-                f"SELECT {_select(fmt, None, layout)} {_FROM} WHERE {cond} "
-                "ORDER BY p.ssn, p.person_id"
-            )
-            result.records = result.adds = _write(store, sql, c_params, tmp, fmt)
-        else:
-            prev = store.query(
-                "SELECT upto_seq FROM deliveries WHERE recipient = ? ORDER BY seq DESC LIMIT 1",
-                [recipient],
-            )
-            has_full = store.query(
-                "SELECT 1 FROM deliveries WHERE recipient = ? AND kind = 'full'", [recipient]
-            )
-            if not prev or not has_full:
-                raise UsageError("no earlier full delivery to this recipient: make a full file")
-            result.since_seq = int(prev[0][0])
-            h_sql, h_params = holdings_sql(recipient, upto + 1)
-            s_sql, s_params = scoped_sql(scope, s_sql, s_params, h_sql, h_params)
-            diff, params = diff_sql(s_sql, s_params, h_sql, h_params)
-            sql = (
-                f"SELECT {_select(fmt, 'x.action', layout)} FROM ({diff}) x "
-                "JOIN persons p ON p.person_id = x.person_id "
-                "JOIN deaths d ON d.person_id = x.person_id ORDER BY p.ssn, p.person_id"
-            )
-            counts = dict(
-                store.query(f"SELECT x.action, count(*) FROM ({diff}) x GROUP BY x.action", params)
-            )
-            result.adds = int(counts.get("A", 0))
-            result.changes = int(counts.get("C", 0))
-            result.deletes = int(counts.get("D", 0))
-            result.records = _write(store, sql, params, tmp, fmt)
-        if fmt == "dmf" and result.records == 0:
-            tmp.write_bytes(b"")
-        tmp.replace(out)
-        result.sha256 = sha256_of(out)
-        result.scope = scope
+    with locked_folder(out.parent):
+        for done in _finish_pending(store, out.parent, key):
+            if done.path == out and (done.recipient, done.kind, done.format) == (
+                recipient,
+                kind,
+                fmt,
+            ):
+                return done  # a killed run recorded this file: finished now, not made again
+        grant, scope = gate_file(
+            store,
+            recipient,
+            kind=kind,
+            on=on,
+            purpose=purpose,
+            authority=authority,
+            signed=key is not None or not record,
+        )
+        result = ExtractResult(out, kind, 0, recipient=recipient, format=fmt, scope=scope)
+        delivery_id = delivery_id or new_delivery_id()
+        part = part_path(out, delivery_id)
+        try:
+            with store.transaction():  # the file and its delivery from one snapshot
+                _make(store, result, part, grant, layout)
+                if record:
+                    result.delivery_id = delivery_id
+                    store.append([_delivery_event(result, grant)], note=f"delivery {kind}")
+        except BaseException:
+            part.unlink(missing_ok=True)  # nothing recorded: nothing left behind
+            raise
         if progress:
             progress(result.records)
-        if record:
-            result.delivery_id = uuid.uuid4().hex
-            store.append(
-                [
-                    DeliveryMade(
-                        delivery_id=result.delivery_id,
-                        recipient=recipient,
-                        kind="full" if kind == "full" else "update",
-                        format=fmt,
-                        since_seq=result.since_seq,
-                        upto_seq=upto,
-                        records=result.records,
-                        adds=result.adds,
-                        changes=result.changes,
-                        deletes=result.deletes,
-                        sha256=result.sha256,
-                        made_at=utc_now_text(),
-                        tier=grant.tier,
-                        agreement_id=grant.agreement_id,
-                        extract_date=grant.on,
-                        scope="corrections" if scope == "corrections" else "all",
-                        purpose=grant.purpose if recipient == "" else "",
-                        authority=grant.authority if recipient == "" else "",
-                    )
-                ],
-                note=f"delivery {kind}",
-            )
-    if record and key is not None:
-        result.checkpoint = write_sidecar(store, result, key)
+        _publish(store, result, part, key if record else None)
     return result
+
+
+def _make(store: Store, result: ExtractResult, part: Path, grant: Grant, layout: str) -> None:
+    """Write `result`'s file to `part`, synced to disk, and count it (in the caller's
+    transaction: the snapshot its delivery is recorded in)."""
+    head = store.head()
+    recipient, fmt, scope = result.recipient, result.format, result.scope
+    upto = result.upto_seq = head.last_seq if head else 0
+    s_sql, s_params = allowed_sql(grant.tier, grant.on)
+    if result.kind == "full":
+        cond, c_params = death_sql(grant.tier, grant.on, "d")
+        sql = (
+            f"SELECT {_select(fmt, None, layout)} {_FROM} WHERE {cond} ORDER BY p.ssn, p.person_id"
+        )
+        result.records = result.adds = _write(store, sql, c_params, part, fmt)
+    else:
+        prev = store.query(
+            "SELECT upto_seq FROM deliveries WHERE recipient = ? ORDER BY seq DESC LIMIT 1",
+            [recipient],
+        )
+        has_full = store.query(
+            "SELECT 1 FROM deliveries WHERE recipient = ? AND kind = 'full'", [recipient]
+        )
+        if not prev or not has_full:
+            raise UsageError("no earlier full delivery to this recipient: make a full file")
+        result.since_seq = int(prev[0][0])
+        h_sql, h_params = holdings_sql(recipient, upto + 1)
+        s_sql, s_params = scoped_sql(scope, s_sql, s_params, h_sql, h_params)
+        diff, params = diff_sql(s_sql, s_params, h_sql, h_params)
+        sql = (
+            f"SELECT {_select(fmt, 'x.action', layout)} FROM ({diff}) x "
+            "JOIN persons p ON p.person_id = x.person_id "
+            "JOIN deaths d ON d.person_id = x.person_id ORDER BY p.ssn, p.person_id"
+        )
+        counts = dict(
+            store.query(f"SELECT x.action, count(*) FROM ({diff}) x GROUP BY x.action", params)
+        )
+        result.adds = int(counts.get("A", 0))
+        result.changes = int(counts.get("C", 0))
+        result.deletes = int(counts.get("D", 0))
+        result.records = _write(store, sql, params, part, fmt)
+    if not part.exists():  # an empty DMF file is still a file
+        part.write_bytes(b"")
+    sync_file(part)
+    result.sha256 = sha256_of(part)
+
+
+def _delivery_event(result: ExtractResult, grant: Grant) -> DeliveryMade:
+    keeper = result.recipient == ""
+    return DeliveryMade(
+        delivery_id=result.delivery_id,
+        recipient=result.recipient,
+        kind="full" if result.kind == "full" else "update",
+        format=result.format,
+        since_seq=result.since_seq,
+        upto_seq=result.upto_seq,
+        records=result.records,
+        adds=result.adds,
+        changes=result.changes,
+        deletes=result.deletes,
+        sha256=result.sha256,
+        made_at=utc_now_text(),
+        tier=grant.tier,
+        agreement_id=grant.agreement_id,
+        extract_date=grant.on,
+        scope="corrections" if result.scope == "corrections" else "all",
+        purpose=grant.purpose if keeper else "",
+        authority=grant.authority if keeper else "",
+    )
+
+
+def _publish(
+    store: Store, result: ExtractResult, part: Path, key: Ed25519PrivateKey | None
+) -> None:
+    """The signed sidecar, then the file under its name: once the name is there, so are its
+    delivery and its sidecar."""
+    if key is not None:
+        result.checkpoint = write_sidecar(store, result, key)
+    publish_file(part, result.path)
+
+
+_PENDING_COLS = (
+    "recipient, kind, format, since_seq, upto_seq, records, adds, changes, deletes, sha256, scope"
+)
+
+
+def _finish_pending(
+    store: Store, folder: Path, key: Ed25519PrivateKey | None
+) -> list[ExtractResult]:
+    """Publish each part in `folder` whose delivery is recorded; remove the others (runs
+    killed before their commit). Call with the folder locked."""
+    done = []
+    for part, out, delivery_id in parts_in(folder):
+        rows = store.query(
+            f"SELECT {_PENDING_COLS} FROM deliveries WHERE delivery_id = ?", [delivery_id]
+        )
+        if not rows:
+            part.unlink(missing_ok=True)
+            continue
+        rec, kind, fmt, since, upto, records, adds, changes, deletes, sha, scope = rows[0]
+        if sha256_of(part) != sha:
+            raise CheckpointMismatch(
+                "a recorded file waiting for its name is not the one recorded (its SHA-256 "
+                "differs): left where it is",
+                file=part.name,
+                record_id=delivery_id,
+            )
+        result = ExtractResult(
+            out, str(kind), int(records), int(adds), int(changes), int(deletes), int(since),
+            int(upto), delivery_id, str(rec), str(fmt), str(sha), scope=str(scope or "all"),
+        )  # fmt: skip
+        _publish(store, result, part, key)
+        done.append(result)
+    return done
+
+
+def finish_pending(
+    store: Store, folder: Path, key: Ed25519PrivateKey | None = None
+) -> list[ExtractResult]:
+    """Finish what killed extracts left in `folder`: each file whose delivery was recorded
+    gets its sidecar (with `key`) and its name; a file never recorded is removed."""
+    if not folder.is_dir():
+        return []
+    with locked_folder(folder):
+        return _finish_pending(store, folder, key)
 
 
 def extract_full(

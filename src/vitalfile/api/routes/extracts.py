@@ -66,31 +66,21 @@ def _make(
     store: Store, settings: ApiSettings, recipient: str, body: ExtractCreate
 ) -> DeliveryPublic:
     """Make the file (`distribute.extract`: the gate, the delivery event) and keep it."""
-    folder = _folder(settings.work_dir, recipient)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f"new-{uuid.uuid4().hex}.{_EXT[body.format]}"
+    delivery_id = uuid.uuid4().hex  # the file's name is its delivery id from the start
+    out = _folder(settings.work_dir, recipient) / f"{delivery_id}.{_EXT[body.format]}"
     key = load_private_key(settings.key_path) if settings.key_path.exists() else None
     why = body if isinstance(body, KeeperExtractCreate) else None
-    try:
-        result = extract(
-            store,
-            tmp,
-            recipient=recipient,
-            kind=body.kind,
-            fmt=body.format,
-            key=key,
-            purpose=why.purpose if why else "",
-            authority=why.authority if why else "",
-        )
-    except BaseException:  # refused or failed: no file left behind
-        tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        tmp.with_name(tmp.name + ".part").unlink(missing_ok=True)
-    final = folder / f"{result.delivery_id}.{_EXT[body.format]}"
-    tmp.replace(final)
-    if result.checkpoint is not None:
-        result.checkpoint.replace(final.with_name(final.name + ".checkpoint.json"))
+    result = extract(
+        store,
+        out,
+        recipient=recipient,
+        kind=body.kind,
+        fmt=body.format,
+        key=key,
+        purpose=why.purpose if why else "",
+        authority=why.authority if why else "",
+        delivery_id=delivery_id,
+    )
     rows = store.query(
         f"SELECT {_COLS} FROM deliveries WHERE delivery_id = ?", [result.delivery_id]
     )
