@@ -5,21 +5,25 @@ Each run kills one of: `ingest` of a large report file, `people load` of a new p
 `extract full` for a recipient, and `serve` answering verifications under load (a few client
 threads on loopback, bounded). The moment is drawn uniformly over the command's own running
 time (measured by an uncrashed run of the same size first; for serve, over a load window after
-it answers). After each kill:
+it answers). The commands run as forked copies of one process that imported vitalfile once
+(`crash_fork`; `--no-fork`: a new interpreter each), so the moment falls in the command's
+work, not in its imports. After each kill:
 
 - `ledger verify` passes (the chain as stored, after the database recovered its log);
 - no batch is half written: every commit holds the events it counts, and the command's file
   is either all in or not at all (report.received / person.registered since the run began:
-  0 or all; a delivery is recorded with the file on disk byte for byte, or not at all);
+  0 or all; an extract's file is under its name only with its delivery recorded byte for byte
+  and its signed sidecar, and a recorded delivery's bytes are on disk, named or waiting);
 - every verification answer the client received is in the ledger once, after the service is
-  started again (which replays its answer journal, `ledger/journal.py`) and stopped;
+  started again (the next run's start, which replays the killed workers' answer journals,
+  `ledger/journal.py`; at the end, one more start and a clean stop);
 - the killed command run again finishes the work exactly once (no report key, SSN or
-  disclosure id twice; one delivery).
+  disclosure id twice; one delivery, the recorded one if the kill came after its commit).
 
 Prints one JSON line: runs, kills per command, and the counts lost / half / duplicated.
 
-    python bench/crash.py --db /tmp/crash.duckdb --runs 25
-    python bench/crash.py --db postgresql://postgres@127.0.0.1:5432/test --runs 25
+    python -m bench.crash --db /tmp/crash.duckdb --runs 100
+    python -m bench.crash --db postgresql://postgres@127.0.0.1:5432/test --runs 100
 
 A PostgreSQL URL gets a schema of its own (dropped at the end unless --keep).
 """
@@ -47,37 +51,16 @@ from typing import Any
 import httpx
 
 import vitalfile
+from bench.crash_fork import KILL_AT, ForkServer
 from vitalfile.db import open_store
 from vitalfile.sources.csv import PEOPLE_COLUMNS_WITHOUT_FORMER, REPORT_COLUMNS
 
 COMMANDS = ("ingest", "people", "extract", "serve")
 CLI = "import sys; from vitalfile.cli import main; sys.exit(main())"
-# A command that SIGKILLs itself at one exact call (`module:Owner.attr`, before or after it,
-# when one of its arguments is `arg`, or any call if `arg` is ''): a kill aimed at a moment
-# a kill from outside hits only by chance, and that the child may have passed by the time
-# the parent reads its progress line on a loaded machine.
-KILLER = (
-    """import importlib, os, signal, sys
-target, when, arg = sys.argv[1:4]
-del sys.argv[1:4]
-module, _, qual = target.partition(":")
-owner = importlib.import_module(module)
-*path, name = qual.split(".")
-for part in path:
-    owner = getattr(owner, part)
-real = getattr(owner, name)
-def killed(*args, **kwargs):
-    hit = not arg or arg in [str(a) for a in args]
-    if hit and when == "before":
-        os.kill(os.getpid(), signal.SIGKILL)
-    out = real(*args, **kwargs)
-    if hit:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return out
-setattr(owner, name, killed)
-"""
-    + CLI
-)
+# A command that SIGKILLs itself at one exact call (`crash_fork.KILL_AT`: argv target, when,
+# arg): a kill aimed at a moment a kill from outside hits only by chance, and that the child
+# may have passed by the time the parent reads its progress line on a loaded machine.
+KILLER = KILL_AT + "kill_at(*sys.argv[1:4])\ndel sys.argv[1:4]\n" + CLI
 FIRST = ["ANN", "JOHN", "MARY", "ROBERT", "LINDA", "JAMES", "SUSAN", "DAVID", "KAREN", "PAUL"]
 LAST = ["SMITH", "JONES", "BROWN", "GARCIA", "MILLER", "DAVIS", "WILSON", "MOORE", "TAYLOR"]
 # the canonical CSV columns, declared once in sources.csv
@@ -195,7 +178,10 @@ class Db:
 
 # ── running and killing ───────────────────────────────────────────────────────────────
 class Runner:
-    def __init__(self, url: str, work: Path) -> None:
+    """Runs the CLI's commands: each a new interpreter, or with `fork` a forked copy of one
+    that imported vitalfile once (`crash_fork`); serve is always a new interpreter."""
+
+    def __init__(self, url: str, work: Path, *, fork: bool = False) -> None:
         self.url = url
         self.work = work
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("VITALFILE_")}
@@ -208,6 +194,22 @@ class Runner:
             # the commands run the code this bench imports (a worktree's src, not the venv's)
             "PYTHONPATH": str(Path(vitalfile.__file__).resolve().parents[1]),
         }
+        self.server = ForkServer(self.env, work) if fork else None
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+    def _forked(self, args: list[str], killed_ok: bool = True, **how: Any) -> tuple[int, float]:
+        """(exit code, seconds) of a forked command; RuntimeError unless it ended well (or,
+        with `killed_ok`, by SIGKILL)."""
+        assert self.server is not None
+        reply = self.server.ask(args, **how)
+        rc = int(reply["rc"])
+        if reply["timed_out"] or rc not in ((0, -signal.SIGKILL) if killed_ok else (0,)):
+            raise RuntimeError(f"{' '.join(args[:2])} failed: {reply['stderr'].strip()[-400:]}")
+        return rc, float(reply["seconds"])
 
     def popen(self, *args: str, code: str = CLI) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -220,6 +222,8 @@ class Runner:
         )
 
     def run(self, *args: str, timeout: float = 900) -> float:
+        if self.server is not None:
+            return self._forked(list(args), killed_ok=False, timeout=timeout)[1]
         t0 = time.perf_counter()
         p = subprocess.run(
             [sys.executable, "-c", CLI, *args],
@@ -236,6 +240,8 @@ class Runner:
     def kill_after(self, args: list[str], delay: float) -> bool:
         """Start the command, SIGKILL its process group after `delay` s; True if it was
         still running (a real kill), False if it had already finished."""
+        if self.server is not None:
+            return self._forked(args, delay=delay)[0] == -signal.SIGKILL
         p = self.popen(*args)
         try:
             p.wait(timeout=delay)
@@ -248,6 +254,8 @@ class Runner:
     def kill_at(self, args: list[str], at: tuple[str, str, str], timeout: float = 900) -> bool:
         """Run the command until it kills itself at `at` = (target, 'before'|'after', arg)
         (see KILLER); True if it did, False if it ended without reaching that call."""
+        if self.server is not None:
+            return self._forked(args, at=at, timeout=timeout)[0] == -signal.SIGKILL
         p = self.popen(*at, *args, code=KILLER)
         _, err = p.communicate(timeout=timeout)
         if p.returncode not in (0, -signal.SIGKILL):
@@ -265,7 +273,7 @@ def free_port() -> int:
 class Bench:
     def __init__(self, url: str, work: Path, args: argparse.Namespace) -> None:
         self.db = Db(url)
-        self.r = Runner(url, work)
+        self.r = Runner(url, work, fork=getattr(args, "fork", False))
         self.work = work
         self.args = args
         self.rng = random.Random(args.seed)
@@ -277,6 +285,9 @@ class Bench:
         self.base: list[dict[str, str]] = []
         self.ingest_no = 0
         self.people_no = 0
+        self.serve_since: int | None = None  # the ledger's last seq before the first serve run
+        self.answers_owed: tuple[int, list[str]] | None = None  # a killed run's, unchecked
+        self.seen_twice: set[str] = set()
 
     def setup(self, *, calibrate: bool = True) -> None:
         """The world every run starts from (library calls: no kill is aimed here): the
@@ -499,7 +510,12 @@ class Bench:
                     got.append(r.json()["disclosure_id"])
 
     def crash_serve(self, run: int) -> None:
+        """Start the service (which replays what the previous run's killed workers wrote
+        ahead: that run's answers are checked after this one's kill, when a DuckDB file is
+        free to read), put it under load, SIGKILL it at a random moment."""
         before = self.db.head()
+        if self.serve_since is None:
+            self.serve_since = before[1]
         port = free_port()
         p = self._serve(port)
         got: list[str] = []
@@ -528,29 +544,45 @@ class Bench:
             th.join()
         self.t.answers_received += len(got)
         self.after_kill("serve", run, before)
-        # started again, it replays what its workers wrote ahead; stopped cleanly, it commits
+        self.check_answers()  # the previous run's, replayed as this one started
+        self.answers_owed = (run, got)
+
+    def finish_serve(self) -> None:
+        """Start the service once more (it replays the last killed run's journals), stop it
+        cleanly, and check the last run's answers."""
+        if self.answers_owed is None:
+            return
         port = free_port()
         p = self._serve(port)
         try:
             self._wait_ready(port, p, [])
         except RuntimeError as exc:
-            self.t.problem("rerun_failed", f"serve run {run}: {exc}")
+            self.t.problem("rerun_failed", f"serve at the end: {exc}")
         finally:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGINT)
                 try:
-                    p.wait(timeout=30)
+                    p.wait(timeout=60)
                 except subprocess.TimeoutExpired:
                     os.killpg(p.pid, signal.SIGKILL)
                     p.wait()
-        self.after_kill("serve", run, before)
+        self.after_kill("serve", 0, (0, self.serve_since or 0))
+        self.check_answers()
+        self.answers_owed = None
+
+    def check_answers(self) -> None:
+        """Every answer the owed run's clients received is in the ledger; none is twice."""
+        if self.answers_owed is None:
+            return
+        run, got = self.answers_owed
         rows = self.db.q(
             "SELECT body FROM ledger_events WHERE type = 'disclosure.made' AND seq > ?",
-            [before[1]],
+            [self.serve_since or 0],
         )
         held = Counter(json.loads(b)["disclosure_id"] for (b,) in rows)
         lost = [d for d in got if d not in held]
-        twice = [d for d, k in held.items() if k > 1]
+        twice = [d for d, k in held.items() if k > 1 and d not in self.seen_twice]
+        self.seen_twice.update(twice)
         if lost:
             self.t.problem("lost", f"serve run {run}: {len(lost)} of {len(got)} answers not kept")
             self.t.lost += len(lost) - 1  # count answers, not runs
@@ -573,6 +605,7 @@ class Bench:
                       f"{self.t.verify_failed} lost {self.t.lost} half {self.t.half} dup "
                       f"{self.t.duplicated} rerun_failed {self.t.rerun_failed} answers "
                       f"{self.t.answers_received}", file=sys.stderr, flush=True)  # fmt: skip
+        self.finish_serve()
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -589,6 +622,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", type=Path, default=None, help="folder for files (default: temp)")
     ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema")
+    ap.add_argument(
+        "--no-fork",
+        dest="fork",
+        action="store_false",
+        help="each command a new interpreter (default: forked from one that imported vitalfile)",
+    )
     ap.add_argument("--progress", action="store_true", help="a line per run on stderr")
     args = ap.parse_args(argv)
 
@@ -611,6 +650,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         bench.setup()
         bench.run()
     finally:
+        bench.r.close()
         if schema and not args.keep:
             from vitalfile.ledger.postgres import drop_schema
 

@@ -5,6 +5,7 @@ run again finishes the work exactly once. `bench/crash.py` does the same a hundr
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from bench.crash import Bench
 pytestmark = pytest.mark.slow
 
 
-def bench_for(url: str, work: Path) -> Bench:
+def bench_for(url: str, work: Path, benches: list[Bench]) -> Bench:
     args = argparse.Namespace(
         people=2000,
         reports=1500,
@@ -22,13 +23,24 @@ def bench_for(url: str, work: Path) -> Bench:
         serve_window=1.5,
         seed=7,
         commands="ingest,people,extract,serve",
+        fork=True,  # commands forked from one process that imported vitalfile (crash_fork)
     )
     b = Bench(url, work, args)
+    benches.append(b)
     b.setup(calibrate=False)
     b.calib = {"ingest": 6.0, "extract": 6.0, "people": 0.0}
     # killed inside its transaction, as it reports its events in and before it commits
     b.kill_points = {"people": ("vitalfile.cli.common:Bar.step", "after", "commit")}
     return b
+
+
+@pytest.fixture
+def benches() -> Iterator[list[Bench]]:
+    """The benches a test made, their fork servers stopped after it."""
+    made: list[Bench] = []
+    yield made
+    for b in made:
+        b.r.close()
 
 
 def check(b: Bench) -> None:
@@ -39,9 +51,9 @@ def check(b: Bench) -> None:
 
 
 def test_killed_commands_leave_whole_batches_and_finish_once(
-    store_url: str, tmp_path: Path
+    store_url: str, tmp_path: Path, benches: list[Bench]
 ) -> None:
-    b = bench_for(store_url, tmp_path)
+    b = bench_for(store_url, tmp_path, benches)
     b.crash_people(1)
     b.crash_ingest(1)
     b.crash_extract(1)
@@ -49,9 +61,12 @@ def test_killed_commands_leave_whole_batches_and_finish_once(
     assert b.t.killed["people"] == 1  # a real kill, mid-commit, however loaded the machine
 
 
-def test_killed_service_keeps_every_answer_it_gave(store_url: str, tmp_path: Path) -> None:
-    b = bench_for(store_url, tmp_path)
+def test_killed_service_keeps_every_answer_it_gave(
+    store_url: str, tmp_path: Path, benches: list[Bench]
+) -> None:
+    b = bench_for(store_url, tmp_path, benches)
     b.crash_serve(1)
+    b.finish_serve()  # started again: it replays the killed workers' journals
     check(b)
     assert b.t.answers_received > 0
 
@@ -101,13 +116,13 @@ KILL_AT = {
 
 
 def test_an_extract_killed_at_any_step_leaves_no_file_or_a_recorded_one(
-    store_url: str, tmp_path: Path
+    store_url: str, tmp_path: Path, benches: list[Bench]
 ) -> None:
     """Killed while its file is written, after its delivery commits, after its sidecar is
     signed, or after the rename: the file is never under its name without its delivery and
     sidecar; run again, the command names the delivery it recorded (no second one), or makes
     the file afresh if none was recorded, and leaves no part behind."""
-    b = bench_for(store_url, tmp_path)
+    b = bench_for(store_url, tmp_path, benches)
     b.r.run(*b.ingest_args(b.next_reports()))  # deaths on file: the extract has lines
     for step, (name, when) in KILL_AT.items():
         args = b.extract_args(step)
