@@ -167,6 +167,7 @@ def ingest_rate(n: int, seed: int = 11) -> dict[str, Any]:
                         ssn=r.ssn,
                         first_name=r.first_name,
                         last_name=r.last_name,
+                        suffix=r.suffix,  # a Jr on the record and none on file: held
                         dob=r.dob,
                     )
                     for i, r in enumerate(reports)
@@ -239,6 +240,7 @@ def nvss_rate(n: int, seed: int = 13) -> dict[str, Any]:
                         ssn=r.ssn,
                         first_name=r.first_name,
                         last_name=r.last_name,
+                        suffix=r.suffix,  # a Jr on the record and none on file: held
                         dob=r.dob,
                     )
                     for i, r in enumerate(reports)
@@ -269,6 +271,11 @@ def nvss_rate(n: int, seed: int = 13) -> dict[str, Any]:
             t0 = time.perf_counter()
             page = client.get("/MA/Bundle", params={"_count": n}, headers=headers).json()
             polled = time.perf_counter() - t0
+        store = open_store(url)
+        try:
+            ((posted,),) = store.query("SELECT count(*) FROM deaths WHERE proof = 'V'")
+        finally:
+            store.close()
     return {
         "nvss_batch": n,
         "nvss_bytes": len(body),
@@ -281,6 +288,7 @@ def nvss_rate(n: int, seed: int = 13) -> dict[str, Any]:
         "nvss_times_floor": round(spent / floor, 2),
         "nvss_taken": statuses.count("201"),
         "nvss_acks_polled": len(page["entry"]),
+        "nvss_posted_v": int(posted),
         "nvss_get_seconds": round(polled, 3),
     }
 
