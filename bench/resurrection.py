@@ -22,7 +22,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from vitalfile.cases.framework import decide, open_dispute
+from vitalfile.cases.decide import decide
+from vitalfile.cases.framework import open_dispute
 from vitalfile.db import open_store
 from vitalfile.disclosure.distribute import extract_full, pending_corrections
 from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient

@@ -7,14 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vitalfile.cases.framework import (
-    decide,
-    get_case,
-    holders_of,
-    list_cases,
-    open_dispute,
-    review_case_id,
-)
+from vitalfile.cases.decide import decide
+from vitalfile.cases.framework import get_case, holders_of, list_cases, open_dispute, review_case_id
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.disclosure.accounting import accounting

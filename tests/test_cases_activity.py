@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vitalfile.cases.framework import decide, get_case, list_cases
+from vitalfile.cases.decide import decide
+from vitalfile.cases.framework import get_case, list_cases
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.errors import FileRejected

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from vitalfile.cases.decide import decide
 from vitalfile.cases.determinations import (
     DeterminationIn,
     get_determination,
     submit_determinations,
 )
-from vitalfile.cases.framework import decide, list_cases, open_dispute, review_case_id
+from vitalfile.cases.framework import list_cases, open_dispute, review_case_id
 from vitalfile.cases.window import advance, contest, issue_notice
 from vitalfile.disclosure.requests import RequestIn, submit_requests
 from vitalfile.events import DeathPosted, PersonRegistered, ReportReceived

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from vitalfile.cases.access import open_with_code
+from vitalfile.cases.decide import decide
 from vitalfile.cases.determinations import (
     HOLD_REASONS,
     DeterminationIn,
@@ -17,7 +18,7 @@ from vitalfile.cases.determinations import (
     read_determinations,
     submit_determinations,
 )
-from vitalfile.cases.framework import decide, get_case, list_cases
+from vitalfile.cases.framework import get_case, list_cases
 from vitalfile.cases.window import advance, contest, issue_notice, verify_match, write_notice
 from vitalfile.cli import main
 from vitalfile.db import open_store

@@ -240,7 +240,8 @@ def test_no_report_is_dropped_a_states_unmatched_certificate_is_researched(
 ) -> None:
     """Issue 15: a state's certificate for no one on file opens a research case; other
     sources' unmatched reports are listed with counts by source; a reviewer links or closes."""
-    from vitalfile.cases.framework import decide, get_case, list_cases
+    from vitalfile.cases.decide import decide
+    from vitalfile.cases.framework import get_case, list_cases
     from vitalfile.master.unmatched import unmatched_counts, unmatched_reports
 
     f = tmp_path / "r.csv"

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from vitalfile.api import create_app
 from vitalfile.api.settings import ApiSettings
-from vitalfile.cases.framework import decide, list_cases
+from vitalfile.cases.decide import decide
+from vitalfile.cases.framework import list_cases
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.disclosure.access import create_key

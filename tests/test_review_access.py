@@ -23,7 +23,8 @@ from vitalfile.cases.access import (
     open_with_code,
     print_notice,
 )
-from vitalfile.cases.framework import decide, get_case, open_dispute, submitter_of
+from vitalfile.cases.decide import decide, submitter_of
+from vitalfile.cases.framework import get_case, open_dispute
 from vitalfile.cases.review import describe, protective_hold, review_sheet
 from vitalfile.db import open_store
 from vitalfile.errors import NotFound, PolicyError, StateConflict, UsageError

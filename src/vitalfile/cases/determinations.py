@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from vitalfile.cases.decide import register_decider
 from vitalfile.cases.determination_input import (
     HEADER,
     HOLD_REASONS,
@@ -30,7 +31,7 @@ from vitalfile.cases.determination_input import (
     check_determination,
     read_determinations,
 )
-from vitalfile.cases.framework import CaseState, decision_event, register_decider
+from vitalfile.cases.framework import CaseState, decision_event
 from vitalfile.dates import due_date, iso_now
 from vitalfile.errors import NotFound, UsageError
 from vitalfile.events import (

@@ -4,9 +4,9 @@ A case is events all the way: `case.opened`, `case.assigned`, `case.decided`, an
 review cases of held reports — `report.held` itself (the projection opens a review case when
 it sees one, so every path that holds a report fills the queue without a second event).
 `evolve_case` replays those events with no checks; the `decide_*` functions are the rules,
-pure where they can be, and `decide` appends what they return in one commit. This module
-never writes a delivery or a disclosure: a retraction queues corrections for the recipients
-the `delivered` projection says hold the death.
+pure where they can be, and `decide` (in `cases/decide.py`, the dispatcher) appends what they
+return in one commit. This module never writes a delivery or a disclosure: a retraction
+queues corrections for the recipients the `delivered` projection says hold the death.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import json
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,8 +22,10 @@ from typing import Any
 import pyarrow as pa
 
 from vitalfile.dates import DUE_DAYS, due_date, iso_now
-from vitalfile.errors import NotFound, PolicyError, StateConflict, UsageError
+from vitalfile.errors import NotFound, StateConflict, UsageError
 from vitalfile.events import (
+    REPORT_FIELDS,
+    REPORT_KEY_FIELDS,
     CaseAssigned,
     CaseDecided,
     CaseOpened,
@@ -37,7 +39,7 @@ from vitalfile.events import (
 )
 from vitalfile.ledger.store import Store, Tx
 from vitalfile.link.base import LinkResult
-from vitalfile.master.projection import PersonState, ReportState, load_people, load_reports
+from vitalfile.master.projection import PersonState, ReportState, load_people
 
 __all__ = [
     "CASE_KINDS",
@@ -45,11 +47,8 @@ __all__ = [
     "FINDINGS",
     "CaseState",
     "CasesProjection",
-    "DecideResult",
     "Decision",
     "assign",
-    "check_decidable",
-    "decide",
     "decide_retraction",
     "decide_review",
     "decision_event",
@@ -61,9 +60,7 @@ __all__ = [
     "list_cases",
     "open_case",
     "open_dispute",
-    "register_decider",
     "review_case_id",
-    "submitter_of",
 ]
 
 CASE_KINDS = ("review", "dispute", "determination", "disclosure_request", "research")
@@ -513,17 +510,6 @@ def open_dispute(
 
 
 # ── deciding ──────────────────────────────────────────────────────────────────────────
-@dataclass
-class DecideResult:
-    case_id: str
-    decision: str
-    events: list[str] = field(default_factory=list)  # the event types appended
-    recipients: list[str] = field(default_factory=list)  # corrections queued for
-    commit_no: int | None = None
-    appended: list[Event] = field(default_factory=list)  # the events themselves
-    preview: bool = False  # True: worked out, nothing recorded
-
-
 def decision_event(
     case: CaseState,
     decision: str,
@@ -606,20 +592,8 @@ def _report_of(rs: ReportState) -> ReportReceived:
     f = rs.fields
     return ReportReceived(
         report_key=rs.report_key,
-        source_kind=f["source_kind"],
-        source_id=f["source_id"],
-        report_id=f["report_id"],
-        ssn=f.get("ssn", ""),
-        ssn_flag=f.get("ssn_flag", ""),
-        first_name=f.get("first_name", ""),
-        middle_name=f.get("middle_name", ""),
-        last_name=f.get("last_name", ""),
-        suffix=f.get("suffix", ""),
-        dob=f.get("dob", ""),
-        dod=f.get("dod", ""),
-        sex=f.get("sex", ""),
-        death_state=f.get("death_state", ""),
-        reported_at=f.get("reported_at", ""),
+        **{k: f[k] for k in REPORT_KEY_FIELDS},
+        **{k: f.get(k, "") for k in REPORT_FIELDS},
     )
 
 
@@ -667,181 +641,3 @@ def decide_review(
         )
         return [decision_event(case, "reject", reviewer, reason, evidence, at), undo]
     raise UsageError("a held report is decided 'link' or 'reject'", field="decision")
-
-
-DECISIONS = {
-    "review": ("link", "reject", "retract", "uphold", "note"),
-    "dispute": ("retract", "uphold", "note"),
-    "determination": ("propose", "withdraw", "uphold", "note"),
-    "disclosure_request": ("grant", "refuse", "note"),
-    # a state's certificate that matched no one: link it to the person found, or confirm
-    # that no one on file is its subject
-    "research": ("link", "reject", "note"),
-}
-
-
-def submitter_of(store: Store, case: CaseState) -> str:
-    """Who submitted what the case is about: whoever opened it, or for a held report the
-    staff member whose upload brought the report in ('' when not known)."""
-    for se in store.iter_events(after_seq=case.opened_seq - 1, upto_seq=case.opened_seq):
-        if isinstance(se.event, CaseOpened):
-            return se.event.opened_by
-    if case.kind == "review" and not case.about.startswith("death:"):
-        reports = load_reports(store, [case.about])
-        rs = reports.get(case.about)
-        if rs is not None:
-            for se in store.iter_events(after_seq=rs.received_seq - 1, upto_seq=rs.received_seq):
-                if isinstance(se.event, ReportReceived):
-                    return str(se.event.extra.get("submitted_by", ""))
-    return ""
-
-
-def check_decidable(
-    store: Store, case: CaseState, reviewer: str, expected_version: int | None = None
-) -> None:
-    """The rules on who may decide a case, and when: the case is open, unchanged since the
-    reviewer read it, and not one the reviewer submitted."""
-    if expected_version is not None and case.updated_seq != expected_version:
-        last = case.history[-1] if case.history else None
-        if last is not None:
-            raise StateConflict(
-                f"{last.reviewer} recorded '{last.decision}' on this case while you had it "
-                "open; nothing of yours was recorded: reload the case",
-                case=case.case_id,
-            )
-        raise StateConflict(
-            "the case changed while you had it open; nothing was recorded: reload the case",
-            case=case.case_id,
-        )
-    if case.state != "open":
-        raise StateConflict("the case is already decided", case=case.case_id)
-    submitter = submitter_of(store, case)
-    if submitter and submitter == reviewer:
-        raise PolicyError("you submitted this case: another reviewer decides it", case=case.case_id)
-
-
-# Case kinds decided by the module that owns them (determinations here in cases/, requests for
-# personal data at the disclosure gate): each registers its decider when it is imported, so
-# this framework imports none of them. (store, case, decision, reviewer=, reason=, evidence=,
-# now=, person_id=) -> events.
-CaseDecider = Callable[..., list[Event]]
-_DECIDERS: dict[str, CaseDecider] = {}
-
-
-def register_decider(kind: str, decider: CaseDecider) -> None:
-    """Let `decide` hand cases of `kind` to `decider`."""
-    if kind not in CASE_KINDS:
-        raise ValueError(f"unknown case kind {kind}")
-    _DECIDERS[kind] = decider
-
-
-def decide(
-    store: Store,
-    case_id: str,
-    decision: str,
-    *,
-    reviewer: str,
-    reason: str,
-    evidence: Sequence[str] = (),
-    person_id: int | None = None,
-    finding: str = "not-this-person",
-    now: datetime | None = None,
-    expected_version: int | None = None,
-    preview: bool = False,
-    override: str | None = None,
-) -> DecideResult:
-    """Decide a case and append the decision with everything it causes, in one commit.
-
-    `expected_version` is the case's version (`updated_seq`) the reviewer saw: if the case
-    changed since (another reviewer decided it), nothing is recorded (StateConflict).
-    `preview` works out the events without recording them (a confirm step shows them).
-    A reviewer never decides a case they submitted (PolicyError). `override`: when a
-    confirm step asked why linking a report held to protect a living person (a minor, a
-    relative's SSN, no usable SSN) is safe, the answer; it must be given, and is recorded
-    with the reason (callers without that step give their reason alone)."""
-    if not reviewer or (not reason and not preview):
-        raise UsageError("a decision names its reviewer and its reason")
-    at = iso_now(now)
-    with store.transaction():
-        case = get_case(store, case_id)
-        check_decidable(store, case, reviewer, expected_version)
-        allowed = DECISIONS.get(case.kind, ())
-        if decision not in allowed:
-            raise UsageError(
-                f"a {case.kind} case is decided one of: {', '.join(allowed)}", field="decision"
-            )
-        events: list[Event]
-        holders: list[tuple[str, int]] = []
-        if decision == "note":
-            events = [decision_event(case, "note", reviewer, reason, evidence, at, closes=False)]
-        elif case.kind in _DECIDERS:
-            events = _DECIDERS[case.kind](
-                store,
-                case,
-                decision,
-                reviewer=reviewer,
-                reason=reason,
-                evidence=evidence,
-                now=now,
-                person_id=person_id,
-            )
-        elif decision == "uphold":
-            events = [decision_event(case, "uphold", reviewer, reason, evidence, at)]
-        elif decision == "retract":
-            if case.person_id is None:
-                raise UsageError("the case names no person", case=case_id)
-            person = load_people(store, [case.person_id]).get(case.person_id)
-            if person is None:
-                raise NotFound("the case's person is not on file", case=case_id)
-            holders = holders_of(store, case.person_id)
-            on_file = set(load_reports(store, person.death.report_keys if person.death else []))
-            events = decide_retraction(
-                case,
-                person,
-                holders,
-                reviewer=reviewer,
-                reason=reason,
-                evidence=evidence,
-                finding=finding,
-                at=at,
-                reports=on_file,
-            )
-        else:  # link / reject a held report
-            reports = load_reports(store, [case.about])
-            if case.about not in reports:
-                raise NotFound("the case's report is not on file", case=case_id)
-            target = person_id if person_id is not None else case.person_id
-            person = None
-            if target is not None:
-                person = load_people(store, [target]).get(target)
-                if person is None or person.person is None:
-                    raise NotFound("no such person", case=case_id)
-            if decision == "link" and override is not None and not preview:
-                from vitalfile.cases.review import protective_hold
-
-                if protective_hold(case, reports[case.about]):
-                    if not override.strip():
-                        raise UsageError(
-                            "this report was held to protect a living person: say why it is "
-                            "safe to post this death",
-                            field="override",
-                        )
-                    reason = f"{reason} (hold overridden: {override.strip()})"
-            events = decide_review(
-                case,
-                reports[case.about],
-                person,
-                decision,
-                reviewer=reviewer,
-                reason=reason,
-                evidence=evidence,
-                at=at,
-            )
-        info = None if preview else store.append(events, note=f"case {case_id}: {decision}")
-    result = DecideResult(case_id, decision, [e.type for e in events])
-    result.commit_no = info.commit_no if info else None
-    result.appended, result.preview = list(events), preview
-    for e in events:
-        if isinstance(e, CorrectionQueued):
-            result.recipients = list(e.recipients)
-    return result

@@ -3,7 +3,7 @@ field by field, with the model's reading of each field in words and its weight; 
 protect a living person; and every decision's consequences said in words (whose death is
 posted, at which level, whose is retracted).
 
-It reads and explains; it decides nothing (`framework.decide` does) and renders nothing (the
+It reads and explains; it decides nothing (`decide.decide` does) and renders nothing (the
 doors do). A model that cannot score (no model installed, a query that fails) leaves the
 side-by-side fields in place, with the stored weights of the held event where there are some.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vitalfile.cases.framework import CaseState, DecideResult
+from vitalfile.cases.framework import CaseState
 from vitalfile.errors import VitalfileError
 from vitalfile.events import (
     NAME_FIELDS,
@@ -36,6 +36,9 @@ from vitalfile.events import (
 )
 from vitalfile.ledger.store import Store
 from vitalfile.master.projection import PersonState, ReportState, load_people, load_reports
+
+if TYPE_CHECKING:  # decide imports this module (the protective holds a confirm step names)
+    from vitalfile.cases.decide import DecideResult
 
 __all__ = [
     "PROTECTIVE_HOLDS",

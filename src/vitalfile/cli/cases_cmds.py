@@ -148,7 +148,7 @@ def cases_decide(
 ) -> None:
     """Decide a case as read at --version; a retraction ends the death and queues
     corrections for its recipients."""
-    from vitalfile.cases.framework import decide
+    from vitalfile.cases.decide import decide
 
     with open_db() as store:
         r = decide(

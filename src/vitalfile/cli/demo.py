@@ -26,8 +26,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from vitalfile.cases.decide import decide
 from vitalfile.cases.determinations import DeterminationIn, submit_determinations
-from vitalfile.cases.framework import decide, open_dispute
+from vitalfile.cases.framework import open_dispute
 from vitalfile.dates import age_on
 from vitalfile.db import open_store
 from vitalfile.disclosure.access import create_key

@@ -23,15 +23,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from vitalfile.cases.access import print_notice
+from vitalfile.cases.decide import decide, submitter_of
 from vitalfile.cases.determinations import list_determinations
-from vitalfile.cases.framework import (
-    CaseState,
-    decide,
-    get_case,
-    list_cases,
-    open_dispute,
-    submitter_of,
-)
+from vitalfile.cases.framework import CaseState, get_case, list_cases, open_dispute
 from vitalfile.cases.review import ReviewSheet, describe, person_name, review_sheet
 from vitalfile.console.session import csrf_token, read_session, sign_session
 from vitalfile.disclosure.access import (

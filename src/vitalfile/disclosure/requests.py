@@ -24,7 +24,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from vitalfile.cases.framework import CaseState, decision_event, register_decider
+from vitalfile.cases.decide import register_decider
+from vitalfile.cases.framework import CaseState, decision_event
 from vitalfile.dates import due_date, iso_now
 from vitalfile.disclosure.policy import (
     REQUEST_BASES,

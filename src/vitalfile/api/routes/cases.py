@@ -25,7 +25,8 @@ from vitalfile.api.models import (
     DecisionResultPublic,
     DisputeCreate,
 )
-from vitalfile.cases.framework import CaseState, assign, decide, get_case, list_cases, open_dispute
+from vitalfile.cases.decide import decide
+from vitalfile.cases.framework import CaseState, assign, get_case, list_cases, open_dispute
 from vitalfile.disclosure.access import Principal
 from vitalfile.ssn import parse as parse_ssn
 
