@@ -37,6 +37,7 @@ MAX_LISTED_PROBLEMS = 1000
 _STAGE = "__people_stage"
 _NEW = "__people_new"
 _ODD = '[\\x00-\\x1f\\x7f"]'
+_ESCAPED = '[\\x00-\\x1f\\x7f"\\\\]'  # what JSON writes escaped
 
 
 @dataclass
@@ -47,38 +48,48 @@ class PeopleResult:
     first_person_id: int
 
 
-def person_body_sql(pid: str) -> str:
+def person_body_sql(pid: str, *, plain: bool = False) -> str:
     """SQL rendering `PersonRegistered(...).to_json()` for the staged row (person id `pid`).
 
     One `concat(...)`: several times faster in DuckDB than a chain of `||`; the same text
     on PostgreSQL (`to_json` of text escapes as Pydantic does; checked rows hold no control
-    characters).
+    characters). `plain` when no staged value holds a character JSON escapes (a control
+    character, a quote, a backslash): each value is then written between quotes as it is.
     """
     head = f'{{"type":"{PersonRegistered.type}","v":{PersonRegistered.version},"person_id":'
     args = [f"'{head}'", f"CAST({pid} AS VARCHAR)"]
     for c in PERSON_COLUMNS:
-        args += [f"',\"{c}\":'", f"CAST(to_json({c}) AS VARCHAR)"]
+        if plain:
+            args += [f"',\"{c}\":\"'", c, "'\"'"]
+        else:
+            args += [f"',\"{c}\":'", f"CAST(to_json({c}) AS VARCHAR)"]
     args.append("'}'")
     return f"concat({', '.join(args)})"
 
 
 def _valid_date_sql(store: Store, col: str) -> str:
-    """SQL true when `col` is '' or a partial ISO date `dates.partial_date` accepts."""
-    y, m, d = (f"CAST(substr({col}, {a}, {b}) AS INTEGER)" for a, b in ((1, 4), (6, 2), (9, 2)))
-    days = (
-        f"CASE WHEN {m} IN (4, 6, 9, 11) THEN 30 WHEN {m} = 2 THEN CASE WHEN {y} % 4 = 0 "
-        f"AND ({y} % 100 <> 0 OR {y} % 400 = 0) THEN 29 ELSE 28 END ELSE 31 END"
-    )
-    # CASE, not AND: PostgreSQL may evaluate AND's operands in any order (the casts fail)
+    """SQL true when `col` is '' or a partial ISO date `dates.partial_date` accepts.
+
+    Compared as text (the digits are checked first), the year cast only for 29 February:
+    a CASE, so no cast runs before the shape is known (PostgreSQL may evaluate AND's
+    operands in any order).
+    """
+    y, m, d = f"substr({col}, 1, 4)", f"substr({col}, 6, 2)", f"substr({col}, 9, 2)"
+    year = f"CAST({y} AS INTEGER)"
     return (
         f"CASE WHEN {col} = '' THEN true "
         f"WHEN NOT {store.regex_sql(col, '[0-9]{4}-[0-9]{2}-[0-9]{2}')} THEN false "
-        f"ELSE {y} <> 0 AND {m} <= 12 AND ({m} <> 0 OR {d} = 0) "
-        f"AND ({m} = 0 OR {d} = 0 OR {d} <= {days}) END"
+        f"WHEN {y} = '0000' OR {m} > '12' THEN false "
+        f"WHEN {m} = '00' THEN {d} = '00' "
+        f"WHEN {d} <= '28' THEN true "
+        f"WHEN {m} = '02' THEN {d} = '29' AND {year} % 4 = 0 "
+        f"AND ({year} % 100 <> 0 OR {year} % 400 = 0) "
+        f"WHEN {m} IN ('04', '06', '09', '11') THEN {d} <= '30' "
+        f"ELSE {d} <= '31' END"
     )
 
 
-def _clean_sql(store: Store) -> str:
+def _clean_sql(store: Store, odd: str = _ODD) -> str:
     """SQL true for a staged row that `sources.csv` takes exactly as it stands.
 
     A row it is false for is not necessarily bad: the record-by-record reader decides.
@@ -86,10 +97,9 @@ def _clean_sql(store: Store) -> str:
     codes = ", ".join(f"'{c}'" for c in sorted(STATE_CODES))
     text = "concat(" + ", ".join(PERSON_COLUMNS) + ")"
     # a control character is refused, a quote is read differently by some CSV readers
-    odd = store.regex_sql(text, _ODD, whole=False)
     return " AND ".join(
         [
-            f"NOT {odd}",
+            f"NOT {store.regex_sql(text, odd, whole=False)}",
             store.regex_sql("ssn", "[0-9]{9}"),
             "substr(ssn, 1, 3) NOT IN ('000', '666') AND substr(ssn, 1, 1) <> '9' "
             "AND substr(ssn, 4, 2) <> '00' AND substr(ssn, 6, 4) <> '0000' "
@@ -174,8 +184,14 @@ def _check_table(table: pa.Table) -> pa.Table:
     return _rows_table(rows)
 
 
-def _stage(store: Store, source: Path | pa.Table, progress: StepProgress | None) -> int:
-    """Stage `source` in `_STAGE`, every row checked; FileRejected when any is bad."""
+def _stage(
+    store: Store, source: Path | pa.Table, progress: StepProgress | None
+) -> tuple[int, bool]:
+    """Stage `source` in `_STAGE`, every row checked; FileRejected when any is bad.
+
+    Also whether no staged value holds a character JSON escapes (`person_body_sql`'s
+    `plain`): the check looks for those first, and only when it finds one for the
+    characters that make a row odd."""
     name = source.name if isinstance(source, Path) else "people table"
     n: int | None = None
     if isinstance(source, Path):
@@ -192,9 +208,15 @@ def _stage(store: Store, source: Path | pa.Table, progress: StepProgress | None)
         if progress:
             progress("read", n)
         bad, twice = store.reader().fetchall(
-            f"SELECT count(*) FILTER (WHERE NOT coalesce({_clean_sql(store)}, false)), "
-            f"count(*) - count(DISTINCT ssn) FROM {_STAGE}"
+            f"SELECT count(*) FILTER (WHERE NOT coalesce({_clean_sql(store, _ESCAPED)}, false)),"
+            f" count(*) - count(DISTINCT ssn) FROM {_STAGE}"
         )[0]
+        plain = not bad
+        if bad:
+            bad = store.reader().fetchall(
+                f"SELECT count(*) FILTER (WHERE NOT coalesce({_clean_sql(store)}, false)) "
+                f"FROM {_STAGE}"
+            )[0][0]
         if not bad and twice:
             lines = store.reader().fetchall(
                 f"SELECT rid FROM (SELECT rid, row_number() OVER (PARTITION BY ssn ORDER BY rid) "
@@ -214,13 +236,13 @@ def _stage(store: Store, source: Path | pa.Table, progress: StepProgress | None)
         if not bad:
             if progress:
                 progress("check", n)
-            return n
+            return n, plain
         store.drop_stage(_STAGE)
     # not clean as staged: the record-by-record rules decide (and name what is wrong)
     table = _read_checked(source) if isinstance(source, Path) else _check_table(source)
     if progress:
         progress("read", table.num_rows)
-    return store.stage_arrow(_STAGE, table)
+    return store.stage_arrow(_STAGE, table), False
 
 
 def load_people_file(
@@ -238,7 +260,7 @@ def load_people_file(
         raise UsageError("no such file", file=source.name)
     name = source.name if isinstance(source, Path) else "people table"
     with store.transaction() as tx:
-        n = _stage(store, source, progress)
+        n, plain = _stage(store, source, progress)
         known = int(
             tx.fetchall(
                 f"SELECT count(*) FROM {_STAGE} s WHERE EXISTS "
@@ -271,7 +293,7 @@ def load_people_file(
             n - known,
             event_type=PersonRegistered.type,
             subject_sql=f"rid + {base}",
-            body_sql=person_body_sql(f"rid + {base}"),
+            body_sql=person_body_sql(f"rid + {base}", plain=plain),
             note=f"people {name}",
             chunk=commit_size,
             on_chunk=on_chunk,
