@@ -18,6 +18,7 @@ from typing import Any
 from vitalfile.dates import iso_now
 from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.events import SOURCE_KINDS, Event, IngestRejected, ReportReceived
+from vitalfile.intake.gcpause import gc_paused
 from vitalfile.intake.pipeline import Intake, intake_for
 from vitalfile.intake.post import decide_report
 from vitalfile.intake.screen import screen
@@ -89,6 +90,13 @@ def read_report_file(
 
     `layout` applies to a DMF file: '2011', '1980' or None for either.
     """
+    with gc_paused():
+        return _read_report_file(path, source_kind=source_kind, source_id=source_id, layout=layout)
+
+
+def _read_report_file(
+    path: Path, *, source_kind: str, source_id: str, layout: str | None
+) -> tuple[list[ReportReceived], list[RecordError]]:
     if source_kind not in SOURCE_KINDS:
         raise UsageError(f"unknown source kind; use one of {', '.join(SOURCE_KINDS)}")
     fmt = detect_format(path)
@@ -226,7 +234,7 @@ def ingest_reports(
     intake = intake_for(linker)
     today = today or date.today()
     result = IngestResult()
-    with store.transaction():
+    with gc_paused(), store.transaction():
         known = _known_keys(store, [r.report_key for r in reports])
         new = [r for r in reports if r.report_key not in known]
         result.duplicates = len(reports) - len(new)
