@@ -377,3 +377,46 @@ def test_bulk_people_json_is_the_events_json(tmp_path: Path) -> None:
         f"SELECT {person_body_sql('7')} FROM (SELECT {cols})", [row[c] for c in PERSON_COLUMNS]
     ).fetchone()
     assert got is not None and got[0] == PersonRegistered(person_id=7, **row).to_json()
+
+
+def _keys_as_defined(reports: list[ReportReceived]) -> list[set[tuple[str, ...]]]:
+    """The blocking keys as defined: each key over the names as written, normalised and
+    (for SWAPPED_KEYS) exchanged; a key with an empty part is no key."""
+    from vitalfile.link import settings as model_settings
+
+    def part(values: dict[str, str], column: str, n: int | None) -> str:
+        v = values[column][:n] if n else values[column]
+        return v.upper() if column in ("first_name", "last_name") else v
+
+    keys: list[set[tuple[str, ...]]] = [set() for _ in model_settings.BLOCKING_KEYS]
+    for r in reports:
+        raw = {
+            "ssn": r.ssn, "dob": r.dob, "state": r.death_state.strip().upper(),
+            "first_name": " ".join(r.first_name.split()),
+            "last_name": " ".join(r.last_name.split()),
+        }  # fmt: skip
+        normal = raw | {"first_name": norm_name(r.first_name), "last_name": norm_name(r.last_name)}
+        swapped = normal | {"first_name": normal["last_name"], "last_name": normal["first_name"]}
+        for i, key in enumerate(model_settings.BLOCKING_KEYS):
+            forms = [raw, normal] + ([swapped] if i in model_settings.SWAPPED_KEYS else [])
+            for values in forms:
+                k = tuple(part(values, c, n) for c, n in key)
+                if all(k):
+                    keys[i].add(k)
+    return keys
+
+
+def test_the_batch_blocking_keys_are_the_defined_ones() -> None:
+    from vitalfile.link.splink_linker import _report_keys
+
+    at = {"ssn": "123456789", "dob": "1950-03-04", "death_state": "TX"}
+    reports = [
+        report(**at, first_name="josé ", last_name="d'Arc-Ñuñez"),
+        report(**at | {"ssn": ""}, first_name="straße", last_name="Ørsted"),
+        report(**at, first_name="SMITH", last_name="JOHN"),  # written the other way round
+        report(**at | {"dob": ""}, first_name="ANN", last_name="ANN"),
+        report(**at | {"death_state": " ny"}, first_name="  mary  ann", last_name="o'neil"),
+        report(**at, first_name="", last_name="X"),
+    ]
+    got = [set(k) for k in _report_keys(reports)]
+    assert got == _keys_as_defined(reports)

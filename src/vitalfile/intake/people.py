@@ -60,7 +60,7 @@ def person_body_sql(pid: str, *, plain: bool = False) -> str:
     args = [f"'{head}'", f"CAST({pid} AS VARCHAR)"]
     for c in PERSON_COLUMNS:
         if plain:
-            args += [f"',\"{c}\":\"'", c, "'\"'"]
+            args += [f'\',"{c}":"\'', c, "'\"'"]
         else:
             args += [f"',\"{c}\":'", f"CAST(to_json({c}) AS VARCHAR)"]
     args.append("'}'")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -85,6 +85,7 @@ _NOT_NAME = re.compile(r"[^\w \-]|[\d_]")
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1 << 17)  # names repeat: a week's batch asks for each a dozen times
 def norm_name(text: str | None) -> str:
     """Upper case without accents, apostrophes or dots, single spaces; '' when nothing is left.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import duckdb
@@ -103,8 +104,21 @@ def _store_part(column: str, length: int | None) -> str:
 
 def _report_keys(reports: Sequence[ReportReceived]) -> list[list[tuple[str, ...]]]:
     """Per blocking key, every value the batch has (names as written and normalised; for
-    `SWAPPED_KEYS` also with first and last name exchanged)."""
-    keys: list[set[tuple[str, ...]]] = [set() for _ in model_settings.BLOCKING_KEYS]
+    `SWAPPED_KEYS` also with first and last name exchanged), in no particular order.
+
+    Python per report, so kept lean: each distinct key part is cut once per form, a form
+    equal to one already taken adds nothing (most names are written as they normalise),
+    and nothing is sorted (the candidates come back ordered by person)."""
+    blocking = model_settings.BLOCKING_KEYS
+    parts = sorted({part for key in blocking for part in key}, key=str)
+    where = {part: i for i, part in enumerate(parts)}
+    # each key's parts picked out of a form's list of cut parts, as one tuple
+    picks = [
+        (i, itemgetter(*(where[p] for p in key)) if len(key) > 1 else None, where[key[0]])
+        for i, key in enumerate(blocking)
+    ]
+    swapped_keys = set(model_settings.SWAPPED_KEYS)
+    keys: list[set[tuple[str, ...]]] = [set() for _ in blocking]
     for r in reports:
         raw = {
             "ssn": r.ssn,
@@ -113,15 +127,22 @@ def _report_keys(reports: Sequence[ReportReceived]) -> list[list[tuple[str, ...]
             "dob": r.dob,
             "state": r.death_state.strip().upper(),
         }
-        normal = {**raw, "first_name": norm_name(r.first_name), "last_name": norm_name(r.last_name)}
-        swapped = {**normal, "first_name": normal["last_name"], "last_name": normal["first_name"]}
-        for i, key in enumerate(model_settings.BLOCKING_KEYS):
-            forms = (raw, normal, swapped) if i in model_settings.SWAPPED_KEYS else (raw, normal)
-            for values in forms:
-                k = tuple(_py_part(values, c, n) for c, n in key)
+        first, last = norm_name(r.first_name), norm_name(r.last_name)
+        forms = [raw]
+        if (first, last) != (raw["first_name"], raw["last_name"]):
+            forms.append({**raw, "first_name": first, "last_name": last})
+        cut = [[_py_part(values, c, n) for c, n in parts] for values in forms]
+        swapped = None
+        if (last, first) not in {(v["first_name"], v["last_name"]) for v in forms}:
+            exchanged = {**raw, "first_name": last, "last_name": first}
+            swapped = [_py_part(exchanged, c, n) for c, n in parts]
+        for i, pick, only in picks:
+            found = keys[i]
+            for values in cut if swapped is None or i not in swapped_keys else [*cut, swapped]:
+                k = pick(values) if pick is not None else (values[only],)
                 if all(k):
-                    keys[i].add(k)
-    return [sorted(k) for k in keys]
+                    found.add(k)
+    return [list(k) for k in keys]
 
 
 def candidate_people(store: Store, reports: Sequence[ReportReceived]) -> pa.Table:
