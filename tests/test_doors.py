@@ -290,6 +290,7 @@ def test_the_model_decides_the_same_at_every_door_and_holds(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("spark")
 def test_the_model_on_spark_decides_as_on_duckdb(tmp_path: Path) -> None:
     pytest.importorskip("pyspark")
     (tmp_path / "a").mkdir()

@@ -109,10 +109,11 @@ def test_no_extract_holds_a_record_its_tier_excludes(deaths, on) -> None:
         try:
             setup_recipients(store, {"fed": "federal", "bank": "certified", "pub": "public"})
             truth: dict[str, tuple[bool, bool, str]] = {}
+            events: list[Event] = []  # one commit: the file as it stands, however it came
             for pid, (dd, kind, corro, retracted, prec) in enumerate(deaths, start=1):
                 dod = dd.isoformat()
                 dod = {"day": dod, "month": dod[:8] + "00", "year": dod[:5] + "00-00"}[prec]
-                events: list[Event] = [person(pid), death(pid, dod, kind)]
+                events += [person(pid), death(pid, dod, kind)]
                 if corro:
                     events.append(
                         DeathCorroborated(
@@ -121,9 +122,9 @@ def test_no_extract_holds_a_record_its_tier_excludes(deaths, on) -> None:
                     )
                 if retracted:
                     events.append(DeathRetracted(person_id=pid, reason="alive"))
-                store.append(events)
                 state_only = kind == "state" and not corro
                 truth[ssn_of(pid)] = (not retracted, state_only, dod)
+            store.append(events)
             for rec, tier in (("fed", "federal"), ("bank", "certified"), ("pub", "public")):
                 out = Path(d) / f"{rec}.dmf"
                 extract_full(store, out, recipient=rec, on=on)

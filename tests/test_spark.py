@@ -38,6 +38,8 @@ from vitalfile.synth import make_people
 from vitalfile.synth.weekly import weekly_batch
 from vitalfile.synth.write import write_canonical_csv
 
+# every Spark test on one test worker, so that one JVM serves them all (scripts/check)
+pytestmark = pytest.mark.xdist_group("spark")
 TOL = 1e-6
 # hand-made people after the synthetic ones: a parent and child (a relative's SSN), a minor
 EXTRA = {
