@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pyarrow as pa
-
 from vitalfile.cases.decide import register_decider
 from vitalfile.cases.determination_input import (
     HEADER,
@@ -49,6 +47,7 @@ from vitalfile.events import (
     ReportReceived,
 )
 from vitalfile.ledger.store import Store, Tx
+from vitalfile.ledger.table import Table
 from vitalfile.link.base import Linker, LinkResult
 from vitalfile.master.projection import PersonState, load_people
 
@@ -143,31 +142,44 @@ _TYPES = frozenset(
         DeterminationWithdrawn.type,
     }
 )
-_COLS: tuple[tuple[str, Any], ...] = (
-    ("determination_id", pa.string()),
-    ("kind", pa.string()),
-    ("authority", pa.string()),
-    ("agency", pa.string()),
-    ("effective_date", pa.string()),
-    ("evidence_ref", pa.string()),
-    ("identity", pa.string()),
-    ("person_id", pa.int64()),
-    ("match_probability", pa.float64()),
-    ("origin", pa.string()),
-    ("batch_id", pa.string()),
-    ("state", pa.string()),
-    ("hold_reasons", pa.string()),
-    ("verified", pa.bool_()),
-    ("notice_id", pa.string()),
-    ("notice_issued_on", pa.string()),
-    ("contest_by", pa.string()),
-    ("contest_case", pa.string()),
-    ("in_effect_on", pa.string()),
-    ("closed_reason", pa.string()),
-    ("submitted_at", pa.string()),
-    ("updated_seq", pa.int64()),
+DETERMINATIONS = Table(
+    "determinations",
+    "determination_id VARCHAR PRIMARY KEY",
+    "kind VARCHAR",
+    "authority VARCHAR",
+    "agency VARCHAR",
+    "effective_date VARCHAR",
+    "evidence_ref VARCHAR",
+    "identity VARCHAR",  # JSON
+    "person_id BIGINT NULL",
+    "match_probability DOUBLE NULL",
+    "origin VARCHAR",
+    "batch_id VARCHAR",
+    "state VARCHAR",
+    "hold_reasons VARCHAR",  # JSON
+    "verified BOOLEAN",
+    "notice_id VARCHAR",
+    "notice_issued_on VARCHAR",
+    "contest_by VARCHAR",
+    "contest_case VARCHAR",
+    "in_effect_on VARCHAR",
+    "closed_reason VARCHAR",
+    "submitted_at VARCHAR",
+    "updated_seq BIGINT",
 )
-_NAMES = tuple(c for c, _ in _COLS)
+NOTICES = Table(
+    "determination_notices",
+    "notice_id VARCHAR PRIMARY KEY",
+    "determination_id VARCHAR",
+    "issued_on VARCHAR",
+    "contest_by VARCHAR",
+    "text VARCHAR",
+    "seq BIGINT",
+    "method VARCHAR",
+    "sent_to VARCHAR",
+    "issued_by VARCHAR",
+)
+_NAMES = DETERMINATIONS.columns
 _JSON = ("identity", "hold_reasons")
 
 
@@ -189,26 +201,9 @@ class DeterminationsProjection:
     name = "determinations"
 
     def ddl(self) -> list[str]:
-        types = {"pa_int64": "BIGINT", "pa_float": "DOUBLE", "pa_bool": "BOOLEAN"}
-        cols = []
-        for c, t in _COLS:
-            sql = (
-                types["pa_int64"]
-                if t == pa.int64()
-                else types["pa_float"]
-                if t == pa.float64()
-                else types["pa_bool"]
-                if t == pa.bool_()
-                else "VARCHAR"
-            )
-            null = "" if c in ("person_id", "match_probability") else " NOT NULL"
-            key = " PRIMARY KEY" if c == "determination_id" else ""
-            cols.append(f"{c} {sql}{null}{key}")
         return [
-            f"CREATE TABLE IF NOT EXISTS determinations ({', '.join(cols)})",
-            """CREATE TABLE IF NOT EXISTS determination_notices (notice_id VARCHAR PRIMARY KEY,
-                determination_id VARCHAR NOT NULL, issued_on VARCHAR NOT NULL,
-                contest_by VARCHAR NOT NULL, text VARCHAR NOT NULL, seq BIGINT NOT NULL)""",
+            DETERMINATIONS.ddl,
+            NOTICES.ddl,
             # issue 14: how and where each notice was sent (older files gain the columns)
             "ALTER TABLE determination_notices ADD COLUMN IF NOT EXISTS method VARCHAR DEFAULT ''",
             "ALTER TABLE determination_notices ADD COLUMN IF NOT EXISTS sent_to VARCHAR DEFAULT ''",
@@ -217,7 +212,7 @@ class DeterminationsProjection:
         ]
 
     def tables(self) -> list[str]:
-        return ["determinations", "determination_notices"]
+        return [DETERMINATIONS.name, NOTICES.name]
 
     def handles(self, event_type: str) -> bool:
         return event_type in _TYPES
@@ -237,28 +232,11 @@ class DeterminationsProjection:
         tx.delete_in("determinations", "determination_id", ids)
         rows = [_to_row(s) for s in states.values()]
         tx.insert_arrow(
-            "determinations",
-            pa.table({c: pa.array([r[i] for r in rows], t) for i, (c, t) in enumerate(_COLS)}),
+            DETERMINATIONS.name,
+            DETERMINATIONS.from_rows(rows),
         )
         if notices:
-            tx.insert_arrow(
-                "determination_notices",
-                pa.table(
-                    {
-                        "notice_id": pa.array([e.notice_id for _, e in notices], pa.string()),
-                        "determination_id": pa.array(
-                            [e.determination_id for _, e in notices], pa.string()
-                        ),
-                        "issued_on": pa.array([e.issued_on for _, e in notices], pa.string()),
-                        "contest_by": pa.array([e.contest_by for _, e in notices], pa.string()),
-                        "text": pa.array([e.text for _, e in notices], pa.string()),
-                        "method": pa.array([e.method for _, e in notices], pa.string()),
-                        "sent_to": pa.array([e.sent_to for _, e in notices], pa.string()),
-                        "issued_by": pa.array([e.issued_by for _, e in notices], pa.string()),
-                        "seq": pa.array([s for s, _ in notices], pa.int64()),
-                    }
-                ),
-            )
+            tx.insert_arrow(NOTICES.name, NOTICES.from_events(notices))
 
 
 def get_determination(store: Store, determination_id: str) -> DeterminationState:

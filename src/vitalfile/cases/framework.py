@@ -38,6 +38,7 @@ from vitalfile.events import (
     ReportUnlinked,
 )
 from vitalfile.ledger.store import Store, Tx
+from vitalfile.ledger.table import Table
 from vitalfile.link.base import LinkResult
 from vitalfile.master.projection import PersonState, ReportState, load_people
 
@@ -165,21 +166,43 @@ def _case_id_of(event: Event) -> str:
     return str(getattr(event, "case_id"))  # noqa: B009
 
 
-_CASE_COLS = (
-    "case_id",
-    "kind",
-    "person_id",
-    "about",
-    "state",
-    "owner",
-    "due",
-    "opened_seq",
-    "opened_at",
-    "reason",
-    "evidence",
-    "explanation",
-    "decision",
-    "updated_seq",
+CASES = Table(
+    "cases",
+    "case_id VARCHAR PRIMARY KEY",
+    "kind VARCHAR",
+    "person_id BIGINT NULL",
+    "about VARCHAR",
+    "state VARCHAR",
+    "owner VARCHAR",
+    "due VARCHAR",
+    "opened_seq BIGINT",
+    "opened_at VARCHAR",
+    "reason VARCHAR",
+    "evidence VARCHAR",  # JSON lists
+    "explanation VARCHAR",
+    "decision VARCHAR",
+    "updated_seq BIGINT",
+)
+CASE_DECISIONS = Table(
+    "case_decisions",
+    "case_id VARCHAR",
+    "seq BIGINT",
+    "decision VARCHAR",
+    "reviewer VARCHAR",
+    "reason VARCHAR",
+    "evidence VARCHAR",
+    "at_time VARCHAR",
+    "closes BOOLEAN",
+)
+CORRECTIONS_QUEUED = Table(
+    "corrections_queued",
+    "person_id BIGINT",
+    "case_id VARCHAR",
+    "recipient VARCHAR",
+    "death_version INTEGER",
+    "change VARCHAR",
+    "seq BIGINT",
+    "at_time VARCHAR",
 )
 _TYPES = frozenset(
     {
@@ -198,25 +221,10 @@ class CasesProjection:
     name = "cases"
 
     def ddl(self) -> list[str]:
-        return [
-            """CREATE TABLE IF NOT EXISTS cases (case_id VARCHAR PRIMARY KEY,
-                kind VARCHAR NOT NULL, person_id BIGINT, about VARCHAR NOT NULL,
-                state VARCHAR NOT NULL, owner VARCHAR NOT NULL, due VARCHAR NOT NULL,
-                opened_seq BIGINT NOT NULL, opened_at VARCHAR NOT NULL, reason VARCHAR NOT NULL,
-                evidence VARCHAR NOT NULL, explanation VARCHAR NOT NULL,
-                decision VARCHAR NOT NULL, updated_seq BIGINT NOT NULL)""",
-            """CREATE TABLE IF NOT EXISTS case_decisions (case_id VARCHAR NOT NULL,
-                seq BIGINT NOT NULL, decision VARCHAR NOT NULL, reviewer VARCHAR NOT NULL,
-                reason VARCHAR NOT NULL, evidence VARCHAR NOT NULL, at_time VARCHAR NOT NULL,
-                closes BOOLEAN NOT NULL)""",
-            """CREATE TABLE IF NOT EXISTS corrections_queued (person_id BIGINT NOT NULL,
-                case_id VARCHAR NOT NULL, recipient VARCHAR NOT NULL,
-                death_version INTEGER NOT NULL, change VARCHAR NOT NULL,
-                seq BIGINT NOT NULL, at_time VARCHAR NOT NULL)""",
-        ]
+        return [t.ddl for t in (CASES, CASE_DECISIONS, CORRECTIONS_QUEUED)]
 
     def tables(self) -> list[str]:
-        return ["cases", "case_decisions", "corrections_queued"]
+        return [t.name for t in (CASES, CASE_DECISIONS, CORRECTIONS_QUEUED)]
 
     def handles(self, event_type: str) -> bool:
         return event_type in _TYPES
@@ -224,21 +232,14 @@ class CasesProjection:
     def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
         queued = [(s, e) for s, e in events if isinstance(e, CorrectionQueued)]
         if queued:
-            rows = [(s, e, r) for s, e in queued for r in e.recipients]
             tx.insert_arrow(
-                "corrections_queued",
-                pa.table(
-                    {
-                        "person_id": pa.array([e.person_id for _, e, _ in rows], pa.int64()),
-                        "case_id": pa.array([e.case_id for _, e, _ in rows], pa.string()),
-                        "recipient": pa.array([r for _, _, r in rows], pa.string()),
-                        "death_version": pa.array(
-                            [e.death_version for _, e, _ in rows], pa.int32()
-                        ),
-                        "change": pa.array([e.change for _, e, _ in rows], pa.string()),
-                        "seq": pa.array([s for s, _, _ in rows], pa.int64()),
-                        "at_time": pa.array([e.at for _, e, _ in rows], pa.string()),
-                    }
+                CORRECTIONS_QUEUED.name,
+                CORRECTIONS_QUEUED.from_rows(
+                    [
+                        (e.person_id, e.case_id, r, e.death_version, e.change, s, e.at)
+                        for s, e in queued
+                        for r in e.recipients
+                    ]
                 ),
             )
         mine = [(s, e) for s, e in events if not isinstance(e, CorrectionQueued)]
@@ -260,20 +261,21 @@ class CasesProjection:
         tx.insert_arrow("cases", _cases_table(rows_c))
         if decisions:
             tx.insert_arrow(
-                "case_decisions",
-                pa.table(
-                    {
-                        "case_id": pa.array([c for c, _, _ in decisions], pa.string()),
-                        "seq": pa.array([s for _, s, _ in decisions], pa.int64()),
-                        "decision": pa.array([e.decision for *_, e in decisions], pa.string()),
-                        "reviewer": pa.array([e.reviewer for *_, e in decisions], pa.string()),
-                        "reason": pa.array([e.reason for *_, e in decisions], pa.string()),
-                        "evidence": pa.array(
-                            [json.dumps(e.evidence) for *_, e in decisions], pa.string()
-                        ),
-                        "at_time": pa.array([e.at for *_, e in decisions], pa.string()),
-                        "closes": pa.array([e.closes for *_, e in decisions], pa.bool_()),
-                    }
+                CASE_DECISIONS.name,
+                CASE_DECISIONS.from_rows(
+                    [
+                        (
+                            c,
+                            s,
+                            e.decision,
+                            e.reviewer,
+                            e.reason,
+                            json.dumps(e.evidence),
+                            e.at,
+                            e.closes,
+                        )
+                        for c, s, e in decisions
+                    ]
                 ),
             )
 
@@ -294,28 +296,31 @@ def _time_of(times: Sequence[tuple[int, str]], seq: int) -> str:
 
 
 def _cases_table(states: Sequence[CaseState]) -> pa.Table:
-    return pa.table(
-        {
-            "case_id": pa.array([s.case_id for s in states], pa.string()),
-            "kind": pa.array([s.kind for s in states], pa.string()),
-            "person_id": pa.array([s.person_id for s in states], pa.int64()),
-            "about": pa.array([s.about for s in states], pa.string()),
-            "state": pa.array([s.state for s in states], pa.string()),
-            "owner": pa.array([s.owner for s in states], pa.string()),
-            "due": pa.array([s.due for s in states], pa.string()),
-            "opened_seq": pa.array([s.opened_seq for s in states], pa.int64()),
-            "opened_at": pa.array([s.opened_at for s in states], pa.string()),
-            "reason": pa.array([s.reason for s in states], pa.string()),
-            "evidence": pa.array([json.dumps(s.evidence) for s in states], pa.string()),
-            "explanation": pa.array([json.dumps(s.explanation) for s in states], pa.string()),
-            "decision": pa.array([s.decision for s in states], pa.string()),
-            "updated_seq": pa.array([s.updated_seq for s in states], pa.int64()),
-        }
+    return CASES.from_rows(
+        [
+            (
+                s.case_id,
+                s.kind,
+                s.person_id,
+                s.about,
+                s.state,
+                s.owner,
+                s.due,
+                s.opened_seq,
+                s.opened_at,
+                s.reason,
+                json.dumps(s.evidence),
+                json.dumps(s.explanation),
+                s.decision,
+                s.updated_seq,
+            )
+            for s in states
+        ]
     )
 
 
 def _row_state(row: Sequence[Any]) -> CaseState:
-    d = dict(zip(_CASE_COLS, row, strict=True))
+    d = dict(zip(CASES.columns, row, strict=True))
     return CaseState(
         case_id=d["case_id"],
         kind=d["kind"],
@@ -335,7 +340,7 @@ def _row_state(row: Sequence[Any]) -> CaseState:
 
 
 def _load_cases(tx: Tx, ids: Sequence[str]) -> dict[str, CaseState]:
-    return {r[0]: _row_state(r) for r in tx.select_in("cases", _CASE_COLS, "case_id", ids)}
+    return {r[0]: _row_state(r) for r in tx.select_in(CASES.name, CASES.columns, "case_id", ids)}
 
 
 # ── reading ───────────────────────────────────────────────────────────────────────────
@@ -384,7 +389,7 @@ def list_cases(
         where.append("person_id = ?")
         params.append(person_id)
     sql = (
-        f"SELECT {', '.join(_CASE_COLS)} FROM cases WHERE {' AND '.join(where)} "
+        f"SELECT {', '.join(CASES.columns)} FROM cases WHERE {' AND '.join(where)} "
         "ORDER BY due, opened_seq, case_id"
     )
     if limit is not None:

@@ -13,15 +13,31 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import pyarrow as pa
-
 from vitalfile.dates import iso_now
 from vitalfile.errors import UsageError
 from vitalfile.events import DisclosureMade, DisclosureRefused, Event
 from vitalfile.ledger.store import Store, Tx
+from vitalfile.ledger.table import Table
 from vitalfile.master.projection import status_of
 
 __all__ = ["AccountingProjection", "accounting", "my_record", "person_ids_for", "refusals"]
+
+
+DISCLOSURES = Table(
+    "disclosures",
+    "seq BIGINT",
+    "kind VARCHAR",
+    "channel VARCHAR",
+    "recipient VARCHAR",
+    "agreement_id VARCHAR",
+    "purpose VARCHAR",
+    "authority VARCHAR",
+    "person_id BIGINT NULL",
+    "fields VARCHAR",
+    "given VARCHAR",
+    "at_time VARCHAR",
+    "whole_file BOOLEAN",
+)
 
 
 class AccountingProjection:
@@ -31,56 +47,37 @@ class AccountingProjection:
 
     def ddl(self) -> list[str]:
         return [
-            """CREATE TABLE IF NOT EXISTS disclosures (seq BIGINT NOT NULL,
-                kind VARCHAR NOT NULL, channel VARCHAR NOT NULL, recipient VARCHAR NOT NULL,
-                agreement_id VARCHAR NOT NULL, purpose VARCHAR NOT NULL,
-                authority VARCHAR NOT NULL, person_id BIGINT, fields VARCHAR NOT NULL,
-                given VARCHAR NOT NULL, at_time VARCHAR NOT NULL)""",
+            DISCLOSURES.ddl,
             # issue 14: a refused file is about the whole file (older files gain the column)
             "ALTER TABLE disclosures ADD COLUMN IF NOT EXISTS whole_file BOOLEAN DEFAULT false",
         ]
 
     def tables(self) -> list[str]:
-        return ["disclosures"]
+        return [DISCLOSURES.name]
 
     def handles(self, event_type: str) -> bool:
         return event_type in (DisclosureMade.type, DisclosureRefused.type)
 
     def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
-        cols: dict[str, list[Any]] = {
-            k: []
-            for k in (
-                "seq",
-                "kind",
-                "channel",
-                "recipient",
-                "agreement_id",
-                "purpose",
-                "authority",
-                "person_id",
-                "fields",
-                "given",
-                "at_time",
-                "whole_file",
-            )
-        }
+        rows: list[tuple[Any, ...]] = []
 
         def row(seq: int, kind: str, e: Any, pid: int | None, given: str, authority: str) -> None:
-            for k, v in (
-                ("seq", seq),
-                ("kind", kind),
-                ("channel", e.channel),
-                ("recipient", e.recipient),
-                ("agreement_id", e.agreement_id),
-                ("purpose", e.purpose),
-                ("authority", authority),
-                ("person_id", pid),
-                ("fields", ",".join(e.fields)),
-                ("given", given),
-                ("at_time", e.at),
-                ("whole_file", bool(getattr(e, "whole_file", False))),
-            ):
-                cols[k].append(v)
+            rows.append(
+                (
+                    seq,
+                    kind,
+                    e.channel,
+                    e.recipient,
+                    e.agreement_id,
+                    e.purpose,
+                    authority,
+                    pid,
+                    ",".join(e.fields),
+                    given,
+                    e.at,
+                    bool(getattr(e, "whole_file", False)),
+                )
+            )
 
         for seq, e in events:
             if isinstance(e, DisclosureMade):
@@ -92,15 +89,7 @@ class AccountingProjection:
                 pids: list[int | None] = list(e.person_ids) or [None]
                 for maybe in pids:
                     row(seq, "refusal", e, maybe, f"refused: {e.reason}", "")
-        table = pa.table(
-            {
-                **{k: v for k, v in cols.items() if k not in ("seq", "person_id", "whole_file")},
-                "whole_file": pa.array(cols["whole_file"], pa.bool_()),
-                "seq": pa.array(cols["seq"], pa.int64()),
-                "person_id": pa.array(cols["person_id"], pa.int64()),
-            }
-        )
-        tx.insert_arrow("disclosures", table)
+        tx.insert_arrow(DISCLOSURES.name, DISCLOSURES.from_rows(rows))
 
 
 def person_ids_for(store: Store, ssn: str, upto_seq: int | None = None) -> list[int]:

@@ -29,6 +29,7 @@ from vitalfile.events import (
     decode,
 )
 from vitalfile.ledger.store import Store, Tx
+from vitalfile.ledger.table import Table
 from vitalfile.master.projection import PersonState, evolve_person
 
 __all__ = [
@@ -98,25 +99,27 @@ def scoped_sql(
 
 
 # ── projections ───────────────────────────────────────────────────────────────────────
-_DELIVERY_COLS = (
-    "delivery_id",
-    "recipient",
-    "kind",
-    "format",
-    "since_seq",
-    "upto_seq",
-    "records",
-    "adds",
-    "changes",
-    "deletes",
-    "sha256",
-    "made_at",
-    "tier",
-    "agreement_id",
-    "extract_date",
-    "scope",
-    "purpose",
-    "authority",
+DELIVERIES = Table(
+    "deliveries",
+    "delivery_id VARCHAR PRIMARY KEY",
+    "recipient VARCHAR",
+    "kind VARCHAR",
+    "format VARCHAR",
+    "since_seq BIGINT",
+    "upto_seq BIGINT",
+    "records BIGINT",
+    "adds BIGINT",
+    "changes BIGINT",
+    "deletes BIGINT",
+    "sha256 VARCHAR",
+    "made_at VARCHAR",
+    "tier VARCHAR",
+    "agreement_id VARCHAR",
+    "extract_date VARCHAR",
+    "seq BIGINT",
+    "scope VARCHAR",
+    "purpose VARCHAR",
+    "authority VARCHAR",
 )
 
 
@@ -127,13 +130,7 @@ class DeliveriesProjection:
 
     def ddl(self) -> list[str]:
         return [
-            """CREATE TABLE IF NOT EXISTS deliveries (
-                delivery_id VARCHAR PRIMARY KEY, recipient VARCHAR NOT NULL,
-                kind VARCHAR NOT NULL, format VARCHAR NOT NULL, since_seq BIGINT NOT NULL,
-                upto_seq BIGINT NOT NULL, records BIGINT NOT NULL, adds BIGINT NOT NULL,
-                changes BIGINT NOT NULL, deletes BIGINT NOT NULL, sha256 VARCHAR NOT NULL,
-                made_at VARCHAR NOT NULL, tier VARCHAR NOT NULL, agreement_id VARCHAR NOT NULL,
-                extract_date VARCHAR NOT NULL, seq BIGINT NOT NULL)""",
+            DELIVERIES.ddl,
             # files made before issue 14 gain the columns (every delivery then was 'all')
             "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS scope VARCHAR DEFAULT 'all'",
             "ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS purpose VARCHAR DEFAULT ''",
@@ -141,16 +138,14 @@ class DeliveriesProjection:
         ]
 
     def tables(self) -> list[str]:
-        return ["deliveries"]
+        return [DELIVERIES.name]
 
     def handles(self, event_type: str) -> bool:
         return event_type == DeliveryMade.type
 
     def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
         rows = [(s, e) for s, e in events if isinstance(e, DeliveryMade)]
-        data: dict[str, list[Any]] = {c: [getattr(e, c) for _, e in rows] for c in _DELIVERY_COLS}
-        data["seq"] = [s for s, _ in rows]
-        tx.insert_arrow("deliveries", pa.table(data))
+        tx.insert_arrow(DELIVERIES.name, DELIVERIES.from_events(rows))
 
 
 _PERSON_TYPES = frozenset(

@@ -22,8 +22,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from vitalfile.cases.decide import register_decider
 from vitalfile.cases.framework import CaseState, decision_event
 from vitalfile.dates import due_date, iso_now
@@ -44,7 +42,8 @@ from vitalfile.events import (
     RequestApproved,
     RequestPersonNamed,
 )
-from vitalfile.ledger.store import Store, Tx, event_rows
+from vitalfile.ledger.store import Store, Tx
+from vitalfile.ledger.table import Table
 from vitalfile.settings import Settings
 from vitalfile.sources.csv import iter_rows
 
@@ -437,21 +436,22 @@ def decide_request_case(
 
 
 # the table's columns: (the event's attribute, or seq; the Arrow type)
-_REQUEST_COLUMNS: dict[str, tuple[str, pa.DataType]] = {
-    "request_id": ("request_id", pa.string()),
-    "agency": ("agency", pa.string()),
-    "ssn": ("ssn", pa.string()),
-    "basis": ("basis", pa.string()),
-    "case_ref": ("case_ref", pa.string()),
-    "person_id": ("person_id", pa.int64()),
-    "line": ("line", pa.int64()),
-    "outcome": ("outcome", pa.string()),
-    "reason": ("reason", pa.string()),
-    "at_time": ("at", pa.string()),
-    "seq": ("seq", pa.int64()),
-    "certified_by": ("certified_by", pa.string()),
-    "agreement_id": ("agreement_id", pa.string()),
-}
+REQUESTS = Table(
+    "requests",
+    "request_id VARCHAR PRIMARY KEY",
+    "agency VARCHAR",
+    "ssn VARCHAR",
+    "basis VARCHAR",
+    "case_ref VARCHAR",
+    "person_id BIGINT NULL",
+    "line BIGINT",
+    "outcome VARCHAR",
+    "reason VARCHAR",
+    "at_time VARCHAR",
+    "seq BIGINT",
+    "certified_by VARCHAR",
+    "agreement_id VARCHAR",
+)
 
 
 class RequestsProjection:
@@ -462,11 +462,7 @@ class RequestsProjection:
 
     def ddl(self) -> list[str]:
         return [
-            """CREATE TABLE IF NOT EXISTS requests (request_id VARCHAR PRIMARY KEY,
-                agency VARCHAR NOT NULL, ssn VARCHAR NOT NULL, basis VARCHAR NOT NULL,
-                case_ref VARCHAR NOT NULL, person_id BIGINT, line BIGINT NOT NULL,
-                outcome VARCHAR NOT NULL, reason VARCHAR NOT NULL, at_time VARCHAR NOT NULL,
-                seq BIGINT NOT NULL)""",
+            REQUESTS.ddl,
             # issue 14 (older files gain the columns)
             "ALTER TABLE requests ADD COLUMN IF NOT EXISTS certified_by VARCHAR DEFAULT ''",
             "ALTER TABLE requests ADD COLUMN IF NOT EXISTS agreement_id VARCHAR DEFAULT ''",
@@ -474,7 +470,7 @@ class RequestsProjection:
         ]
 
     def tables(self) -> list[str]:
-        return ["requests"]
+        return [REQUESTS.name]
 
     def handles(self, event_type: str) -> bool:
         return event_type in (
@@ -488,7 +484,7 @@ class RequestsProjection:
 
         def flush() -> None:
             if pending:
-                tx.insert_arrow("requests", event_rows(pending, _REQUEST_COLUMNS))
+                tx.insert_arrow(REQUESTS.name, REQUESTS.from_events(pending, at_time="at"))
                 pending.clear()
 
         for s, e in events:

@@ -17,12 +17,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from vitalfile.dates import due_date, iso_now, latest_iso
 from vitalfile.errors import FileRejected, RecordError, UsageError
 from vitalfile.events import ActivityRecorded, CaseOpened, Event
-from vitalfile.ledger.store import Store, Tx, event_rows
+from vitalfile.ledger.store import Store, Tx
+from vitalfile.ledger.table import Table
 from vitalfile.master.projection import PersonState
 from vitalfile.sources.csv import iter_rows
 
@@ -47,16 +46,16 @@ def life_case_id(person_id: int, death_version: int) -> str:
     return f"L/{person_id}/v{death_version}"
 
 
-# the table's columns: (the event's attribute, or seq; the Arrow type)
-_ACTIVITY_COLUMNS: dict[str, tuple[str, pa.DataType]] = {
-    "activity_key": ("activity_key", pa.string()),
-    "ssn": ("ssn", pa.string()),
-    "person_id": ("person_id", pa.int64()),
-    "kind": ("kind", pa.string()),
-    "activity_date": ("activity_date", pa.string()),
-    "source": ("source", pa.string()),
-    "seq": ("seq", pa.int64()),
-}
+ACTIVITY = Table(
+    "activity",
+    "activity_key VARCHAR PRIMARY KEY",
+    "ssn VARCHAR",
+    "person_id BIGINT NULL",
+    "kind VARCHAR",
+    "activity_date VARCHAR",
+    "source VARCHAR",
+    "seq BIGINT",
+)
 
 
 class ActivityProjection:
@@ -65,21 +64,17 @@ class ActivityProjection:
     name = "activity"
 
     def ddl(self) -> list[str]:
-        return [
-            """CREATE TABLE IF NOT EXISTS activity (activity_key VARCHAR PRIMARY KEY,
-                ssn VARCHAR NOT NULL, person_id BIGINT, kind VARCHAR NOT NULL,
-                activity_date VARCHAR NOT NULL, source VARCHAR NOT NULL, seq BIGINT NOT NULL)"""
-        ]
+        return [ACTIVITY.ddl]
 
     def tables(self) -> list[str]:
-        return ["activity"]
+        return [ACTIVITY.name]
 
     def handles(self, event_type: str) -> bool:
         return event_type == ActivityRecorded.type
 
     def apply(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
         rows = [(s, e) for s, e in events if isinstance(e, ActivityRecorded)]
-        tx.insert_arrow("activity", event_rows(rows, _ACTIVITY_COLUMNS))
+        tx.insert_arrow(ACTIVITY.name, ACTIVITY.from_events(rows))
 
 
 @dataclass(frozen=True)

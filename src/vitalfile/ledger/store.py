@@ -35,24 +35,10 @@ __all__ = [
     "VerifyReport",
     "commit_from_row",
     "count_lines",
-    "event_rows",
     "utc_now_text",
 ]
 
 COMMIT_COLS = "commit_no, first_seq, n_events, committed_at, prev_hash, hash, note"
-
-
-def event_rows(
-    rows: Sequence[tuple[int, Event]], columns: dict[str, tuple[str, pa.DataType]]
-) -> pa.Table:
-    """A projection's rows, one per (seq, event): column -> (the event's attribute, or
-    "seq" for the event's sequence number; the Arrow type)."""
-    return pa.table(
-        {
-            name: pa.array([s if attr == "seq" else getattr(e, attr) for s, e in rows], arrow_type)
-            for name, (attr, arrow_type) in columns.items()
-        }
-    )
 
 
 def count_lines(path: Path) -> int:

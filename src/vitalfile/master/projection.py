@@ -33,6 +33,7 @@ from vitalfile.events import (
     ReportVoided,
 )
 from vitalfile.ledger.store import Store, Tx
+from vitalfile.ledger.table import Table
 from vitalfile.sources.csv import PEOPLE_COLUMNS
 from vitalfile.sources.dmf import name_block
 from vitalfile.sources.dmf_layout import RECORD_FIELDS
@@ -213,44 +214,53 @@ _REPORT_TYPES = frozenset(
     }
 )
 
-_S = "VARCHAR NOT NULL"
-PERSONS_DDL = (
-    "CREATE TABLE IF NOT EXISTS persons (person_id BIGINT NOT NULL, "
-    + ", ".join(f"{c} {_S}" for c in PERSON_COLUMNS)
-    + ", registered_seq BIGINT NOT NULL)"
+PERSONS = Table(
+    "persons",
+    "person_id BIGINT",
+    *(f"{c} VARCHAR" for c in PERSON_COLUMNS),
+    "registered_seq BIGINT",
 )
-DEATHS_DDL = """CREATE TABLE IF NOT EXISTS deaths (
-    person_id BIGINT NOT NULL, dod VARCHAR NOT NULL, proof VARCHAR NOT NULL,
-    sources VARCHAR NOT NULL, report_keys VARCHAR NOT NULL, state_only BOOLEAN NOT NULL,
-    version INTEGER NOT NULL, status VARCHAR NOT NULL, changed_seq BIGINT NOT NULL,
-    dmf_names VARCHAR NOT NULL, lump_sum_zip VARCHAR NOT NULL, dod_blank BOOLEAN NOT NULL,
-    dob_blank BOOLEAN NOT NULL)"""
-DEATH_VERSIONS_DDL = """CREATE TABLE IF NOT EXISTS death_versions (
-    person_id BIGINT NOT NULL, version INTEGER NOT NULL, dod VARCHAR NOT NULL,
-    proof VARCHAR NOT NULL, state_only BOOLEAN NOT NULL, status VARCHAR NOT NULL,
-    from_seq BIGINT NOT NULL, to_seq BIGINT)"""
-REPORTS_DDL = (
-    "CREATE TABLE IF NOT EXISTS reports (report_key VARCHAR PRIMARY KEY, "
-    + ", ".join(f"{c} {_S}" for c in REPORT_COLUMNS)
-    + ", received_seq BIGINT NOT NULL, status VARCHAR NOT NULL, person_id BIGINT,"
-    " decided_by VARCHAR NOT NULL, match_probability DOUBLE, reason VARCHAR NOT NULL,"
-    " vetoes VARCHAR NOT NULL)"
+DEATHS = Table(
+    "deaths",
+    "person_id BIGINT",
+    "dod VARCHAR",
+    "proof VARCHAR",
+    "sources VARCHAR",
+    "report_keys VARCHAR",
+    "state_only BOOLEAN",
+    "version INTEGER",
+    "status VARCHAR",
+    "changed_seq BIGINT",
+    "dmf_names VARCHAR",  # the DMF name block, kept so files are written fast
+    "lump_sum_zip VARCHAR",
+    "dod_blank BOOLEAN",
+    "dob_blank BOOLEAN",
 )
-
-_DEATH_COLS = (
-    "person_id",
-    "dod",
-    "proof",
-    "sources",
-    "report_keys",
-    "state_only",
-    "version",
-    "status",
-    "changed_seq",
-    "lump_sum_zip",
-    "dod_blank",
-    "dob_blank",
+DEATH_VERSIONS = Table(
+    "death_versions",
+    "person_id BIGINT",
+    "version INTEGER",
+    "dod VARCHAR",
+    "proof VARCHAR",
+    "state_only BOOLEAN",
+    "status VARCHAR",
+    "from_seq BIGINT",
+    "to_seq BIGINT NULL",
 )
+REPORTS = Table(
+    "reports",
+    "report_key VARCHAR PRIMARY KEY",
+    *(f"{c} VARCHAR" for c in REPORT_COLUMNS),
+    "received_seq BIGINT",
+    "status VARCHAR",
+    "person_id BIGINT NULL",
+    "decided_by VARCHAR",
+    "match_probability DOUBLE NULL",
+    "reason VARCHAR",
+    "vetoes VARCHAR",
+)
+# what a person's death is read back from (the name block is only written)
+_DEATH_COLS = tuple(c for c in DEATHS.columns if c != "dmf_names")
 
 
 def _join(items: Sequence[str]) -> str:
@@ -268,23 +278,23 @@ class MasterProjection:
 
     def ddl(self) -> list[str]:
         return [
-            PERSONS_DDL,
+            PERSONS.ddl,
             # a file made before people had former names gains the column (empty)
             "ALTER TABLE persons ADD COLUMN IF NOT EXISTS former_names VARCHAR DEFAULT ''",
-            DEATHS_DDL,
+            DEATHS.ddl,
             # a file made before the pre-2011 DMF layout was kept gains its columns
             "ALTER TABLE deaths ADD COLUMN IF NOT EXISTS lump_sum_zip VARCHAR DEFAULT ''",
             "ALTER TABLE deaths ADD COLUMN IF NOT EXISTS dod_blank BOOLEAN DEFAULT false",
             "ALTER TABLE deaths ADD COLUMN IF NOT EXISTS dob_blank BOOLEAN DEFAULT false",
-            DEATH_VERSIONS_DDL,
-            REPORTS_DDL,
+            DEATH_VERSIONS.ddl,
+            REPORTS.ddl,
             # point lookups (verification, linking by SSN) must not scan the file
             "CREATE INDEX IF NOT EXISTS persons_ssn ON persons (ssn)",
             "CREATE INDEX IF NOT EXISTS deaths_person_id ON deaths (person_id)",
         ]
 
     def tables(self) -> list[str]:
-        return ["persons", "deaths", "death_versions", "reports"]
+        return [t.name for t in (PERSONS, DEATHS, DEATH_VERSIONS, REPORTS)]
 
     def handles(self, event_type: str) -> bool:
         return event_type in _PERSON_TYPES or event_type in _REPORT_TYPES
@@ -323,21 +333,18 @@ class MasterProjection:
         tx.delete_in("deaths", "person_id", ids)
         people = [states[pid] for pid in registered if states[pid].person is not None]
         tx.insert_arrow(
-            "persons",
-            pa.table(
-                {
-                    "person_id": pa.array([s.person_id for s in people], pa.int64()),
-                    **{
-                        c: pa.array([s.person[c] for s in people if s.person], pa.string())
-                        for c in PERSON_COLUMNS
-                    },
-                    "registered_seq": pa.array([s.registered_seq for s in people], pa.int64()),
-                }
+            PERSONS.name,
+            PERSONS.from_rows(
+                [
+                    (s.person_id, *(s.person[c] for c in PERSON_COLUMNS), s.registered_seq)
+                    for s in people
+                    if s.person
+                ]
             ),
         )
         dead = [(s.person_id, s.death) for s in states.values() if s.death is not None]
         names = [_names(states[pid]) for pid, _ in dead]
-        tx.insert_arrow("deaths", _deaths_table(dead).append_column("dmf_names", pa.array(names)))
+        tx.insert_arrow(DEATHS.name, _deaths_table(dead, names))
 
     def _apply_reports(self, tx: Tx, events: Sequence[tuple[int, Event]]) -> None:
         # Measured against a merge by SQL over the batch's Arrow table (the last event
@@ -351,36 +358,24 @@ class MasterProjection:
         tx.delete_in("reports", "report_key", keys)
         rs = list(states.values())
         tx.insert_arrow(
-            "reports",
-            pa.table(
-                {
-                    "report_key": pa.array([r.report_key for r in rs], pa.string()),
-                    **{
-                        c: pa.array([r.fields.get(c, "") for r in rs], pa.string())
-                        for c in REPORT_COLUMNS
-                    },
-                    "received_seq": pa.array([r.received_seq for r in rs], pa.int64()),
-                    "status": pa.array([r.status for r in rs], pa.string()),
-                    "person_id": pa.array([r.person_id for r in rs], pa.int64()),
-                    "decided_by": pa.array([r.decided_by for r in rs], pa.string()),
-                    "match_probability": pa.array([r.match_probability for r in rs], pa.float64()),
-                    "reason": pa.array([r.reason for r in rs], pa.string()),
-                    "vetoes": pa.array([_join([str(v) for v in r.vetoes]) for r in rs]),
-                }
+            REPORTS.name,
+            REPORTS.from_rows(
+                [
+                    (
+                        r.report_key,
+                        *(r.fields.get(c, "") for c in REPORT_COLUMNS),
+                        r.received_seq,
+                        r.status,
+                        r.person_id,
+                        r.decided_by,
+                        r.match_probability,
+                        r.reason,
+                        _join([str(v) for v in r.vetoes]),
+                    )
+                    for r in rs
+                ]
             ),
         )
-
-
-_VERSION_COLS = (
-    "person_id",
-    "version",
-    "dod",
-    "proof",
-    "state_only",
-    "status",
-    "from_seq",
-    "to_seq",
-)
 
 
 def _save_versions(tx: Tx, versions: Sequence[tuple[int, int, Death]]) -> None:
@@ -393,7 +388,7 @@ def _save_versions(tx: Tx, versions: Sequence[tuple[int, int, Death]]) -> None:
         first.setdefault(pid, seq)
     rows = [
         (*r[:7], first[int(r[0])] if r[7] is None else r[7])
-        for r in tx.select_in("death_versions", _VERSION_COLS, "person_id", pids)
+        for r in tx.select_in(DEATH_VERSIONS.name, DEATH_VERSIONS.columns, "person_id", pids)
     ]
     # each version is valid until the person's next one (walk backwards: linear time)
     ends: list[int | None] = [None] * len(versions)
@@ -404,26 +399,8 @@ def _save_versions(tx: Tx, versions: Sequence[tuple[int, int, Death]]) -> None:
         later[pid] = seq
     for (pid, seq, d), nxt in zip(versions, ends, strict=True):
         rows.append((pid, d.version, d.dod, d.proof, d.state_only, d.status, seq, nxt))
-    tx.delete_in("death_versions", "person_id", pids)
-    types = (
-        pa.int64(),
-        pa.int32(),
-        pa.string(),
-        pa.string(),
-        pa.bool_(),
-        pa.string(),
-        pa.int64(),
-        pa.int64(),
-    )
-    tx.insert_arrow(
-        "death_versions",
-        pa.table(
-            {
-                c: pa.array([r[k] for r in rows], t)
-                for k, (c, t) in enumerate(zip(_VERSION_COLS, types, strict=True))
-            }
-        ),
-    )
+    tx.delete_in(DEATH_VERSIONS.name, "person_id", pids)
+    tx.insert_arrow(DEATH_VERSIONS.name, DEATH_VERSIONS.from_rows(rows))
 
 
 def _names(state: PersonState) -> str:
@@ -437,22 +414,26 @@ def _names(state: PersonState) -> str:
     )
 
 
-def _deaths_table(dead: Sequence[tuple[int, Death]]) -> pa.Table:
-    return pa.table(
-        {
-            "person_id": pa.array([p for p, _ in dead], pa.int64()),
-            "dod": pa.array([d.dod for _, d in dead], pa.string()),
-            "proof": pa.array([d.proof for _, d in dead], pa.string()),
-            "sources": pa.array([_join(d.sources) for _, d in dead], pa.string()),
-            "report_keys": pa.array([_join(d.report_keys) for _, d in dead], pa.string()),
-            "state_only": pa.array([d.state_only for _, d in dead], pa.bool_()),
-            "version": pa.array([d.version for _, d in dead], pa.int32()),
-            "status": pa.array([d.status for _, d in dead], pa.string()),
-            "changed_seq": pa.array([d.changed_seq for _, d in dead], pa.int64()),
-            "lump_sum_zip": pa.array([d.lump_sum_zip for _, d in dead], pa.string()),
-            "dod_blank": pa.array([d.dod_blank for _, d in dead], pa.bool_()),
-            "dob_blank": pa.array([d.dob_blank for _, d in dead], pa.bool_()),
-        }
+def _deaths_table(dead: Sequence[tuple[int, Death]], names: Sequence[str]) -> pa.Table:
+    return DEATHS.from_rows(
+        [
+            (
+                pid,
+                d.dod,
+                d.proof,
+                _join(d.sources),
+                _join(d.report_keys),
+                d.state_only,
+                d.version,
+                d.status,
+                d.changed_seq,
+                name,
+                d.lump_sum_zip,
+                d.dod_blank,
+                d.dob_blank,
+            )
+            for (pid, d), name in zip(dead, names, strict=True)
+        ]
     )
 
 
@@ -469,9 +450,7 @@ def load_people(store: Store, ids: Sequence[int]) -> dict[int, PersonState]:
 
 def _load_people(tx: _Fetch, ids: Sequence[int]) -> dict[int, PersonState]:
     states: dict[int, PersonState] = {}
-    for row in tx.select_in(
-        "persons", ("person_id", *PERSON_COLUMNS, "registered_seq"), "person_id", ids
-    ):
+    for row in tx.select_in(PERSONS.name, PERSONS.columns, "person_id", ids):
         person = dict(zip(PERSON_COLUMNS, row[1:-1], strict=True))
         states[int(row[0])] = PersonState(int(row[0]), person, int(row[-1]))
     for row in tx.select_in("deaths", _DEATH_COLS, "person_id", ids):
@@ -491,19 +470,6 @@ def _load_people(tx: _Fetch, ids: Sequence[int]) -> dict[int, PersonState]:
     return states
 
 
-_REPORT_STATE_COLS = (
-    "report_key",
-    *REPORT_COLUMNS,
-    "received_seq",
-    "status",
-    "person_id",
-    "decided_by",
-    "match_probability",
-    "reason",
-    "vetoes",
-)
-
-
 def load_reports(store: Store, keys: Sequence[str]) -> dict[str, ReportState]:
     """The saved state of these reports (absent keys are simply missing)."""
     return _load_reports(store.reader(), sorted(set(keys)))
@@ -512,7 +478,7 @@ def load_reports(store: Store, keys: Sequence[str]) -> dict[str, ReportState]:
 def _load_reports(tx: _Fetch, keys: Sequence[str]) -> dict[str, ReportState]:
     states: dict[str, ReportState] = {}
     n = len(REPORT_COLUMNS)
-    for row in tx.select_in("reports", _REPORT_STATE_COLS, "report_key", keys):
+    for row in tx.select_in(REPORTS.name, REPORTS.columns, "report_key", keys):
         states[row[0]] = ReportState(
             report_key=row[0],
             fields=dict(zip(REPORT_COLUMNS, row[1 : 1 + n], strict=True)),
