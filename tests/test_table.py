@@ -5,10 +5,13 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from vitalfile.cases.access import AccessCodesProjection
 from vitalfile.cases.determinations import DeterminationsProjection
 from vitalfile.cases.framework import CasesProjection
+from vitalfile.disclosure.access import ApiKeysProjection
 from vitalfile.disclosure.accounting import AccountingProjection
 from vitalfile.disclosure.deliveries import DeliveriesProjection
+from vitalfile.disclosure.policy import PolicyProjection
 from vitalfile.disclosure.requests import RequestsProjection
 from vitalfile.intake.activity import ActivityProjection
 from vitalfile.ledger.table import Table
@@ -22,6 +25,7 @@ def test_one_declaration_gives_ddl_columns_and_arrow() -> None:
         "(key VARCHAR PRIMARY KEY, n BIGINT NOT NULL, p DOUBLE, ok BOOLEAN NOT NULL)"
     )
     assert t.columns == ("key", "n", "p", "ok")
+    assert t.insert_sql == "INSERT INTO things (key, n, p, ok) VALUES (?, ?, ?, ?)"
     rows = t.from_rows([("a", 1, None, True), ("b", 2, 0.5, False)])
     assert rows.schema.names == ["key", "n", "p", "ok"]
     assert rows.schema.types == [pa.string(), pa.int64(), pa.float64(), pa.bool_()]
@@ -49,6 +53,9 @@ def test_projections_declare_each_table_once() -> None:
         RequestsProjection(),
         DeliveriesProjection(),
         AccountingProjection(),
+        PolicyProjection(),
+        ApiKeysProjection(),
+        AccessCodesProjection(),
     )
     for projection in projections:
         created = [d.split()[5] for d in projection.ddl() if d.startswith("CREATE TABLE")]

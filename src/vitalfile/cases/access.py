@@ -31,6 +31,7 @@ from vitalfile.dates import iso_now
 from vitalfile.errors import NotFound, PolicyError, UsageError
 from vitalfile.events import AccessCodeFailed, AccessCodeIssued, AccessCodeUsed, Event
 from vitalfile.ledger.store import Store, Tx
+from vitalfile.ledger.table import Table
 
 __all__ = [
     "CODE_DAYS",
@@ -119,6 +120,19 @@ class _Code:
     failures: int
 
 
+ACCESS_CODES = Table(
+    "access_codes",
+    "sha256 VARCHAR PRIMARY KEY",
+    "code_id VARCHAR",
+    "person_id BIGINT",
+    "notice VARCHAR",
+    "expires VARCHAR",
+    "used BOOLEAN",
+    "failures INTEGER",
+    "seq BIGINT",
+)
+
+
 class AccessCodesProjection:
     """access_codes: one row per code, keyed by its SHA-256 (what a person types is hashed
     and looked up, never searched for in the events): whose, until when, used, failures."""
@@ -127,15 +141,12 @@ class AccessCodesProjection:
 
     def ddl(self) -> list[str]:
         return [
-            """CREATE TABLE IF NOT EXISTS access_codes (sha256 VARCHAR PRIMARY KEY,
-                code_id VARCHAR NOT NULL, person_id BIGINT NOT NULL, notice VARCHAR NOT NULL,
-                expires VARCHAR NOT NULL, used BOOLEAN NOT NULL, failures INTEGER NOT NULL,
-                seq BIGINT NOT NULL)""",
+            ACCESS_CODES.ddl,
             "CREATE INDEX IF NOT EXISTS access_codes_code_id ON access_codes (code_id)",
         ]
 
     def tables(self) -> list[str]:
-        return ["access_codes"]
+        return [ACCESS_CODES.name]
 
     def handles(self, event_type: str) -> bool:
         return event_type in _CODE_EVENTS
@@ -144,9 +155,8 @@ class AccessCodesProjection:
         for seq, e in events:
             if isinstance(e, AccessCodeIssued):
                 tx.execute(
-                    "INSERT INTO access_codes (sha256, code_id, person_id, notice, expires, used,"
-                    " failures, seq) VALUES (?, ?, ?, ?, ?, false, 0, ?)",
-                    [e.sha256, e.code_id, e.person_id, e.notice, e.expires, seq],
+                    ACCESS_CODES.insert_sql,
+                    [e.sha256, e.code_id, e.person_id, e.notice, e.expires, False, 0, seq],
                 )
             elif isinstance(e, AccessCodeUsed):
                 tx.execute(

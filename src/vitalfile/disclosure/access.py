@@ -24,6 +24,7 @@ from vitalfile.disclosure.policy import recipient_tier
 from vitalfile.errors import NotFound, PolicyError, UsageError
 from vitalfile.events import ApiKeyCreated, ApiKeyRevoked, Event
 from vitalfile.ledger.store import Store, Tx, utc_now_text
+from vitalfile.ledger.table import Table
 
 __all__ = [
     "PERMISSIONS",
@@ -139,6 +140,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+API_KEYS = Table(
+    "api_keys",
+    "key_id VARCHAR PRIMARY KEY",
+    "sha256 VARCHAR",
+    "role VARCHAR",
+    "recipient VARCHAR",
+    "label VARCHAR",
+    "revoked BOOLEAN",
+    "seq BIGINT",
+    "expires VARCHAR",  # "" for a key that does not expire
+)
+
+
 class ApiKeysProjection:
     """api_keys: one row per key (hash, scope, expiry, revoked)."""
 
@@ -146,16 +160,13 @@ class ApiKeysProjection:
 
     def ddl(self) -> list[str]:
         return [
-            """CREATE TABLE IF NOT EXISTS api_keys (key_id VARCHAR PRIMARY KEY,
-                sha256 VARCHAR NOT NULL, role VARCHAR NOT NULL, recipient VARCHAR NOT NULL,
-                label VARCHAR NOT NULL, revoked BOOLEAN NOT NULL, seq BIGINT NOT NULL,
-                expires VARCHAR NOT NULL DEFAULT '')""",
+            API_KEYS.ddl,
             # a file made before keys could expire gains the column (never expiring)
             "ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS expires VARCHAR DEFAULT ''",
         ]
 
     def tables(self) -> list[str]:
-        return ["api_keys"]
+        return [API_KEYS.name]
 
     def handles(self, event_type: str) -> bool:
         return event_type in (ApiKeyCreated.type, ApiKeyRevoked.type)
@@ -164,9 +175,8 @@ class ApiKeysProjection:
         for seq, e in events:
             if isinstance(e, ApiKeyCreated):
                 tx.execute(
-                    "INSERT INTO api_keys (key_id, sha256, role, recipient, label, revoked, seq,"
-                    " expires) VALUES (?, ?, ?, ?, ?, false, ?, ?)",
-                    [e.key_id, e.sha256, e.role, e.recipient, e.label, seq, e.expires],
+                    API_KEYS.insert_sql,
+                    [e.key_id, e.sha256, e.role, e.recipient, e.label, False, seq, e.expires],
                 )
             elif isinstance(e, ApiKeyRevoked):
                 tx.execute(

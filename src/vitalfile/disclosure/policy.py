@@ -26,6 +26,7 @@ from vitalfile.events import (
     RecipientAdded,
 )
 from vitalfile.ledger.store import Store, Tx, utc_now_text
+from vitalfile.ledger.table import Table
 from vitalfile.sources.dmf_layout import RECORD_FIELDS
 
 __all__ = [
@@ -165,6 +166,28 @@ KEEPER = keeper_grant
 
 
 # ── the projection ────────────────────────────────────────────────────────────────────
+RECIPIENTS = Table(
+    "recipients", "recipient VARCHAR PRIMARY KEY", "tier VARCHAR", "name VARCHAR", "seq BIGINT"
+)
+AGREEMENTS = Table(
+    "agreements",
+    "agreement_id VARCHAR PRIMARY KEY",
+    "recipient VARCHAR",
+    "purpose VARCHAR",
+    "authority VARCHAR",
+    "fields VARCHAR",  # comma-separated, as are determination_kinds and bases
+    "determination_kinds VARCHAR",
+    "start_date VARCHAR",
+    "end_date VARCHAR",
+    "ended_reason VARCHAR",
+    "seq BIGINT",
+    "kind VARCHAR",
+    "bases VARCHAR",
+    "case_ref_pattern VARCHAR",
+    "certifying_official VARCHAR",
+)
+
+
 class PolicyProjection:
     """Recipients and agreements as they stand."""
 
@@ -172,13 +195,8 @@ class PolicyProjection:
 
     def ddl(self) -> list[str]:
         return [
-            """CREATE TABLE IF NOT EXISTS recipients (recipient VARCHAR PRIMARY KEY,
-                tier VARCHAR NOT NULL, name VARCHAR NOT NULL, seq BIGINT NOT NULL)""",
-            """CREATE TABLE IF NOT EXISTS agreements (agreement_id VARCHAR PRIMARY KEY,
-                recipient VARCHAR NOT NULL, purpose VARCHAR NOT NULL, authority VARCHAR NOT NULL,
-                fields VARCHAR NOT NULL, determination_kinds VARCHAR NOT NULL,
-                start_date VARCHAR NOT NULL, end_date VARCHAR NOT NULL,
-                ended_reason VARCHAR NOT NULL, seq BIGINT NOT NULL)""",
+            RECIPIENTS.ddl,
+            AGREEMENTS.ddl,
             # issue 14: request agreements (older files gain the columns: all 'disclosure')
             "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS kind VARCHAR DEFAULT 'disclosure'",
             "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS bases VARCHAR DEFAULT ''",
@@ -188,7 +206,7 @@ class PolicyProjection:
         ]
 
     def tables(self) -> list[str]:
-        return ["recipients", "agreements"]
+        return [RECIPIENTS.name, AGREEMENTS.name]
 
     def handles(self, event_type: str) -> bool:
         return event_type in (RecipientAdded.type, AgreementAdded.type, AgreementEnded.type)
@@ -197,16 +215,10 @@ class PolicyProjection:
         _generation[0] += 1  # drop every cached agreement
         for seq, e in events:
             if isinstance(e, RecipientAdded):
-                tx.execute(
-                    "INSERT INTO recipients (recipient, tier, name, seq) VALUES (?, ?, ?, ?)",
-                    [e.recipient, e.tier, e.name, seq],
-                )
+                tx.execute(RECIPIENTS.insert_sql, [e.recipient, e.tier, e.name, seq])
             elif isinstance(e, AgreementAdded):
                 tx.execute(
-                    "INSERT INTO agreements (agreement_id, recipient, purpose, authority, fields,"
-                    " determination_kinds, start_date, end_date, ended_reason, seq, kind, bases,"
-                    " case_ref_pattern, certifying_official)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
+                    AGREEMENTS.insert_sql,
                     [
                         e.agreement_id,
                         e.recipient,
@@ -216,6 +228,7 @@ class PolicyProjection:
                         ",".join(e.determination_kinds),
                         e.start,
                         e.end,
+                        "",
                         seq,
                         e.kind,
                         ",".join(e.bases),

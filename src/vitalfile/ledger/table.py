@@ -25,8 +25,8 @@ _ARROW: dict[str, pa.DataType] = {
 
 
 class Table:
-    """One table: `name`, `columns` (in order), `ddl`; `arrow`, `from_rows`, `from_events` make
-    what is inserted."""
+    """One table: `name`, `columns` (in order), `ddl`, `insert_sql` (one row); `arrow`,
+    `from_rows`, `from_events` make the Arrow rows inserted."""
 
     def __init__(self, name: str, *columns: str) -> None:
         self.name = name
@@ -46,6 +46,10 @@ class Table:
             parts.append(f"{column} {kind}{tail}")
         self.columns: tuple[str, ...] = tuple(names)
         self.ddl = f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(parts)})"
+        # one row, its values in column order (a projection that writes event by event)
+        self.insert_sql = (
+            f"INSERT INTO {name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+        )
 
     def arrow(self, data: Mapping[str, Sequence[Any]]) -> pa.Table:
         """An Arrow table of these columns from one list of values per column (each given)."""
