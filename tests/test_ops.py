@@ -484,17 +484,25 @@ def test_the_demo_at_debug_logs_no_personal_data(tmp_path: Path) -> None:
 
     from vitalfile.cli.demo import run_demo
 
-    buf = io.StringIO()
+    buf, said = io.StringIO(), io.StringIO()
     configure("DEBUG", "json", stream=buf)
     try:
-        run_demo(tmp_path / "demo", people=3000, console=Console(file=io.StringIO()))
+        run_demo(tmp_path / "demo", people=3000, console=Console(file=said, width=200))
     finally:
         configure("WARNING", "text")
     people = list(csv.DictReader((tmp_path / "demo" / "synth" / "people.csv").open()))
     assert len(people) == 3000
-    text = buf.getvalue().upper()
     for line in buf.getvalue().splitlines():
         json.loads(line)
+    # what the demo prints names its own examples ("a report for MARY"), never a person's
+    # SSN, address or (longer) surname from its population
+    printed = said.getvalue().upper()
+    printed_words = set(re.findall(r"[A-Z0-9]+", printed))
+    for p in people:
+        assert p["ssn"].replace("-", "") not in printed and p["ssn"] not in printed
+        assert len(p["last_name"]) < 6 or p["last_name"].upper() not in printed_words
+        assert not p["address"] or p["address"].upper() not in printed
+    text = buf.getvalue().upper()
     tokens = set(re.findall(r"[A-Z0-9]+", text))
     for p in people:
         assert p["ssn"].replace("-", "") not in text
