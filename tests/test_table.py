@@ -11,6 +11,7 @@ from vitalfile.cases.framework import CasesProjection
 from vitalfile.disclosure.access import ApiKeysProjection
 from vitalfile.disclosure.accounting import AccountingProjection
 from vitalfile.disclosure.deliveries import DeliveriesProjection
+from vitalfile.disclosure.monitor import MonitorProjection
 from vitalfile.disclosure.policy import PolicyProjection
 from vitalfile.disclosure.requests import RequestsProjection
 from vitalfile.intake.activity import ActivityProjection
@@ -56,6 +57,7 @@ def test_projections_declare_each_table_once() -> None:
         PolicyProjection(),
         ApiKeysProjection(),
         AccessCodesProjection(),
+        MonitorProjection(),
     )
     for projection in projections:
         created = [d.split()[5] for d in projection.ddl() if d.startswith("CREATE TABLE")]

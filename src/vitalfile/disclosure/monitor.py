@@ -18,11 +18,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vitalfile.disclosure.policy import VERIFY_FIELDS, gate, people_with_ssns
-from vitalfile.disclosure.verify import read_customers
+from vitalfile.disclosure.verify import CUSTOMER_COLUMNS, read_customers
 from vitalfile.events import (
     DeathCorroborated,
     DeathPosted,
@@ -34,6 +33,7 @@ from vitalfile.events import (
 )
 from vitalfile.ledger.checkpoint import make_checkpoint
 from vitalfile.ledger.store import Store, Tx, utc_now_text
+from vitalfile.ledger.table import Table
 from vitalfile.master.projection import status_of
 
 __all__ = ["FeedPage", "MonitorProjection", "feed", "page_delivery", "register_monitor"]
@@ -46,6 +46,24 @@ _CHANGE = {
 }
 
 
+MONITORED = Table(
+    "monitored",
+    "recipient VARCHAR",
+    "list_id VARCHAR",
+    *(f"{c} VARCHAR" for c in CUSTOMER_COLUMNS),
+    "seq BIGINT",
+)
+FEED_NOTICES = Table(
+    "feed_notices",
+    "recipient VARCHAR",
+    "seq BIGINT",
+    "person_id BIGINT",
+    "customer_id VARCHAR",
+    "change VARCHAR",
+)
+FEED_STAGE = Table("feed_stage", "seq BIGINT", "person_id BIGINT", "change VARCHAR")
+
+
 class MonitorProjection:
     """monitored(recipient, list_id, customer_id, ssn, first_name, last_name, dob) and
     feed_notices(recipient, seq, person_id, customer_id, change)."""
@@ -54,19 +72,13 @@ class MonitorProjection:
 
     def ddl(self) -> list[str]:
         return [
-            """CREATE TABLE IF NOT EXISTS monitored (recipient VARCHAR NOT NULL,
-                list_id VARCHAR NOT NULL, customer_id VARCHAR NOT NULL, ssn VARCHAR NOT NULL,
-                first_name VARCHAR NOT NULL, last_name VARCHAR NOT NULL, dob VARCHAR NOT NULL,
-                seq BIGINT NOT NULL)""",
-            """CREATE TABLE IF NOT EXISTS feed_notices (recipient VARCHAR NOT NULL,
-                seq BIGINT NOT NULL, person_id BIGINT NOT NULL, customer_id VARCHAR NOT NULL,
-                change VARCHAR NOT NULL)""",
-            """CREATE TABLE IF NOT EXISTS feed_stage (seq BIGINT NOT NULL,
-                person_id BIGINT NOT NULL, change VARCHAR NOT NULL)""",
+            MONITORED.ddl,
+            FEED_NOTICES.ddl,
+            FEED_STAGE.ddl,
         ]
 
     def tables(self) -> list[str]:
-        return ["monitored", "feed_notices", "feed_stage"]
+        return [t.name for t in (MONITORED, FEED_NOTICES, FEED_STAGE)]
 
     def handles(self, event_type: str) -> bool:
         return event_type == MonitorRegistered.type or event_type in _CHANGE
@@ -79,17 +91,12 @@ class MonitorProjection:
                 run = []
                 cs = e.customers
                 tx.insert_arrow(
-                    "monitored",
-                    pa.table(
-                        {
-                            "recipient": [e.recipient] * len(cs),
-                            "list_id": [e.list_id] * len(cs),
-                            **{
-                                k: [c.get(k, "") for c in cs]
-                                for k in ("customer_id", "ssn", "first_name", "last_name", "dob")
-                            },
-                            "seq": pa.array([seq] * len(cs), pa.int64()),
-                        }
+                    MONITORED.name,
+                    MONITORED.from_rows(
+                        [
+                            (e.recipient, e.list_id, *(c.get(k, "") for k in CUSTOMER_COLUMNS), seq)
+                            for c in cs
+                        ]
                     ),
                 )
             elif isinstance(e, DeathCorroborated) and e.source_kind == "state":
@@ -101,18 +108,9 @@ class MonitorProjection:
     def _notices(self, tx: Tx, run: list[tuple[int, int, str]]) -> None:
         if not run or not tx.fetchall("SELECT 1 FROM monitored LIMIT 1"):
             return
-        tx.insert_arrow(
-            "feed_stage",
-            pa.table(
-                {
-                    "seq": pa.array([r[0] for r in run], pa.int64()),
-                    "person_id": pa.array([r[1] for r in run], pa.int64()),
-                    "change": [r[2] for r in run],
-                }
-            ),
-        )
+        tx.insert_arrow(FEED_STAGE.name, FEED_STAGE.from_rows(run))
         tx.execute(
-            "INSERT INTO feed_notices (recipient, seq, person_id, customer_id, change) "
+            f"INSERT INTO feed_notices ({', '.join(FEED_NOTICES.columns)}) "
             "SELECT m.recipient, s.seq, s.person_id, m.customer_id, s.change FROM feed_stage s "
             "JOIN persons p ON p.person_id = s.person_id "
             "JOIN monitored m ON m.ssn = p.ssn AND m.dob = p.dob AND m.dob <> '' "
@@ -137,16 +135,7 @@ def register_monitor(
         person_ids=people_with_ssns(store, [c.ssn for c in customers]),
     )
     list_id = uuid.uuid4().hex
-    rows = [
-        {
-            "customer_id": c.customer_id,
-            "ssn": c.ssn,
-            "first_name": c.first_name,
-            "last_name": c.last_name,
-            "dob": c.dob,
-        }
-        for c in customers
-    ]
+    rows = [{k: getattr(c, k) for k in CUSTOMER_COLUMNS} for c in customers]
     events = [
         MonitorRegistered(recipient=recipient, list_id=list_id, customers=rows[i : i + 50_000])
         for i in range(0, len(rows), 50_000)
