@@ -358,8 +358,12 @@ def test_every_role_does_its_work(
     assert "retracted" in page.inner_text("#corrections + table")
     w.goto("/console/dashboard", "dashboard-supervisor")
     assert page.locator("main svg").count() >= 4
-    # the notice to person 6 goes out with a one-time access code
-    page.goto(f"{base}/console/people/6")
+    # the determinations register (never deaths): person 6's, noticed; on to their page,
+    # where the notice to them goes out with a one-time access code
+    text = w.goto("/console/determinations?state=notice_issued", "determinations")
+    assert "benefit_ineligible" in text and "38 USC 5313" in text and "notice_issued" in text
+    page.click("main tbody a[href='/console/people/6']")
+    page.wait_for_url("**/console/people/6")
     page.click("#notice-form button")
     page.wait_for_selector("#access-code")
     code = page.inner_text("#access-code").strip()

@@ -177,3 +177,36 @@ def test_a_notice_is_printed_with_a_code_for_its_subject_only(store: Store) -> N
     assert open_with_code(store, printed.code, ssn_of(2)) == 2
     rows = store.query("SELECT notice, used FROM access_codes WHERE person_id = 2")
     assert rows == [("retraction:2", True)]
+
+
+def test_the_latest_notice_is_printed_unless_one_is_named(store: Store) -> None:
+    from vitalfile.cases.determinations import DeterminationIn, submit_determinations
+    from vitalfile.cases.window import issue_notice
+    from vitalfile.events import DeathPosted
+
+    item = DeterminationIn(
+        ssn=ssn_of(5),
+        kind="benefit_ineligible",
+        authority="38 USC 5313",
+        effective_date="2025-01-01",
+        first_name="ANN",
+        last_name=LAST[5],
+        dob="1950-01-02",
+    )
+    (did,) = submit_determinations(store, [item], agency="VA").ids
+    notice = issue_notice(store, did, method="mail", sent_to="5 MAIN ST", issued_by="lee")
+    assert print_notice(store, person_id=5).notice == notice.notice_id
+    # later, a death wrongly posted for person 5 is retracted: that notice is the latest
+    store.append(
+        [
+            DeathPosted(
+                person_id=5, dod="2025-02-01", proof="P", report_key="x/1", source_kind="family"
+            )
+        ]
+    )
+    cid = open_dispute(store, ssn_of(5), evidence=["visit"], opened_by="lee")
+    decide(store, cid, "retract", reviewer="kim", reason="seen alive")
+    assert print_notice(store, person_id=5).notice == "retraction:5"
+    named = print_notice(store, determination_id=did)
+    assert named.notice == notice.notice_id and named.person_id == 5
+    assert "HOW TO CONTEST" in named.text and f"access code {named.code}" in named.text

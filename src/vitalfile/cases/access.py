@@ -234,30 +234,28 @@ def notice_for(
     store: Store, person_id: int, determination_id: str | None = None
 ) -> tuple[str, str]:
     """(notice reference, text) of a notice to the person: the named determination's notice
-    as issued; without one, their latest determination's notice, or else a notice that a
-    death recorded for them was retracted."""
-    from vitalfile.cases.determinations import get_determination, list_determinations
-
-    if determination_id is not None:
-        det = get_determination(store, determination_id)
-        if det.person_id != person_id:
-            raise NotFound("no such determination about this person", record_id=determination_id)
-        dets = [det] if det.notice_id else []
-        if not dets:
-            raise NotFound("no notice issued for this determination", record_id=determination_id)
-    else:
-        dets = [d for d in list_determinations(store, person_id=person_id) if d.notice_id]
-    if dets:
-        d = dets[-1]
-        rows = store.query(
-            "SELECT text FROM determination_notices WHERE notice_id = ?", [d.notice_id]
-        )
-        if rows:
-            return d.notice_id, str(rows[0][0])
+    as issued; without one, their latest notice — a determination's as issued, or a notice
+    that a death recorded for them was retracted, whichever came last."""
     from vitalfile.master.projection import status_of
 
-    st = status_of(store, person_id)
-    if st.death is not None and st.death.status == "retracted":
+    found: list[tuple[int, str, str]] = []  # (seq, reference, text)
+    if determination_id is not None:
+        from vitalfile.cases.determinations import get_determination
+
+        if get_determination(store, determination_id).person_id != person_id:
+            raise NotFound("no such determination about this person", record_id=determination_id)
+    rows = store.query(
+        "SELECT n.seq, n.notice_id, n.text FROM determination_notices n "
+        "JOIN determinations d ON d.determination_id = n.determination_id "
+        "WHERE d.person_id = ? AND (? = '' OR d.determination_id = ?) "
+        "ORDER BY n.seq DESC LIMIT 1",
+        [person_id, determination_id or "", determination_id or ""],
+    )
+    found += [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
+    if determination_id is not None and not found:
+        raise NotFound("no notice issued for this determination", record_id=determination_id)
+    st = status_of(store, person_id) if determination_id is None else None
+    if st is not None and st.death is not None and st.death.status == "retracted":
         name = person_name(st.person)
         text = (
             "NOTICE: A DEATH RECORDED FOR YOU WAS RETRACTED\n\n"
@@ -266,8 +264,11 @@ def notice_for(
             "the death has been retracted, and every recipient that received it has been\n"
             "sent a correction.\n"
         )
-        return f"retraction:{person_id}", text
-    raise NotFound("this person has no notice to send")
+        found.append((st.death.changed_seq, f"retraction:{person_id}", text))
+    if not found:
+        raise NotFound("this person has no notice to send")
+    _, ref, text = max(found)
+    return ref, text
 
 
 def printed_notice(text: str, code: str, expires: str) -> str:
