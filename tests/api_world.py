@@ -11,8 +11,9 @@ from vitalfile.api import ApiSettings
 from vitalfile.db import open_store
 from vitalfile.disclosure.access import create_key
 from vitalfile.disclosure.policy import FIELDS, add_agreement, add_recipient
-from vitalfile.events import PersonRegistered, ReportReceived
+from vitalfile.events import NoticeIssued, PersonRegistered, ReportReceived
 from vitalfile.intake.reports import ingest_reports
+from vitalfile.ledger.store import Store
 
 ROLES = ("intake", "reviewer", "supervisor", "auditor")
 RECIPIENTS = {"fed": "federal", "bank": "certified", "pub": "public", "gone": "certified"}
@@ -114,3 +115,21 @@ def build_world(url: str, work_dir: Path) -> World:
     finally:
         store.close()
     return w
+
+
+def noticed_determination(store: Store, pid: int) -> NoticeIssued:
+    """An agency's determination about person `pid` (alive), proposed and its notice sent."""
+    from vitalfile.cases.determinations import DeterminationIn, submit_determinations
+    from vitalfile.cases.window import issue_notice
+
+    item = DeterminationIn(
+        ssn=ssn_of(pid),
+        kind="benefit_ineligible",
+        authority="38 USC 5313",
+        effective_date="2025-01-01",
+        first_name="ANN",
+        last_name=LAST[pid],
+        dob="1950-01-02",
+    )
+    (did,) = submit_determinations(store, [item], agency="VA").ids
+    return issue_notice(store, did, method="mail", sent_to=f"{pid} MAIN ST", issued_by="clerk")

@@ -22,12 +22,10 @@ from typing import Any
 import pytest
 import uvicorn
 
-from tests.api_world import LAST, World, build_world, ssn_of
+from tests.api_world import LAST, World, build_world, noticed_determination, ssn_of
 from tests.conftest import BACKENDS
 from vitalfile.api import create_app
-from vitalfile.cases.determinations import DeterminationIn, submit_determinations
 from vitalfile.cases.framework import open_dispute
-from vitalfile.cases.window import issue_notice
 from vitalfile.db import open_store
 from vitalfile.disclosure.access import create_key
 from vitalfile.disclosure.distribute import extract_full
@@ -102,17 +100,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
         # intake opened a dispute on person 3's death: two reviewers will race for it
         race = open_dispute(store, ssn_of(3), evidence=["a letter"], opened_by="intake-kim")
         # an agency's determination about person 6, with its notice (they may contest it)
-        item = DeterminationIn(
-            ssn=ssn_of(6),
-            kind="benefit_ineligible",
-            authority="38 USC 5313",
-            effective_date="2025-01-01",
-            first_name="ANN",
-            last_name=LAST[6],
-            dob="1950-01-02",
-        )
-        (did,) = submit_determinations(store, [item], agency="VA").ids
-        issue_notice(store, did, method="mail", sent_to="6 MAIN ST", issued_by="clerk")
+        noticed_determination(store, 6)
     finally:
         store.close()
     port = _free_port()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api_world import LAST, build_world, ssn_of
+from tests.api_world import LAST, build_world, noticed_determination, ssn_of
 from tests.conftest import BACKENDS
 from vitalfile.cases.access import (
     MAX_FAILURES,
@@ -180,21 +180,10 @@ def test_a_notice_is_printed_with_a_code_for_its_subject_only(store: Store) -> N
 
 
 def test_the_latest_notice_is_printed_unless_one_is_named(store: Store) -> None:
-    from vitalfile.cases.determinations import DeterminationIn, submit_determinations
-    from vitalfile.cases.window import issue_notice
     from vitalfile.events import DeathPosted
 
-    item = DeterminationIn(
-        ssn=ssn_of(5),
-        kind="benefit_ineligible",
-        authority="38 USC 5313",
-        effective_date="2025-01-01",
-        first_name="ANN",
-        last_name=LAST[5],
-        dob="1950-01-02",
-    )
-    (did,) = submit_determinations(store, [item], agency="VA").ids
-    notice = issue_notice(store, did, method="mail", sent_to="5 MAIN ST", issued_by="lee")
+    notice = noticed_determination(store, 5)
+    did = notice.determination_id
     assert print_notice(store, person_id=5).notice == notice.notice_id
     # later, a death wrongly posted for person 5 is retracted: that notice is the latest
     store.append(
