@@ -99,3 +99,29 @@ def test_a_nickname_is_not_held() -> None:
     assert not someone_else(
         _report(first_name="DOLLY", last_name="KANE", dob="1931-05-02"), dolores
     )
+
+
+# ── the batch's order ──
+@pytest.mark.parametrize("duplicate_first", [True, False])
+def test_a_duplicate_certificate_is_decided_alike_wherever_it_stands(
+    duplicate_first: bool,
+) -> None:
+    """Two state certificates of one death, one with a first name that reads as another
+    person's (a relative's SSN?): once the clean one is linked, the duplicate lists no one new
+    and links too — whether it comes before or after the clean one in the batch."""
+    clean = _report()
+    duplicate = ReportReceived(**{**_report(first_name="MARIO").model_dump(), "report_key": "S/2"})
+    batch = [duplicate, clean] if duplicate_first else [clean, duplicate]
+    links = [
+        LinkResult(report_key=r.report_key, outcome="linked", person_id=1, probability=0.999,
+                   match_weight=30.0, decided_by="model")
+        for r in batch
+    ]  # fmt: skip
+    facts = HoldFacts(people={1: HOLDER}, by_ssn={HOLDER.ssn: [1]})
+    out = {lr.report_key: lr for lr in apply_holds(batch, links, facts, DecideSettings())}
+    assert out["S/1"].outcome == "linked"
+    assert (out["S/2"].outcome, out["S/2"].person_id) == ("linked", 1)
+    # alone, the same duplicate waits for a person
+    (alone,) = apply_holds([duplicate], links[:1] if duplicate_first else links[1:], facts,
+                           DecideSettings())  # fmt: skip
+    assert alone.outcome == "held"

@@ -15,7 +15,7 @@ to `apply_holds`, which turns a proposed link into a hold when a person must loo
 - `death_on_file_missing`: the link leaned on a certified death that is not on file.
 
 A state's certified death of the proposed person on the report's date (on file, or linked by
-a state's report earlier in the batch) lets `minor` and `relative_ssn` yield: linking such a
+a state's report anywhere in the batch) lets `minor` and `relative_ssn` yield: linking such a
 report lists no one dead who was not already. Pure given its inputs (`HoldFacts`);
 `facts_for` reads them from the store.
 """
@@ -241,7 +241,8 @@ def _hold_one(
 
 
 def _words(source_kind: str) -> str:
-    return source_kind.replace("_", " ")
+    """A source kind in words, as a sentence names it ("a financial institution")."""
+    return {"financial": "financial institution"}.get(source_kind, source_kind.replace("_", " "))
 
 
 def apply_holds(
@@ -252,15 +253,33 @@ def apply_holds(
 ) -> list[LinkResult]:
     """Each proposal, held where a rule says a person must look first; in the batch's order.
 
-    A state's reports are decided first: the deaths they certify count for the others."""
+    A state's reports are decided first: the deaths they certify count for the others, and
+    for each other, wherever in the batch they stand (a duplicate certificate held before the
+    certificate it duplicates is decided again once that one is linked). A certified death
+    only ever lifts a hold, so this ends, and the batch's order does not change the outcome."""
     by_key = {lr.report_key: lr for lr in links}
     certified = dict(facts.certified)
     out: dict[str, LinkResult] = {}
-    for i in state_first(reports):
+
+    def decide(i: int) -> LinkResult:
         r = reports[i]
         lr = _hold_one(r, by_key[r.report_key], facts, certified, settings)
         out[r.report_key] = lr
-        pid = lr.person_id
-        if r.source_kind == "state" and lr.outcome == "linked" and pid is not None and r.dod:
-            certified.setdefault(pid, r.dod)
+        return lr
+
+    order = state_first(reports)
+    states = [i for i in order if reports[i].source_kind == "state"]
+    pending = states
+    while pending:
+        grew = False
+        for i in pending:
+            lr, r = decide(i), reports[i]
+            if lr.outcome == "linked" and lr.person_id is not None and r.dod:
+                grew |= lr.person_id not in certified
+                certified.setdefault(lr.person_id, r.dod)
+        pending = (
+            [i for i in states if out[reports[i].report_key].outcome == "held"] if grew else []
+        )
+    for i in order[len(states) :]:
+        decide(i)
     return [out[r.report_key] for r in reports]
