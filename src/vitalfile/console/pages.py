@@ -13,6 +13,7 @@ import logging
 import secrets
 import tempfile
 import threading
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -153,6 +154,26 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
     def check_csrf(request: Request, token: str) -> None:
         if not secrets.compare_digest(token, getattr(request.state, "csrf", "")):
             raise Forbidden("the form is stale or came from elsewhere; reload the page")
+
+    def find_by_ssn(action: str, suffix: str) -> Callable[..., Response]:
+        """A form that names an SSN: to the page (`suffix` below theirs) of the person on
+        file with it, for a user whose role may do `action`."""
+
+        def find(
+            request: Request,
+            me: User,
+            store: StoreDep,
+            ssn: Annotated[str, Form()],
+            csrf: Annotated[str, Form()] = "",
+        ) -> Response:
+            check_csrf(request, csrf)
+            require(me, action)
+            ids = find_person_ids(store, parse_ssn(ssn, field="ssn"))
+            if not ids:
+                raise NotFound("no person with this SSN on file", field="ssn")
+            return RedirectResponse(f"/console/people/{ids[0]}{suffix}", status_code=303)
+
+        return find
 
     def page(
         request: Request, template_name: str, http_status: int = 200, **ctx: Any
@@ -443,20 +464,7 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
         )
 
     # ── people ───────────────────────────────────────────────────────────────────────
-    @router.post("/find")
-    def find(
-        request: Request,
-        me: User,
-        store: StoreDep,
-        ssn: Annotated[str, Form()],
-        csrf: Annotated[str, Form()] = "",
-    ) -> Response:
-        check_csrf(request, csrf)
-        require(me, "people.read")
-        ids = find_person_ids(store, parse_ssn(ssn, field="ssn"))
-        if not ids:
-            raise NotFound("no person with this SSN on file", field="ssn")
-        return RedirectResponse(f"/console/people/{ids[0]}", status_code=303)
+    router.post("/find", name="find")(find_by_ssn("people.read", ""))
 
     @router.get("/people/{person_id}", response_class=HTMLResponse)
     def person_page(
@@ -618,20 +626,9 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
             checkpoint=cp,
         )
 
-    @router.post("/audit/accounting")
-    def audit_find(
-        request: Request,
-        me: User,
-        store: StoreDep,
-        ssn: Annotated[str, Form()],
-        csrf: Annotated[str, Form()] = "",
-    ) -> Response:
-        check_csrf(request, csrf)
-        require(me, "accounting.read")
-        ids = find_person_ids(store, parse_ssn(ssn, field="ssn"))
-        if not ids:
-            raise NotFound("no person with this SSN on file", field="ssn")
-        return RedirectResponse(f"/console/people/{ids[0]}/accounting", status_code=303)
+    router.post("/audit/accounting", name="audit_find")(
+        find_by_ssn("accounting.read", "/accounting")
+    )
 
     # ── dashboard ────────────────────────────────────────────────────────────────────
     @router.get("/dashboard", response_class=HTMLResponse)

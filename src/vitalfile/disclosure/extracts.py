@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
@@ -49,6 +49,7 @@ from vitalfile.sources.dmf_layout import LAYOUT_1980, LAYOUT_2011, layout_named
 __all__ = [
     "FORMATS",
     "FULL_SQL",
+    "ExtractOptions",
     "ExtractResult",
     "delivery_payload",
     "dmf_line",
@@ -427,61 +428,26 @@ def finish_pending(
         return _finish_pending(store, folder, key)
 
 
-def extract_full(
-    store: Store,
-    out: Path,
-    *,
-    record: bool = True,
-    progress: Callable[[int], None] | None = None,
-    recipient: str = "",
-    fmt: str = "dmf",
-    on: date | None = None,
-    key: Ed25519PrivateKey | None = None,
-    purpose: str = "",
-    authority: str = "",
-    layout: str = "2011",
-) -> ExtractResult:
+class ExtractOptions(TypedDict, total=False):
+    """What `extract_full` and `extract_update` pass on to `extract` (see there)."""
+
+    recipient: str
+    fmt: str
+    on: date | None
+    key: Ed25519PrivateKey | None
+    record: bool
+    progress: Callable[[int], None] | None
+    purpose: str
+    authority: str
+    layout: str
+    delivery_id: str
+
+
+def extract_full(store: Store, out: Path, **options: Unpack[ExtractOptions]) -> ExtractResult:
     """Every current death the recipient may have, sorted by SSN; recorded as a delivery."""
-    return extract(
-        store,
-        out,
-        recipient=recipient,
-        kind="full",
-        fmt=fmt,
-        on=on,
-        key=key,
-        record=record,
-        progress=progress,
-        purpose=purpose,
-        authority=authority,
-        layout=layout,
-    )
+    return extract(store, out, kind="full", **options)
 
 
-def extract_update(
-    store: Store,
-    out: Path,
-    *,
-    record: bool = True,
-    recipient: str = "",
-    fmt: str = "dmf",
-    on: date | None = None,
-    key: Ed25519PrivateKey | None = None,
-    purpose: str = "",
-    authority: str = "",
-    layout: str = "2011",
-) -> ExtractResult:
+def extract_update(store: Store, out: Path, **options: Unpack[ExtractOptions]) -> ExtractResult:
     """Adds, changes and deletes since the recipient's previous delivery."""
-    return extract(
-        store,
-        out,
-        recipient=recipient,
-        kind="update",
-        fmt=fmt,
-        on=on,
-        key=key,
-        record=record,
-        purpose=purpose,
-        authority=authority,
-        layout=layout,
-    )
+    return extract(store, out, kind="update", **options)
