@@ -118,7 +118,10 @@ def _element(annotation: Any) -> _Element | None:
         if issubclass(inner, FhirElementOrResourceBase):
             return None  # any resource: its model depends on the value
         return _Element(many, model=inner.get_model_klass())
-    return _Element(many, check=_adapter(inner))
+    try:
+        return _Element(many, check=_adapter(inner))
+    except TypeError:  # an annotation that cannot be a cache key: not walked
+        return None
 
 
 _models: dict[Any, dict[str, _Element]] = {}
