@@ -429,9 +429,12 @@ def test_held_report_linked_by_a_reviewer(world: World, client: TestClient) -> N
     assert r.status_code == 409 and r.json()["code"] == "state_conflict", r.text
     assert "reviewer-kim recorded 'note' on this case while you had it open" in r.json()["message"]
     assert client.get("/v1/people/4", headers=auth(world, "auditor")).json()["status"] == "alive"
-    # read again, then decided
+    # read again; the report was held to protect a living person (no usable SSN): the link
+    # says why it is safe, or nothing is recorded
     seen = case_version("supervisor")
     r = decide("supervisor", seen, "link", person_id=4)
+    assert r.status_code == 400 and r.json()["context"]["field"] == "override", r.text
+    r = decide("supervisor", seen, "link", person_id=4, override="SSN on the certificate")
     assert r.status_code == 201, r.text
     assert "death.posted" in r.json()["events"]
     assert client.get("/v1/people/4", headers=auth(world, "auditor")).json()["status"] == "deceased"

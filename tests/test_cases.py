@@ -82,8 +82,17 @@ def test_reviewer_links_a_held_report_and_the_death_is_posted(store: Store) -> N
     cid = review_case_id("fh/a")
     with pytest.raises(UsageError):  # no candidate: the reviewer must name the person
         decide(store, cid, "link", reviewer="kim", reason="checked the certificate")
+    with pytest.raises(UsageError, match="held to protect a living person"):  # no usable SSN
+        decide(store, cid, "link", reviewer="kim", reason="checked the certificate", person_id=1)
     r = decide(
-        store, cid, "link", reviewer="kim", reason="checked the certificate", person_id=1, now=NOW
+        store,
+        cid,
+        "link",
+        reviewer="kim",
+        reason="checked the certificate",
+        person_id=1,
+        now=NOW,
+        override="the certificate carries the SSN",
     )
     assert "report.linked" in r.events and "death.posted" in r.events
     rep = load_reports(store, ["fh/a"])["fh/a"]
@@ -92,7 +101,9 @@ def test_reviewer_links_a_held_report_and_the_death_is_posted(store: Store) -> N
     assert d is not None and d.status == "current" and d.proof == "P"
     c = get_case(store, cid)
     assert c.state == "closed" and c.decision == "link"
-    assert [(h.reviewer, h.reason) for h in c.history] == [("kim", "checked the certificate")]
+    assert [(h.reviewer, h.reason) for h in c.history] == [
+        ("kim", "checked the certificate (hold overridden: the certificate carries the SSN)")
+    ]
     with pytest.raises(StateConflict):  # decided once (409 at the API)
         decide(store, cid, "reject", reviewer="kim", reason="again")
 
@@ -252,7 +263,9 @@ def test_rebuild_equals_incremental(store: Store, tmp_path: Path) -> None:
     ingest_reports(store, [report("a", 1, flag="area 000 is never issued"), report("e", 2)])
     ingest_reports(store, [report("f", 4, flag="group 00 is never issued")])
     _deliver(store, tmp_path)
-    decide(store, review_case_id("fh/a"), "link", reviewer="k", reason="r", person_id=1)
+    decide(
+        store, review_case_id("fh/a"), "link", reviewer="k", reason="r", person_id=1, override="o"
+    )
     cid = open_dispute(store, ssn_of(2), evidence=["e"])
     decide(store, cid, "retract", reviewer="k", reason="alive")
     before = _tables(store)

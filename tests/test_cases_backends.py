@@ -85,7 +85,9 @@ def test_due_process_flows_and_rebuild(
         ],
     )
     assert [c.case_id for c in list_cases(store, kind="review")] == [review_case_id("fh/h")]
-    decide(store, review_case_id("fh/h"), "link", reviewer="k", reason="r", person_id=2)
+    decide(
+        store, review_case_id("fh/h"), "link", reviewer="k", reason="r", person_id=2, override="o"
+    )
     cid = open_dispute(store, ssn_of(1), evidence=["passport"], now=NOW)
     decide(store, cid, "retract", reviewer="k", reason="alive", now=NOW)
     st = load_people(store, [1])[1]

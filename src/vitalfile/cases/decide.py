@@ -138,10 +138,11 @@ def decide(
     `expected_version` is the case's version (`updated_seq`) the reviewer saw: if the case
     changed since (another reviewer decided it), nothing is recorded (StateConflict).
     `preview` works out the events without recording them (a confirm step shows them).
-    A reviewer never decides a case they submitted (PolicyError). `override`: when a
-    confirm step asked why linking a report held to protect a living person (a minor, a
-    relative's SSN, no usable SSN) is safe, the answer; it must be given, and is recorded
-    with the reason (callers without that step give their reason alone)."""
+    A reviewer never decides a case they submitted (PolicyError). `override`: why linking
+    a report held to protect a living person (a minor, a relative's SSN, no usable SSN) is
+    safe. Every door asks for it (the console's confirm step, the API's `override`, the
+    CLI's --override); without it such a link is refused, and it is recorded with the
+    reason."""
     if not reviewer or (not reason and not preview):
         raise UsageError("a decision names its reviewer and its reason")
     at = iso_now(now)
@@ -199,19 +200,15 @@ def decide(
                 person = load_people(store, [target]).get(target)
                 if person is None or person.person is None:
                     raise NotFound("no such person", case=case_id)
-            if (
-                decision == "link"
-                and override is not None
-                and not preview
-                and protective_hold(case, reports[case.about])
-            ):
-                if not override.strip():
+            if decision == "link" and not preview and protective_hold(case, reports[case.about]):
+                override = (override or "").strip()
+                if not override:
                     raise UsageError(
                         "this report was held to protect a living person: say why it is "
                         "safe to post this death",
                         field="override",
                     )
-                reason = f"{reason} (hold overridden: {override.strip()})"
+                reason = f"{reason} (hold overridden: {override})"
             events = decide_review(
                 case,
                 reports[case.about],

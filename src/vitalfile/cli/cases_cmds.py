@@ -145,6 +145,13 @@ def cases_decide(
         str,
         typer.Option(help="on retract, what the reports were: not-this-person or erroneous"),
     ] = "not-this-person",
+    override: Annotated[
+        str,
+        typer.Option(
+            help="on link of a report held to protect a living person (a minor, a relative's "
+            "SSN, no usable SSN): why it is safe to post this death (required then)"
+        ),
+    ] = "",
 ) -> None:
     """Decide a case as read at --version; a retraction ends the death and queues
     corrections for its recipients."""
@@ -161,6 +168,7 @@ def cases_decide(
             person_id=person,
             finding=finding,
             expected_version=version,
+            override=override,
         )
     out_console.print(f"case {case_id}: {decision} ({', '.join(r.events)})", markup=False)
     if decision == "retract":

@@ -105,8 +105,9 @@ def case(
 @router.post("/decisions", response_model=DecisionResultPublic, status_code=201)
 def make_decision(body: DecisionCreate, who: Decider, store: StoreDep) -> DecisionResultPublic:
     """Decide a case as read at `version`; a case changed since (another reviewer decided
-    it) is not decided (409). A retraction queues corrections for every recipient holding
-    the death."""
+    it) is not decided (409). Linking a report held to protect a living person needs
+    `override` (why it is safe). A retraction queues corrections for every recipient
+    holding the death."""
     result = decide(
         store,
         body.case_id,
@@ -117,6 +118,7 @@ def make_decision(body: DecisionCreate, who: Decider, store: StoreDep) -> Decisi
         person_id=body.person_id,
         finding=body.finding,
         expected_version=body.version,
+        override=body.override,
     )
     return DecisionResultPublic(
         case_id=result.case_id,
