@@ -7,30 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import add_death_recipient, person, ssn_of
 from vitalfile.cases.decide import decide
 from vitalfile.cases.framework import get_case, holders_of, list_cases, open_dispute, review_case_id
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.disclosure.accounting import accounting
 from vitalfile.disclosure.distribute import extract_full, extract_update, pending_corrections
-from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient
 from vitalfile.errors import NotFound, StateConflict, UsageError
-from vitalfile.events import DeathPosted, PersonRegistered, ReportReceived
+from vitalfile.events import DeathPosted, ReportReceived
 from vitalfile.intake.reports import ingest_reports
 from vitalfile.ledger.store import Store
 from vitalfile.master.projection import load_people, load_reports
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
-
-
-def ssn_of(pid: int) -> str:
-    return f"{123000000 + pid:09d}"
-
-
-def person(pid: int, last: str = "SMITH", dob: str = "1950-01-02") -> PersonRegistered:
-    return PersonRegistered(
-        person_id=pid, ssn=ssn_of(pid), first_name="ANN", last_name=last, dob=dob
-    )
 
 
 def report(rid: str, pid: int, *, flag: str = "", dob: str = "1950-01-02") -> ReportReceived:
@@ -120,17 +110,7 @@ def test_reviewer_rejects_a_held_report(store: Store) -> None:
 
 def _deliver(store: Store, tmp_path: Path) -> None:
     for name, tier in (("fed", "federal"), ("bank", "certified"), ("late", "certified")):
-        add_recipient(store, name, tier)
-        add_agreement(
-            store,
-            f"{name}-1",
-            name,
-            purpose="fraud prevention",
-            authority="42 USC 1306c",
-            fields=[*DEATH_FIELDS],
-            start="2020-01-01",
-            end="2030-12-31",
-        )
+        add_death_recipient(store, name, tier)
     extract_full(store, tmp_path / "fed.dmf", recipient="fed", on=date(2025, 6, 1))
     extract_full(store, tmp_path / "bank.dmf", recipient="bank", on=date(2025, 6, 1))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ssn_of
 from vitalfile.cases.decide import decide
 from vitalfile.cases.framework import get_case, list_cases
 from vitalfile.cli import main
@@ -23,10 +24,6 @@ from vitalfile.ledger.store import Store
 from vitalfile.master.projection import load_people
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
-
-
-def ssn_of(pid: int) -> str:
-    return f"{123000000 + pid:09d}"
 
 
 @pytest.fixture

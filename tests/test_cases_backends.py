@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import ssn_of
 from vitalfile.cases.decide import decide
 from vitalfile.cases.determinations import (
     DeterminationIn,
@@ -32,10 +33,6 @@ TABLES = (
     "determination_notices",
     "requests",
 )
-
-
-def ssn_of(pid: int) -> str:
-    return f"{123000000 + pid:09d}"
 
 
 def _snapshot(store: Store) -> dict[str, list[tuple[object, ...]]]:

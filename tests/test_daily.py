@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import add_death_recipient, ssn_of
 from vitalfile.cases.determinations import DeterminationIn, get_determination, submit_determinations
 from vitalfile.cases.framework import assign, open_case
 from vitalfile.cases.window import issue_notice
@@ -15,7 +16,7 @@ from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.disclosure.daily import run_daily
 from vitalfile.disclosure.distribute import extract_full
-from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient, end_agreement
+from vitalfile.disclosure.policy import add_recipient, end_agreement
 from vitalfile.errors import UsageError
 from vitalfile.events import DeathPosted, DeathRetracted, PersonRegistered
 from vitalfile.ledger.checkpoint import init_key, load_private_key, read_checkpoint
@@ -34,10 +35,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def later(monkeypatch: pytest.MonkeyPatch, day: date = LATER) -> None:
     monkeypatch.setenv("VITALFILE_TEST_CLOCK", day.isoformat())
-
-
-def ssn_of(pid: int) -> str:
-    return f"{123000000 + pid:09d}"
 
 
 def world(store: Store, key_dir: Path) -> Path:
@@ -64,18 +61,7 @@ def world(store: Store, key_dir: Path) -> Path:
         ]
     )
     for name, tier in (("bank", "certified"), ("agency", "federal"), ("old", "certified")):
-        add_recipient(store, name, tier)
-        add_agreement(
-            store,
-            f"{name}-1",
-            name,
-            purpose="fraud prevention",
-            authority="42 USC 1306c",
-            fields=[*DEATH_FIELDS],
-            start="2020-01-01",
-            end="2030-12-31",
-            determination_kinds=["benefit_ineligible"],
-        )
+        add_death_recipient(store, name, tier, determination_kinds=["benefit_ineligible"])
     add_recipient(store, "never", "certified")  # no full file yet: nothing is owed by update
     key_path = key_dir / "keeper.pem"
     init_key(key_path)

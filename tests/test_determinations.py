@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import add_death_recipient, ssn_of
 from vitalfile.cases.access import open_with_code
 from vitalfile.cases.decide import decide
 from vitalfile.cases.determinations import (
@@ -24,7 +25,6 @@ from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.disclosure.determinations import determinations_for
 from vitalfile.disclosure.distribute import extract_full, extract_update
-from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient
 from vitalfile.disclosure.verify import match_batch, verify_online
 from vitalfile.errors import ConfigError, NotFound, Refused, UsageError
 from vitalfile.events import DeathPosted, PersonRegistered, ReportReceived
@@ -35,10 +35,6 @@ from vitalfile.master.projection import load_people
 
 DAY0 = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 AUTH = "42 USC 1320a-7"
-
-
-def ssn_of(pid: int) -> str:
-    return f"{123000000 + pid:09d}"
 
 
 PEOPLE = {  # pid: (last name, dob)
@@ -243,17 +239,8 @@ def _recipients(store: Store) -> None:
         ("agency-b", "federal", ["work_authorization_ended"]),
         ("bank", "certified", []),
     ):
-        add_recipient(store, name, tier)
-        add_agreement(
-            store,
-            f"{name}-1",
-            name,
-            purpose="benefit integrity",
-            authority="42 USC 1306c",
-            fields=[*DEATH_FIELDS],
-            determination_kinds=kinds,
-            start="2020-01-01",
-            end="2030-12-31",
+        add_death_recipient(
+            store, name, tier, purpose="benefit integrity", determination_kinds=kinds
         )
 
 

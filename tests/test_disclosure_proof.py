@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.helpers import add_death_recipient, death, person, ssn_of
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.disclosure.accounting import accounting, refusals
@@ -21,14 +22,11 @@ from vitalfile.disclosure.deliveries import check_delivered
 from vitalfile.disclosure.extracts import extract_full, extract_update
 from vitalfile.disclosure.monitor import feed, register_monitor
 from vitalfile.disclosure.policy import (
-    DEATH_FIELDS,
-    add_agreement,
-    add_recipient,
     end_agreement,
 )
 from vitalfile.disclosure.verify import match_batch
 from vitalfile.errors import CheckpointMismatch, NotFound, Refused, UsageError
-from vitalfile.events import DeathPosted, DeathRetracted, DeathUpdated, PersonRegistered
+from vitalfile.events import DeathRetracted, DeathUpdated
 from vitalfile.ledger.checkpoint import (
     Checkpoint,
     init_key,
@@ -43,34 +41,8 @@ from vitalfile.ledger.store import Store, utc_now_text
 ON = date(2025, 6, 1)
 
 
-def ssn_of(pid: int) -> str:
-    return f"{123000000 + pid:09d}"
-
-
-def person(pid: int) -> PersonRegistered:
-    return PersonRegistered(
-        person_id=pid, ssn=ssn_of(pid), first_name="ANN", last_name="SMITH", dob="1950-01-02"
-    )
-
-
-def death(pid: int, dod: str) -> DeathPosted:
-    return DeathPosted(
-        person_id=pid, dod=dod, proof="P", report_key=f"r/{pid}", source_kind="funeral_home"
-    )
-
-
 def agree(store: Store, rec: str, tier: str = "certified", end: str = "2030-12-31") -> None:
-    add_recipient(store, rec, tier)
-    add_agreement(
-        store,
-        f"{rec}-1",
-        rec,
-        purpose="fraud prevention",
-        authority="15 USC 1681",
-        fields=list(DEATH_FIELDS),
-        start="2020-01-01",
-        end=end,
-    )
+    add_death_recipient(store, rec, tier, authority="15 USC 1681", end=end)
 
 
 def actions(path: Path) -> dict[str, str]:

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tests.helpers import add_death_recipient
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.disclosure.deliveries import check_delivered
 from vitalfile.disclosure.extracts import extract_full
-from vitalfile.disclosure.policy import DEATH_FIELDS, add_agreement, add_recipient
 from vitalfile.errors import CheckpointMismatch
 from vitalfile.events import DeathPosted, PersonRegistered
 from vitalfile.ledger.checkpoint import (
@@ -52,17 +52,7 @@ def death(pid: int) -> DeathPosted:
 
 
 def setup_bank(store: Store) -> None:
-    add_recipient(store, "bank", "certified")
-    add_agreement(
-        store,
-        "bank-1",
-        "bank",
-        purpose="fraud prevention",
-        authority="42 USC 1306c",
-        fields=[*DEATH_FIELDS],
-        start="2020-01-01",
-        end="2030-12-31",
-    )
+    add_death_recipient(store, "bank")
 
 
 def verifies(store: Store, cp_path: Path, key: Path, file: Path | None = None) -> None:

@@ -12,12 +12,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import add_death_recipient, death, person, ssn_of
 from vitalfile.db import open_store
 from vitalfile.disclosure.accounting import accounting, my_record
 from vitalfile.disclosure.distribute import extract_full, extract_update, pending_corrections
 from vitalfile.disclosure.monitor import feed, register_monitor
 from vitalfile.disclosure.policy import (
-    DEATH_FIELDS,
     VERIFY_FIELDS,
     add_agreement,
     add_recipient,
@@ -28,7 +28,6 @@ from vitalfile.disclosure.verify import match_batch, verify_online
 from vitalfile.errors import FileRejected, Refused
 from vitalfile.events import (
     DeathCorroborated,
-    DeathPosted,
     DeathRetracted,
     DeathUpdated,
     Event,
@@ -47,39 +46,9 @@ TIERS = {
 }
 
 
-def ssn_of(pid: int) -> str:
-    return f"{123000000 + pid:09d}"
-
-
-def person(pid: int, last: str = "SMITH", dob: str = "1950-01-02") -> PersonRegistered:
-    return PersonRegistered(
-        person_id=pid, ssn=ssn_of(pid), first_name="ANN", last_name=last, dob=dob
-    )
-
-
-def death(pid: int, dod: str, kind: str = "funeral_home") -> DeathPosted:
-    return DeathPosted(
-        person_id=pid,
-        dod=dod,
-        proof="V" if kind == "state" else "P",
-        report_key=f"r/{pid}",
-        source_kind=kind,
-    )
-
-
 def setup_recipients(store: Store, names: dict[str, str] = TIERS) -> None:
     for name, tier in names.items():
-        add_recipient(store, name, tier)
-        add_agreement(
-            store,
-            f"{name}-1",
-            name,
-            purpose="fraud prevention",
-            authority="42 USC 1306c",
-            fields=[*DEATH_FIELDS],
-            start="2020-01-01",
-            end="2030-12-31",
-        )
+        add_death_recipient(store, name, tier)
 
 
 def dmf_ssns(path: Path) -> dict[str, str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.helpers import ssn_of
 from vitalfile.api import create_app
 from vitalfile.api.settings import ApiSettings
 from vitalfile.cases.decide import decide
@@ -34,10 +35,6 @@ from vitalfile.ledger.store import Store
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 OFFICIAL = "AUSA Jane Doe"
 LIMITS = Limits(max_per_reference=1, max_per_period=50, period_days=30)
-
-
-def ssn_of(pid: int) -> str:
-    return f"{123000000 + pid:09d}"
 
 
 def people(n: int, first: int = 1) -> list[PersonRegistered]:
