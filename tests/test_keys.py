@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.helpers import add_death_recipient
+from tests.helpers import add_death_recipient, death, person
 from vitalfile.cli import main
 from vitalfile.db import open_store
 from vitalfile.disclosure.deliveries import check_delivered
 from vitalfile.disclosure.extracts import extract_full
 from vitalfile.errors import CheckpointMismatch
-from vitalfile.events import DeathPosted, PersonRegistered
 from vitalfile.ledger.checkpoint import (
     export_keyring,
     init_key,
@@ -37,18 +36,6 @@ from vitalfile.ledger.store import Store, utc_now_text
 from vitalfile.ledger.verify import checkpoint_now, verify_ledger
 
 ON = date(2025, 6, 1)
-
-
-def person(pid: int) -> PersonRegistered:
-    return PersonRegistered(
-        person_id=pid, ssn=f"{123000000 + pid:09d}", first_name="ANN", last_name="SMITH"
-    )
-
-
-def death(pid: int) -> DeathPosted:
-    return DeathPosted(
-        person_id=pid, dod="2010-01-01", proof="P", report_key=f"r/{pid}", source_kind="family"
-    )
 
 
 def setup_bank(store: Store) -> None:
@@ -69,7 +56,7 @@ def test_rotation_keeps_old_signatures_and_refuses_a_retired_key(
     kp = tmp_path / "keys" / "keeper.pem"
     first_id = init_key(kp)
     setup_bank(store)
-    store.append([person(1), death(1)])
+    store.append([person(1, dob=""), death(1, "2010-01-01", "family")])
     old_key = load_private_key(kp)
     r1 = extract_full(store, tmp_path / "one.dmf", recipient="bank", on=ON, key=old_key)
     assert r1.checkpoint is not None
@@ -87,7 +74,7 @@ def test_rotation_keeps_old_signatures_and_refuses_a_retired_key(
     assert load_private_key(kp).public_key() != old_key.public_key()
 
     time.sleep(0.01)
-    store.append([person(2), death(2)])
+    store.append([person(2, dob=""), death(2, "2010-01-01", "family")])
     new_key = load_private_key(kp)
     r2 = extract_full(store, tmp_path / "two.dmf", recipient="bank", on=ON, key=new_key)
     assert r2.checkpoint is not None
@@ -134,7 +121,7 @@ def test_keys_rotate_and_export_on_the_cli(
 ) -> None:
     db, kp = str(tmp_path / "k.duckdb"), tmp_path / "keeper.pem"
     with open_store(db) as store:
-        store.append([person(1)])
+        store.append([person(1, dob="")])
     base = ["--db", db, "--key", str(kp)]
     assert main([*base, "keys", "init"]) == 0
     c1 = tmp_path / "c1.json"
@@ -142,7 +129,7 @@ def test_keys_rotate_and_export_on_the_cli(
     assert main([*base, "keys", "rotate"]) == 0
     assert "retired" in capsys.readouterr().out
     with open_store(db) as store:
-        store.append([person(2)])
+        store.append([person(2, dob="")])
     folder = tmp_path / "published"
     folder.mkdir()
     assert main([*base, "ledger", "checkpoint", "--out", str(folder)]) == 0
