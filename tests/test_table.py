@@ -10,7 +10,7 @@ from vitalfile.cases.determinations import DeterminationsProjection
 from vitalfile.cases.framework import CasesProjection
 from vitalfile.disclosure.access import ApiKeysProjection
 from vitalfile.disclosure.accounting import AccountingProjection
-from vitalfile.disclosure.deliveries import DeliveriesProjection
+from vitalfile.disclosure.deliveries import DeliveredProjection, DeliveriesProjection
 from vitalfile.disclosure.monitor import MonitorProjection
 from vitalfile.disclosure.policy import PolicyProjection
 from vitalfile.disclosure.requests import RequestsProjection
@@ -58,6 +58,7 @@ def test_projections_declare_each_table_once() -> None:
         ApiKeysProjection(),
         AccessCodesProjection(),
         MonitorProjection(),
+        DeliveredProjection(),
     )
     for projection in projections:
         created = [d.split()[5] for d in projection.ddl() if d.startswith("CREATE TABLE")]

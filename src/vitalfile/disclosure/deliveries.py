@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from vitalfile.disclosure.policy import allows, death_sql
 from vitalfile.errors import CheckpointMismatch, InputError
 from vitalfile.events import (
@@ -164,24 +162,35 @@ def _tier_and_date(e: DeliveryMade) -> tuple[str, str]:
     return e.tier or "federal", e.extract_date or (e.made_at[:10] or "9999-12-31")
 
 
+DELIVERED = Table(
+    "delivered",
+    "recipient VARCHAR",
+    "person_id BIGINT",
+    "version INTEGER",
+    "action VARCHAR",
+    "delivery_id VARCHAR",
+    "seq BIGINT",
+)
+# the record versions a file may hold, put back as they stood at its upto_seq
+DELIVERED_STAGE = Table("delivered_stage", "person_id BIGINT", "version INTEGER")
+_INSERT_DELIVERED = f"INSERT INTO {DELIVERED.name} ({', '.join(DELIVERED.columns)}) "
+
+
 class DeliveredProjection:
     """Which record versions each delivery held: delivered(recipient, person_id, version,
     action, delivery_id, seq); action ' ' in a full file, else A, C or D."""
 
     name = "delivered"
-    _STAGE = "delivered_stage"
+    _STAGE = DELIVERED_STAGE.name
 
     def ddl(self) -> list[str]:
         return [
-            """CREATE TABLE IF NOT EXISTS delivered (recipient VARCHAR NOT NULL,
-                person_id BIGINT NOT NULL, version INTEGER NOT NULL, action VARCHAR NOT NULL,
-                delivery_id VARCHAR NOT NULL, seq BIGINT NOT NULL)""",
-            """CREATE TABLE IF NOT EXISTS delivered_stage (person_id BIGINT NOT NULL,
-                version INTEGER NOT NULL)""",
+            DELIVERED.ddl,
+            DELIVERED_STAGE.ddl,
         ]
 
     def tables(self) -> list[str]:
-        return ["delivered", "delivered_stage"]
+        return [DELIVERED.name, DELIVERED_STAGE.name]
 
     def handles(self, event_type: str) -> bool:
         # person events only to know, while replaying, who changed after a delivery
@@ -228,20 +237,11 @@ class DeliveredProjection:
                     dod=st.death.dod,
                 )
             ]
-            tx.insert_arrow(
-                self._STAGE,
-                pa.table(
-                    {
-                        "person_id": pa.array([k[0] for k in keep], pa.int64()),
-                        "version": pa.array([k[1] for k in keep], pa.int32()),
-                    }
-                ),
-            )
+            tx.insert_arrow(self._STAGE, DELIVERED_STAGE.from_rows(keep))
             s_sql, s_params = f"SELECT person_id, version FROM {self._STAGE}", []
         if e.kind == "full":
             tx.execute(
-                "INSERT INTO delivered (recipient, person_id, version, action, delivery_id, seq) "
-                f"SELECT ?, s.person_id, s.version, ' ', ?, ? FROM ({s_sql}) s",
+                _INSERT_DELIVERED + f"SELECT ?, s.person_id, s.version, ' ', ?, ? FROM ({s_sql}) s",
                 [e.recipient, e.delivery_id, seq, *s_params],
             )
         else:
@@ -249,8 +249,8 @@ class DeliveredProjection:
             s_sql, s_params = scoped_sql(e.scope, s_sql, s_params, h_sql, h_params)
             diff, params = diff_sql(s_sql, s_params, h_sql, h_params)
             tx.execute(
-                "INSERT INTO delivered (recipient, person_id, version, action, delivery_id, seq) "
-                f"SELECT ?, x.person_id, x.version, x.action, ?, ? FROM ({diff}) x",
+                _INSERT_DELIVERED
+                + f"SELECT ?, x.person_id, x.version, x.action, ?, ? FROM ({diff}) x",
                 [e.recipient, e.delivery_id, seq, *params],
             )
         if later:
