@@ -469,6 +469,7 @@ def test_a_notice_with_an_access_code_from_the_api(world: World, client: TestCli
     assert r.status_code == 201, r.text
     printed = r.json()
     assert printed["notice"] == "retraction:2" and printed["code"] in printed["text"]
+    assert "http://testserver/console/my-record" in printed["text"]  # where to type it
     assert "RETRACTED" in printed["text"] and printed["expires"] > TODAY.isoformat()
     pdf = client.post("/v1/people/2/notices", json={"format": "pdf"}, headers=h)
     assert pdf.status_code == 201 and pdf.content[:5] == b"%PDF-"

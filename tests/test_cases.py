@@ -310,9 +310,11 @@ def test_cli_dispute_and_decide(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["--db", db, "cases", "show", "nope"]) == 3  # not found
     # the person is sent the retraction notice, with a one-time access code on it
     out = tmp_path / "notices"
-    assert main(["--db", db, "notice", "--ssn", ssn_of(1), "--out", str(out)]) == 0
+    url = ["--url", "https://vitalfile.example.gov/"]
+    assert main(["--db", db, "notice", "--ssn", ssn_of(1), "--out", str(out), *url]) == 0
     assert "one-time access code" in capsys.readouterr().out
     text = (out / "retraction-1.txt").read_text()
+    assert "https://vitalfile.example.gov/console/my-record" in text
     assert (out / "retraction-1.pdf").read_bytes()[:5] == b"%PDF-"
     code = text.split("the access code ")[1].split()[0]
     from vitalfile.cases.access import open_with_code

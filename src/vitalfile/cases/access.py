@@ -36,6 +36,7 @@ from vitalfile.ledger.table import Table
 __all__ = [
     "CODE_DAYS",
     "MAX_FAILURES",
+    "PAGE",
     "AccessCodesProjection",
     "Attempts",
     "CodeRefused",
@@ -51,6 +52,7 @@ __all__ = [
 
 CODE_DAYS = 60  # a code opens the record until this many days after its notice
 MAX_FAILURES = 3  # tries with another SSN before a code is void
+PAGE = "/console/my-record"  # the person's page, as the service serves it
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off paper
 _REFUSED = "the code and SSN do not open a record (check both; a code opens it once)"
 
@@ -271,14 +273,15 @@ def notice_for(
     return ref, text
 
 
-def printed_notice(text: str, code: str, expires: str) -> str:
-    """The notice with its access code (the code is never stored in the text); ASCII, as
-    any printer and the PDF's core fonts take it."""
+def printed_notice(text: str, code: str, expires: str, page: str = PAGE) -> str:
+    """The notice with its access code and the address of the person's page (the code is
+    never stored in the text); ASCII, as any printer and the PDF's core fonts take it."""
     full = (
         text.rstrip("\n")
-        + "\n\nSEE WHAT THE FILE HOLDS ABOUT YOU: open /console/my-record and enter\n"
-        + f"the access code {code} with your Social Security number (by {expires};\n"
-        + "the code works once).\n"
+        + "\n\nSEE WHAT THE FILE HOLDS ABOUT YOU: open\n"
+        + f"    {page}\n"
+        + f"and enter the access code {code} with your Social Security number\n"
+        + f"(by {expires}; the code works once).\n"
     )
     return full.encode("ascii", "replace").decode("ascii")
 
@@ -301,10 +304,12 @@ def print_notice(
     determination_id: str | None = None,
     days: int = CODE_DAYS,
     now: datetime | None = None,
+    page: str = PAGE,
 ) -> PrintedNotice:
     """A notice to send, with a new access code: the named determination's notice (its
     subject's), or the person's latest notice (`notice_for`). Every door that prints a
-    notice for its subject calls this; the code is returned here once and kept hashed."""
+    notice for its subject calls this; the code is returned here once and kept hashed.
+    `page`: the person's page as they will type it (the service's address when known)."""
     if person_id is None:
         if determination_id is None:
             raise UsageError("name the person or the determination", field="person_id")
@@ -316,7 +321,8 @@ def print_notice(
     with store.transaction():
         ref, text = notice_for(store, person_id, determination_id)
         code, expires = _issue(store, person_id, notice=ref, days=days, now=now)
-    return PrintedNotice(person_id, ref, code, expires, printed_notice(text, code, expires))
+    text = printed_notice(text, code, expires, page)
+    return PrintedNotice(person_id, ref, code, expires, text)
 
 
 def write_printed_notice(notice: PrintedNotice, out_dir: Path) -> tuple[Path, Path]:

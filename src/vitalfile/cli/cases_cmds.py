@@ -311,6 +311,9 @@ def det_notice(
     record_copy: Annotated[
         bool, typer.Option("--record-copy", help="the notice as issued, without a code")
     ] = False,
+    url: Annotated[
+        str, typer.Option(help="the service's public address, printed before /console/my-record")
+    ] = "",
 ) -> None:
     """Write the determination's issued notice as text and PDF to print and send its
     subject, with a new one-time access code (--record-copy: as issued, without one)."""
@@ -321,10 +324,13 @@ def det_notice(
             txt, pdf = write_notice(store, determination_id, out)
         out_console.print(f"wrote {txt} and {pdf}", markup=False)
         return
-    from vitalfile.cases.access import print_notice
+    from vitalfile.cases.access import PAGE, print_notice
 
     with open_db() as store:
-        _print_and_write(print_notice(store, determination_id=determination_id), out)
+        printed = print_notice(
+            store, determination_id=determination_id, page=url.rstrip("/") + PAGE
+        )
+        _print_and_write(printed, out)
 
 
 @app.command("notice")
@@ -335,11 +341,14 @@ def notice_cmd(
         str | None, typer.Option(help="a determination's notice (default: the latest notice)")
     ] = None,
     out: Annotated[Path, typer.Option(help="folder for the notice (.txt and .pdf)")] = Path("."),
+    url: Annotated[
+        str, typer.Option(help="the service's public address, printed before /console/my-record")
+    ] = "",
 ) -> None:
     """Write a person's notice (a determination's, or that their death was retracted) as
     text and PDF, with a new one-time access code: with it and their SSN they open their
     record at /console/my-record. The code is printed on the notice and kept only hashed."""
-    from vitalfile.cases.access import print_notice
+    from vitalfile.cases.access import PAGE, print_notice
     from vitalfile.master.projection import find_person_ids
 
     if (ssn is None) == (person is None):
@@ -355,7 +364,10 @@ def notice_cmd(
                     field="ssn",
                 )
             person = ids[0]
-        _print_and_write(print_notice(store, person_id=person, determination_id=determination), out)
+        printed = print_notice(
+            store, person_id=person, determination_id=determination, page=url.rstrip("/") + PAGE
+        )
+        _print_and_write(printed, out)
 
 
 def _print_and_write(notice: PrintedNotice, out: Path) -> None:

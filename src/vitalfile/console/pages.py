@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from vitalfile.cases.access import print_notice
+from vitalfile.cases.access import PAGE, print_notice
 from vitalfile.cases.decide import decide, submitter_of
 from vitalfile.cases.determinations import list_determinations
 from vitalfile.cases.framework import CaseState, get_case, list_cases, open_dispute
@@ -533,7 +533,8 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
     ) -> HTMLResponse:
         check_csrf(request, csrf)
         require(me, "cases.decide")
-        notice = print_notice(store, person_id=person_id)
+        page_url = str(request.base_url).rstrip("/") + PAGE
+        notice = print_notice(store, person_id=person_id, page=page_url)
         return page(request, "notice.html", notice=notice)
 
     def accounting_rows(store: Store, person_id: int, as_of: str) -> list[dict[str, Any]]:

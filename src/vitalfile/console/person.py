@@ -13,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from vitalfile.cases.access import Attempts, file_challenge, open_with_code
+from vitalfile.cases.access import PAGE, Attempts, file_challenge, open_with_code
 from vitalfile.cases.review import person_name
 from vitalfile.console.session import csrf_token, read_session, sign_session
 from vitalfile.disclosure.access import Forbidden, Unauthenticated
@@ -26,7 +26,7 @@ from vitalfile.ssn import parse as parse_ssn
 __all__ = ["mount_person_pages"]
 
 COOKIE = "vf_person"
-PATH = "/console/my-record"
+PATH = PAGE
 
 
 def mount_person_pages(app: FastAPI, settings: ApiSettings, templates: Jinja2Templates) -> None:

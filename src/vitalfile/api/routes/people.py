@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 
 from vitalfile.api.deps import StoreDep, flush_answers, staff
@@ -27,7 +27,7 @@ from vitalfile.api.models import (
     TimelineEvent,
     TimelinePublic,
 )
-from vitalfile.cases.access import print_notice, write_printed_notice
+from vitalfile.cases.access import PAGE, print_notice, write_printed_notice
 from vitalfile.disclosure.access import Principal
 from vitalfile.disclosure.accounting import accounting, my_record
 from vitalfile.errors import NotFound
@@ -137,13 +137,18 @@ def person_record(body: PersonLookup, _: RecordReader, store: StoreDep) -> Recor
     responses={201: {"content": {"application/pdf": {"schema": {"type": "string"}}}}},
 )
 def person_notice(
-    person_id: PersonId, body: NoticePrintCreate, _: Printer, store: StoreDep
+    person_id: PersonId, body: NoticePrintCreate, _: Printer, store: StoreDep, request: Request
 ) -> NoticePrintedPublic | Response:
     """The notice to send the person (a determination's, or a retraction's) with a new
     one-time access code: with it and their SSN they open their record at /console/my-record.
     The code is in this answer only (the file keeps its hash); `format: pdf` answers the
     PDF to print."""
-    printed = print_notice(store, person_id=person_id, determination_id=body.determination_id)
+    printed = print_notice(
+        store,
+        person_id=person_id,
+        determination_id=body.determination_id,
+        page=str(request.base_url).rstrip("/") + PAGE,
+    )
     if body.format == "pdf":
         with tempfile.TemporaryDirectory(prefix="vf-notice-") as tmp:
             _txt, pdf = write_printed_notice(printed, Path(tmp))
