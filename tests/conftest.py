@@ -7,9 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from vitalfile.db import open_store
 from vitalfile.ledger.store import Store
+
+# Property tests judge results, not speed (benchmarks live in bench/): no per-example
+# deadline, which a loaded machine or a test worker beside a JVM would miss by chance
+settings.register_profile("vitalfile", deadline=None)
+settings.load_profile("vitalfile")
 
 PG_URL = os.environ.get("VITALFILE_TEST_PG_URL", "")
 NO_PG = "VITALFILE_TEST_PG_URL is not set: PostgreSQL tests skipped"
