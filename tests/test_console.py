@@ -45,6 +45,8 @@ pytestmark = [
         reason="Debian chromium is not installed (apt-get install chromium)",
     ),
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    # both walks on one xdist worker: one Chromium, and the two never compete for the cores
+    pytest.mark.xdist_group("console"),
 ]
 ARGS = [
     "--no-sandbox",
