@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -25,10 +26,10 @@ from vitalfile.link.decide import (
     decide_link,
     dod_agreement,
 )
-from vitalfile.link.frames import person_frame, report_frame
+from vitalfile.link.frames import person_frame, report_frame, reports_table
 from vitalfile.link.names import first_name_forms, last_name_parts, norm_name, surname_parts
 from vitalfile.link.settings import gamma_of, level_words, settings_creator
-from vitalfile.link.splink_linker import SplinkLinker
+from vitalfile.link.splink_linker import SplinkLinker, candidate_people, term_frequencies
 from vitalfile.synth import make_people
 
 # Hand-made people (ids from 100_001, after the synthetic background).
@@ -278,6 +279,44 @@ def test_batch_order_does_not_change_results(store, linker) -> None:
     forward = linker.link(store, rs)
     backward = linker.link(store, rs[::-1])[::-1]
     assert forward == backward
+
+
+def test_a_batch_scores_the_same_as_splinks_own_run_on_any_thread(store, monkeypatch) -> None:
+    """The SQL Splink wrote for an earlier batch, run again on this one, gives exactly what
+    Splink's own run gives (weights, probabilities, levels), and batches on two threads at
+    once do not meet each other's tables."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vitalfile.link import predict_sql
+
+    typo = report("swapper", first_name="GRETHCEN", ssn="218901235")
+    rs = [report("william", dob="1941-03-05"), report("anna", ssn=""), typo, report("jose")]
+    rs += [report(who) for who in ("parent", "child", "kid", "married")]
+    fresh = SplinkLinker()
+    own = fresh.score(store, rs, keep_splink=True)  # a Linker of its own, as charts need
+    assert own.linker is not None and own.connection is not None
+    own.connection.close()
+    fresh.score(store, rs[:1])  # the statements recorded (or already, by another test)
+    frames = []
+    for batch in (rs, rs[::-1]):  # read here: a store's connection serves one thread
+        people = candidate_people(store, batch)
+        reps = report_frame(reports_table(batch))
+        tf = term_frequencies(store, reps, fresh.release)
+        frames.append((person_frame(people), reps, tf, people))
+    runs: list[int] = []
+    real = predict_sql.splink_predict
+
+    def counted(*args: Any) -> Any:
+        runs.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(predict_sql, "splink_predict", counted)
+    with ThreadPoolExecutor(2) as pool:
+        batches = list(pool.map(lambda f: fresh.score_frames(*f).candidates, frames * 3))
+    assert runs == []  # no Splink Linker made: the recorded SQL ran
+    assert all(b == own.candidates for b in batches[::2])
+    assert all(b[::-1] == own.candidates for b in batches[1::2])
+    assert any(c.levels["first_name"] != gamma_of("first_name", "exact") for c in own.candidates[2])
 
 
 # ── pure parts ─────────────────────────────────────────────────────────────────────────

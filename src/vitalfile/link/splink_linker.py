@@ -7,7 +7,10 @@ scored, and the batch's candidates go to `decide.decide_batch`. The store is onl
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -16,10 +19,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from splink import DuckDBAPI, Linker
+from splink import Linker
 
 from vitalfile.events import ReportReceived
 from vitalfile.ledger.store import Store
+from vitalfile.link import predict_sql
 from vitalfile.link import settings as model_settings
 from vitalfile.link.base import LinkResult
 from vitalfile.link.decide import Candidate, DecideSettings
@@ -53,12 +57,25 @@ _PERSON_COLS = PERSON_FRAME_COLUMNS
 _KEEP_PER_REPORT = 3  # best, runner-up, and one more in case a reviewer vetoed one
 
 
+_compiled_models: dict[tuple[str, str], str] = {}  # by the model's digest and the dialect
+
+
 def compiled_model(model: dict[str, Any], dialect: str = "duckdb") -> dict[str, Any]:
     """The trained model with its SQL compiled afresh from `settings` for `dialect`.
 
     The artefact keeps the trained numbers; the SQL always comes from the settings module,
-    so the same model runs on any engine Splink supports.
+    so the same model runs on any engine Splink supports. Compiling parses every level's
+    SQL (a fifth of a second), so each model is compiled once per process and dialect.
     """
+    key = (predict_sql.model_key(model), dialect)
+    done = _compiled_models.get(key)
+    if done is None:
+        done = _compiled_models[key] = json.dumps(_compile(model, dialect))
+    out: dict[str, Any] = json.loads(done)  # a copy of its own for each caller
+    return out
+
+
+def _compile(model: dict[str, Any], dialect: str) -> dict[str, Any]:
     release = model_settings.release_of(model)
     fresh = model_settings.settings_creator(release=release).get_settings(dialect).as_dict()
     out = {k: v for k, v in model.items() if not k.startswith("vitalfile_")}
@@ -225,6 +242,9 @@ class SplinkLinker:
         self.threads = threads
         self.memory_limit = memory_limit
         self._compiled = compiled_model(self.model)
+        self._model_key = predict_sql.model_key(self._compiled)
+        self._shared: tuple[int, duckdb.DuckDBPyConnection] | None = None
+        self._lock = threading.Lock()
 
     # the Linker protocol
     def link(self, store: Store, reports: Sequence[ReportReceived]) -> list[LinkResult]:
@@ -275,67 +295,62 @@ class SplinkLinker:
         term-frequency lookups by column (a single table: the surnames')."""
         n = reps.num_rows
         out: list[list[Candidate]] = [[] for _ in range(n)]
-        if persons.num_rows == 0:
-            return ScoredBatch(out, [], None, None)
         logging.getLogger("splink").setLevel(logging.WARNING)
+        lookups = tf if isinstance(tf, dict) else {"last_name": tf}
+        tf_tables = {col: f"vitalfile_tf_{col}" for col in lookups}
+        tables = {"persons": persons, "reports": reps}
+        tables.update({tf_tables[col]: table for col, table in lookups.items()})
+        if persons.num_rows == 0:
+            predict_sql.prepare(
+                tables, self._compiled, tf_tables, key=self._model_key, fresh=self._connect
+            )
+            return ScoredBatch(out, [], None, None)
+        if keep_splink:  # the Linker is kept for its charts: Splink's own run
+            con = self._connect()
+            try:
+                linker, prediction, _ = predict_sql.splink_predict(
+                    con, tables, self._compiled, tf_tables
+                )
+                ranked = _ranked(con, prediction, vetoed)
+                records = con.sql(f"SELECT * FROM {prediction.table}").to_arrow_table().to_pylist()
+            except BaseException:
+                con.close()
+                raise
+            return ScoredBatch(self._candidates(ranked, people, out), records, linker, con)
+        with predict_sql.predicted(
+            tables,
+            self._compiled,
+            tf_tables,
+            key=self._model_key,
+            shared=self._shared_database,
+            fresh=self._connect,
+        ) as (con, prediction):
+            ranked = _ranked(con, prediction, vetoed)
+        return ScoredBatch(self._candidates(ranked, people, out), [], None, None)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """A new in-memory DuckDB with this linker's threads and memory limit."""
         con = duckdb.connect()
         if self.threads:
             con.execute(f"SET threads TO {int(self.threads)}")
         if self.memory_limit:
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
-        db = DuckDBAPI(connection=con)
-        left = db.register(persons, table_name="persons")
-        right = db.register(reps, table_name="reports")
-        linker = Linker([left, right], self._compiled, log_level=None, validate_settings=False)
-        lookups = tf if isinstance(tf, dict) else {"last_name": tf}
-        for col, table in lookups.items():
-            tf_sdf = db.register(table, table_name=f"vitalfile_tf_{col}")
-            linker.table_management.register_term_frequency_lookup(tf_sdf, col)
-        predictions = linker.inference.predict()
+        return con
+
+    def _shared_database(self) -> duckdb.DuckDBPyConnection:
+        """The in-memory DuckDB this linker's batches run in (a cursor each), opened once
+        per process (a forked child opens its own)."""
+        with self._lock:
+            if self._shared is None or self._shared[0] != os.getpid():
+                self._shared = (os.getpid(), self._connect())
+            return self._shared[1]
+
+    def _candidates(
+        self, ranked: pa.Table, people: pa.Table, out: list[list[Candidate]]
+    ) -> list[list[Candidate]]:
+        """`out` filled with each report's ranked candidates (best first)."""
         names = [sp.name for sp in model_settings.COMPARISONS]
-        vet = pa.table(
-            {
-                "report_idx": pa.array([i for i, _ in vetoed], pa.int64()),
-                "person_id": pa.array([p for _, p in vetoed], pa.int64()),
-            }
-        )
-        con.register("vitalfile_vetoes", vet)
-        ssn_exact = model_settings.gamma_of("ssn", "exact")
-        tf_cols = [
-            f"mw_tf_adj_{nm}"
-            for nm in names
-            if f"tf_{nm}_l" in _columns(con, predictions.physical_name)
-        ]
-        picked = ", ".join(
-            [f"gamma_{nm}" for nm in names]
-            + [f"round(mw_{nm}, 4) AS mw_{nm}" for nm in names]
-            + [f"round(coalesce({c}, 0), 4) AS {c}" for c in tf_cols]
-        )
-        # Which side is the report depends on Splink's ordering of the two inputs.
-        ranked = con.sql(
-            f"""
-            WITH p AS (
-              SELECT *,
-                CASE WHEN source_dataset_l = 'reports' THEN unique_id_l ELSE unique_id_r END
-                  AS report_idx,
-                CASE WHEN source_dataset_l = 'reports' THEN unique_id_r ELSE unique_id_l END
-                  AS person_id
-              FROM {predictions.physical_name}),
-            v AS (
-              SELECT p.*, (x.person_id IS NOT NULL) AS vetoed FROM p
-              LEFT JOIN vitalfile_vetoes x
-                ON x.report_idx = p.report_idx AND x.person_id = p.person_id),
-            r AS (
-              SELECT *, row_number() OVER (
-                PARTITION BY report_idx, vetoed ORDER BY match_weight DESC, person_id) AS rank
-              FROM v)
-            SELECT report_idx, person_id, match_probability,
-              round(match_weight, 4) AS match_weight, {picked}
-            FROM r
-            WHERE rank <= 2 OR vetoed OR gamma_ssn = {ssn_exact}
-            ORDER BY report_idx, match_weight DESC, person_id
-            """
-        ).to_arrow_table()
+        tf_cols = [c for c in ranked.column_names if c.startswith("mw_tf_adj_")]
         dob_of = dict(
             zip(
                 people.column("person_id").to_pylist(),
@@ -364,19 +379,56 @@ class SplinkLinker:
                     release=self.release,
                 )
             )
-        records: list[dict[str, Any]] = []
-        if keep_splink:
-            records = (
-                con.sql(f"SELECT * FROM {predictions.physical_name}").to_arrow_table().to_pylist()
-            )
-        if not keep_splink:
-            con.close()
-            return ScoredBatch(out, [], None, None)
-        return ScoredBatch(out, records, linker, con)
+        return out
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    return {str(r[0]) for r in con.sql(f"DESCRIBE {table}").fetchall()}
+def _ranked(
+    con: duckdb.DuckDBPyConnection,
+    prediction: predict_sql.Prediction,
+    vetoed: Sequence[tuple[int, int]],
+) -> pa.Table:
+    """Per report, the pairs `decide` needs: the best two, any vetoed person, any holder
+    of the report's exact SSN, with their levels and weights (best first)."""
+    names = [sp.name for sp in model_settings.COMPARISONS]
+    vet = pa.table(
+        {
+            "report_idx": pa.array([i for i, _ in vetoed], pa.int64()),
+            "person_id": pa.array([p for _, p in vetoed], pa.int64()),
+        }
+    )
+    con.register("vitalfile_vetoes", vet)
+    ssn_exact = model_settings.gamma_of("ssn", "exact")
+    tf_cols = [f"mw_tf_adj_{nm}" for nm in names if f"tf_{nm}_l" in prediction.columns]
+    picked = ", ".join(
+        [f"gamma_{nm}" for nm in names]
+        + [f"round(mw_{nm}, 4) AS mw_{nm}" for nm in names]
+        + [f"round(coalesce({c}, 0), 4) AS {c}" for c in tf_cols]
+    )
+    # Which side is the report depends on Splink's ordering of the two inputs.
+    return con.sql(
+        f"""
+        WITH p AS (
+          SELECT *,
+            CASE WHEN source_dataset_l = 'reports' THEN unique_id_l ELSE unique_id_r END
+              AS report_idx,
+            CASE WHEN source_dataset_l = 'reports' THEN unique_id_r ELSE unique_id_l END
+              AS person_id
+          FROM {prediction.table}),
+        v AS (
+          SELECT p.*, (x.person_id IS NOT NULL) AS vetoed FROM p
+          LEFT JOIN vitalfile_vetoes x
+            ON x.report_idx = p.report_idx AND x.person_id = p.person_id),
+        r AS (
+          SELECT *, row_number() OVER (
+            PARTITION BY report_idx, vetoed ORDER BY match_weight DESC, person_id) AS rank
+          FROM v)
+        SELECT report_idx, person_id, match_probability,
+          round(match_weight, 4) AS match_weight, {picked}
+        FROM r
+        WHERE rank <= 2 OR vetoed OR gamma_ssn = {ssn_exact}
+        ORDER BY report_idx, match_weight DESC, person_id
+        """
+    ).to_arrow_table()
 
 
 def _prior_weight(model: dict[str, Any]) -> float:
