@@ -6,6 +6,12 @@ the model on Spark. Each report must get the same outcome and person at every do
 every backend, the model the same on both engines, and none of the protected people (a man
 whose SSN a stranger's report carries, a junior, a twin, a child, namesakes without an SSN)
 may be listed dead by any of them.
+
+One more case rides in every run: a void after an upgrade. A funeral home's report posts a P
+death; the state's record of it (a VRDR submission) makes it V; the state then voids that
+record (a VRDR void: a CSV cannot carry one), and the death falls back to P (`post`'s
+`decide_withdrawal`). The state's messages follow each door's own report file through the
+same door, submission and void in one file, so the runs stay as many as before.
 """
 
 from __future__ import annotations
@@ -16,11 +22,12 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
 from vitalfile.db import open_store
-from vitalfile.events import PersonRegistered
+from vitalfile.events import DeathPosted, DeathUpdated, PersonRegistered
 from vitalfile.intake.pipeline import intake_for
 from vitalfile.intake.reports import ingest_file
 from vitalfile.ledger.store import Store
@@ -45,6 +52,7 @@ PEOPLE = {
     10: ("307881234", "GRETCHEN", "OYELARAN", "", "1944-03-08", "F", "MN"),
     11: ("308992345", "WILLIAM", "BRACKENRIDGE", "", "1939-11-21", "M", "WA"),
     12: ("309113456", "ANNA", "KOWALCZYK", "", "1950-11-24", "F", "IL"),
+    13: ("310224567", "MARGARET", "TOLLIVER", "", "1938-06-02", "F", "OR"),
 }
 # the people no report may list dead: every report naming them is about someone else
 PROTECTED = {1, 3, 4, 6, 7, 8}
@@ -68,9 +76,15 @@ CASES = {
     "day-month": ("state", "307881234", "GRETCHEN", "OYELARAN", "", "1944-08-03", "F", "MN"),
     "nickname": ("state", "308992345", "BILL", "BRACKENRIDGE", "", "1939-11-21", "M", "WA"),
     "clean": ("state", "309113456", "ANNA", "KOWALCZYK", "", "1950-11-24", "F", "IL"),
+    # a funeral home's report (P), upgraded to V by the state's record, which is then voided
+    "upgraded": ("funeral_home", "310224567", "MARGARET", "TOLLIVER", "", "1938-06-02", "F", "OR"),
 }
 STATE_CASES = [k for k, v in CASES.items() if v[0] == "state"]
+UPGRADE, UPGRADED_PERSON, UPGRADE_CERT = "upgraded", 13, "000099"
+UPGRADE_STATE = "upgraded-state"  # the state's record of the same death, later voided
 Outcomes = dict[str, tuple[str, int | None]]
+# what a door leaves: each report's outcome, who is dead, the upgraded death's proof history
+Seen = tuple[Outcomes, set[int], list[str]]
 
 
 def _people() -> list[PersonRegistered]:
@@ -97,27 +111,32 @@ def _cert(name: str) -> str:
     return f"{STATE_CASES.index(name) + 1:06d}"
 
 
-def _vrdr(path: Path) -> Path:
-    lines = []
-    for name in STATE_CASES:
-        _, ssn, first, last, suffix, dob, sex, state = CASES[name]
-        rec = VrdrReport(
-            record_id=f"2026{state}{_cert(name)}",
-            jurisdiction=state,
-            cert_no=_cert(name),
-            death_year=2026,
-            message_kind="submission",
-            message_id=f"msg-{name}",
-            first_name=first,
-            last_name=last,
-            suffix=suffix,
-            ssn=ssn,
-            dob=dob,
-            dod=DOD,
-            sex=sex,
-            death_state=state,
-        )
-        lines.append(json.dumps(write_message(rec)))
+def _message(name: str, cert: str, kind: Literal["submission", "void"] = "submission") -> str:
+    _, ssn, first, last, suffix, dob, sex, state = CASES[name]
+    rec = VrdrReport(
+        record_id=f"2026{state}{cert}",
+        jurisdiction=state,
+        cert_no=cert,
+        death_year=2026,
+        message_kind=kind,
+        message_id=f"msg-{kind}-{name}",
+        first_name=first,
+        last_name=last,
+        suffix=suffix,
+        ssn=ssn,
+        dob=dob,
+        dod=DOD,
+        sex=sex,
+        death_state=state,
+    )
+    return json.dumps(write_message(rec))
+
+
+def _vrdr(path: Path, *, cases: bool = True) -> Path:
+    """The state cases' submissions (unless `cases` is False), then the state's record of the
+    upgraded death and its void."""
+    lines = [_message(name, _cert(name)) for name in STATE_CASES] if cases else []
+    lines += [_message(UPGRADE, UPGRADE_CERT), _message(UPGRADE, UPGRADE_CERT, "void")]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -136,60 +155,64 @@ def _fresh(backend: str, tmp: Path) -> Iterator[str]:
         drop_schema(PG_URL, schema)
 
 
-def _outcomes(store: Store, vrdr: bool = False) -> Outcomes:
+def _seen(store: Store) -> Seen:
     rows = store.query("SELECT report_id, status, person_id FROM reports ORDER BY report_id")
-    by_cert = {_cert(n): n for n in STATE_CASES}
+    by_cert = {_cert(n): n for n in STATE_CASES} | {UPGRADE_CERT: UPGRADE_STATE}
     out: Outcomes = {}
     for rid, status, pid in rows:
-        name = by_cert[str(rid)[-6:]] if vrdr else str(rid)
+        name = str(rid) if str(rid) in CASES else by_cert[str(rid)[-6:]]
         out[name] = (str(status), int(pid) if pid is not None and status == "linked" else None)
-    return out
-
-
-def _dead(store: Store) -> set[int]:
-    return {int(r[0]) for r in store.query("SELECT person_id FROM deaths WHERE status = 'current'")}
+    dead = {int(r[0]) for r in store.query("SELECT person_id FROM deaths WHERE status = 'current'")}
+    proofs = [
+        str(se.event.proof)
+        for se in store.iter_events(subject=UPGRADED_PERSON)
+        if isinstance(se.event, DeathPosted | DeathUpdated)
+    ]
+    return out, dead, proofs
 
 
 # ── the doors ─────────────────────────────────────────────────────────────────────────
-def _library(url: str, tmp: Path, linker: str, engine: str) -> tuple[Outcomes, set[int]]:
+def _library(url: str, tmp: Path, linker: str, engine: str) -> Seen:
     store = open_store(url)
     intake = intake_for(linker, engine=engine)
     try:
         store.append(_people())
         ingest_file(store, _csv(tmp / "r.csv", list(CASES)), source_kind="state",
                     source_id="doors", linker=intake)  # fmt: skip
-        return _outcomes(store), _dead(store)
+        ingest_file(store, _vrdr(tmp / "m.ndjson", cases=False), source_kind="state",
+                    source_id="", linker=intake)  # fmt: skip
+        return _seen(store)
     finally:
         intake.close()
         store.close()
 
 
-def _cli(url: str, tmp: Path, linker: str, engine: str) -> tuple[Outcomes, set[int]]:
+def _cli(url: str, tmp: Path, linker: str, engine: str) -> Seen:
     from vitalfile.cli import main
 
     store = open_store(url)
     store.append(_people())
     store.close()
-    path = _csv(tmp / "r.csv", list(CASES))
     old = os.environ.get("VITALFILE_DB")
     os.environ["VITALFILE_DB"] = url
     try:
-        code = main(["ingest", str(path), "--source-kind", "state", "--linker", linker,
-                     "--engine", engine])  # fmt: skip
+        for path in (_csv(tmp / "r.csv", list(CASES)), _vrdr(tmp / "m.ndjson", cases=False)):
+            code = main(["ingest", str(path), "--source-kind", "state", "--linker", linker,
+                         "--engine", engine])  # fmt: skip
+            assert code == 0, path.name
     finally:
         if old is None:
             os.environ.pop("VITALFILE_DB", None)
         else:
             os.environ["VITALFILE_DB"] = old
-    assert code == 0
     store = open_store(url)
     try:
-        return _outcomes(store), _dead(store)
+        return _seen(store)
     finally:
         store.close()
 
 
-def _api(url: str, tmp: Path, linker: str, engine: str) -> tuple[Outcomes, set[int]]:
+def _api(url: str, tmp: Path, linker: str, engine: str) -> Seen:
     from fastapi.testclient import TestClient
 
     from vitalfile.api import ApiSettings, create_app
@@ -202,39 +225,46 @@ def _api(url: str, tmp: Path, linker: str, engine: str) -> tuple[Outcomes, set[i
     os.environ["VITALFILE_LINKER"], os.environ["VITALFILE_ENGINE"] = linker, engine
     try:
         settings = ApiSettings(db=url, work_dir=tmp / "work", key_path=tmp / "none.pem")
+        sent = (
+            (_csv(tmp / "r.csv", list(CASES)), "text/csv"),
+            (_vrdr(tmp / "m.ndjson", cases=False), "application/x-ndjson"),
+        )
         with TestClient(create_app(settings)) as client:
-            body = _csv(tmp / "r.csv", list(CASES)).read_bytes()
-            res = client.post(
-                "/v1/reports",
-                params={"source_kind": "state", "source_id": "doors"},
-                content=body,
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
-            )
-            assert res.status_code == 200, res.text
+            for path, media in sent:
+                res = client.post(
+                    "/v1/reports",
+                    params={"source_kind": "state", "source_id": "doors"},
+                    content=path.read_bytes(),
+                    headers={"Authorization": f"Bearer {token}", "Content-Type": media},
+                )
+                assert res.status_code == 200, res.text
     finally:
         os.environ.pop("VITALFILE_LINKER", None)
         os.environ.pop("VITALFILE_ENGINE", None)
     store = open_store(url)
     try:
-        return _outcomes(store), _dead(store)
+        return _seen(store)
     finally:
         store.close()
 
 
-def _vrdr_door(url: str, tmp: Path, linker: str, engine: str) -> tuple[Outcomes, set[int]]:
+def _vrdr_door(url: str, tmp: Path, linker: str, engine: str) -> Seen:
     store = open_store(url)
     intake = intake_for(linker, engine=engine)
     try:
         store.append(_people())
+        # the funeral home's report has no VRDR form: it comes first, as a file of reports
+        ingest_file(store, _csv(tmp / "r.csv", [UPGRADE]), source_kind="state",
+                    source_id="doors", linker=intake)  # fmt: skip
         ingest_file(store, _vrdr(tmp / "m.ndjson"), source_kind="state", source_id="",
                     linker=intake)  # fmt: skip
-        return _outcomes(store, vrdr=True), _dead(store)
+        return _seen(store)
     finally:
         intake.close()
         store.close()
 
 
-DOORS: dict[str, Callable[[str, Path, str, str], tuple[Outcomes, set[int]]]] = {
+DOORS: dict[str, Callable[[str, Path, str, str], Seen]] = {
     "library": _library,
     "cli": _cli,
     "api": _api,
@@ -250,17 +280,21 @@ def _run_everywhere(tmp_path: Path, linker: str) -> dict[tuple[str, str], Outcom
             work = tmp_path / f"{backend}-{door}"
             work.mkdir()
             with _fresh(backend, work) as url:
-                outcomes, dead = run(url, work, linker, "duckdb")
+                outcomes, dead, proofs = run(url, work, linker, "duckdb")
             assert not dead & PROTECTED, (backend, door, sorted(dead & PROTECTED))
+            # the void after an upgrade: P, made V by the state's record, back to P when voided
+            assert proofs == ["P", "V", "P"], (backend, door, proofs)
+            assert UPGRADED_PERSON in dead, (backend, door)
             seen[(backend, door)] = outcomes
     return seen
 
 
 def _assert_the_same(seen: dict[tuple[str, str], Outcomes]) -> Outcomes:
     base = seen[("duckdb", "library")]
-    assert set(base) == set(CASES)
+    assert set(base) == {*CASES, UPGRADE_STATE}
     for where, outcomes in seen.items():
-        cases = STATE_CASES if where[1] == "vrdr" else list(CASES)
+        every = [*CASES, UPGRADE_STATE]
+        cases = [*STATE_CASES, UPGRADE, UPGRADE_STATE] if where[1] == "vrdr" else every
         assert {c: outcomes[c] for c in cases} == {c: base[c] for c in cases}, where
     return base
 
@@ -271,6 +305,8 @@ def _assert_protected(base: Outcomes) -> None:
     assert base["junior-ssn"][1] != 3
     assert base["twin"][1] != 4
     assert base["clean"] == ("linked", 12)
+    assert base[UPGRADE] == ("linked", UPGRADED_PERSON)
+    assert base[UPGRADE_STATE][0] == "voided"
 
 
 @pytest.mark.slow
@@ -296,10 +332,11 @@ def test_the_model_on_spark_decides_as_on_duckdb(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with _fresh("duckdb", tmp_path / "a") as url:
-        on_duckdb, _ = _library(url, tmp_path / "a", "splink", "duckdb")
+        on_duckdb = _library(url, tmp_path / "a", "splink", "duckdb")
     with _fresh("duckdb", tmp_path / "b") as url:
-        on_spark, dead = _library(url, tmp_path / "b", "splink", "spark")
-    assert on_spark == on_duckdb
+        on_spark = _library(url, tmp_path / "b", "splink", "spark")
+    assert on_spark[0] == on_duckdb[0] and on_spark[2] == on_duckdb[2] == ["P", "V", "P"]
+    dead = on_spark[1]
     assert not dead & PROTECTED
 
 
