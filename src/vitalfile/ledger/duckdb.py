@@ -129,9 +129,15 @@ class DuckDBStore(Store):
         self.tx = _DuckTx(self.con)
         for sql in LEDGER_DDL:
             self.con.execute(sql)
-        for p in self.projections:
-            for sql in p.ddl():
-                self.con.execute(sql)
+        existing = {
+            r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+        }
+        made = [p for p in self.projections if not existing & set(p.tables())]
+        with self.transaction():
+            for p in self.projections:
+                for sql in p.ddl():
+                    self.con.execute(sql)
+            self._fill_new(made)
 
     # ── transactions ──────────────────────────────────────────────────────────────────
     @contextmanager

@@ -254,8 +254,10 @@ class PostgresStore(Store):
                 ).fetchall()
                 if not found:
                     self.conn.execute(STRIP_ACCENTS_DDL)
+                made = [p for p in self.projections if not self._any_table(p)]
                 for p in self.projections:
                     self._create_projection(p)
+                self._fill_new(made)
                 self.conn.execute(
                     "CREATE TABLE IF NOT EXISTS vitalfile_schema "
                     "(id INTEGER PRIMARY KEY, fingerprint VARCHAR NOT NULL)"
@@ -267,6 +269,13 @@ class PostgresStore(Store):
                 )
         except psycopg.Error as exc:
             raise _failed("cannot create the ledger tables", exc) from exc
+
+    def _any_table(self, p: Projection) -> bool:
+        """Whether any of the projection's tables is already in the schema."""
+        return any(
+            self.conn.execute("SELECT to_regclass(%s)", [t]).fetchone() != (None,)
+            for t in p.tables()
+        )
 
     def _create_projection(self, p: Projection) -> None:
         for stmt in _projection_ddl(p):

@@ -312,15 +312,33 @@ class Store(abc.ABC):
         return infos
 
     # ── shared by every backend: portable SQL through the transaction view ──────────────
-    def _apply(self, events: list[tuple[int, Event]]) -> None:
+    def _apply(
+        self, events: list[tuple[int, Event]], projections: Sequence[Projection] | None = None
+    ) -> None:
         tx = self.reader()
         present = {e.type for _, e in events}
-        for p in self.projections:
+        for p in self.projections if projections is None else projections:
             wanted = {t for t in present if p.handles(t)}
             if not wanted:
                 continue
             mine = events if wanted == present else [(s, e) for s, e in events if e.type in wanted]
             p.apply(tx, mine)
+
+    def _fill_new(self, made: Sequence[Projection]) -> None:
+        """Fill the projections whose tables this open made, on a ledger that already has
+        events (a projection a newer release adds): replayed from the events alone, so the
+        table reads as if it had been there from the first commit. Inside the caller's
+        schema-making transaction; nothing to do on an empty ledger."""
+        if not made or not self.reader().fetchall("SELECT 1 FROM ledger_events LIMIT 1"):
+            return
+        batch: list[tuple[int, Event]] = []
+        for se in self.iter_events():
+            batch.append((se.seq, se.event))
+            if len(batch) >= 50_000:
+                self._apply(batch, made)
+                batch = []
+        if batch:
+            self._apply(batch, made)
 
     def head(self) -> CommitInfo | None:
         rows = self.reader().fetchall(
