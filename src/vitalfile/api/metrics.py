@@ -24,6 +24,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from vitalfile.ledger.store import Store
+from vitalfile.overview.figures import ingest_events_by_type, last_ingest, open_cases_by_kind
 
 __all__ = [
     "CONTENT_TYPE",
@@ -203,19 +204,13 @@ class FileStateCollector(Collector):
         open_cases = GaugeMetricFamily(
             "vitalfile_cases_open", "open cases (the review queue), by kind", labels=["kind"]
         )
-        for kind, n in store.query(
-            "SELECT kind, count(*) FROM cases WHERE state = 'open' GROUP BY kind ORDER BY kind"
-        ):
+        for kind, n in open_cases_by_kind(store):
             open_cases.add_metric([str(kind)], float(n))
         yield open_cases
         overdue = GaugeMetricFamily(
             "vitalfile_cases_overdue", "open cases past their due date, by kind", labels=["kind"]
         )
-        for kind, n in store.query(
-            "SELECT kind, count(*) FROM cases WHERE state = 'open' AND due <> '' AND due < ? "
-            "GROUP BY kind ORDER BY kind",
-            [self.today.isoformat()],
-        ):
+        for kind, n in open_cases_by_kind(store, due_before=self.today):
             overdue.add_metric([str(kind)], float(n))
         yield overdue
 
@@ -251,35 +246,15 @@ class FileStateCollector(Collector):
 
     def _last_ingest(self, store: Store) -> _IngestCounts | None:
         """The events of the last ingest (every commit of its batch), counted by type."""
-        rows = store.query(
-            "SELECT commit_no, note, committed_at FROM ledger_commits WHERE note LIKE 'ingest %' "
-            "ORDER BY commit_no DESC LIMIT 1"
-        )
-        if not rows:
+        found = last_ingest(store)
+        if found is None:
             return None
-        last, note, at = int(rows[0][0]), str(rows[0][1]), str(rows[0][2])
+        last, note, at = found
         key = (store.url, last)
         hit = self._ingest_cache.get(key)
         if hit is not None:
             return hit
-        # the batch: commits with that note since the previous ingest of anything else
-        before = store.query(
-            "SELECT max(commit_no) FROM ledger_commits WHERE note LIKE 'ingest %' "
-            "AND note <> ? AND commit_no < ?",
-            [note, last],
-        )
-        since = int(before[0][0]) if before and before[0][0] is not None else 0
-        by_type = {
-            str(t): int(n)
-            for t, n in store.query(
-                "SELECT e.type, count(*) FROM ledger_events e JOIN ledger_commits c "
-                "ON e.commit_no = c.commit_no WHERE c.note = ? AND c.commit_no > ? "
-                "AND c.commit_no <= ? AND e.seq >= c.first_seq "
-                "AND e.seq < c.first_seq + c.n_events GROUP BY e.type",
-                [note, since, last],
-            )
-        }
-        counts = _IngestCounts(last, _epoch(at), by_type)
+        counts = _IngestCounts(last, _epoch(at), ingest_events_by_type(store, note, last))
         if len(self._ingest_cache) > 16:
             self._ingest_cache.clear()
         self._ingest_cache[key] = counts

@@ -63,6 +63,7 @@ __all__ = [
     "evolve_determination",
     "get_determination",
     "list_determinations",
+    "notice_text_of",
     "read_determinations",
     "submit_determinations",
 ]
@@ -265,6 +266,12 @@ def list_determinations(
         params,
     )
     return [_from_row(r) for r in rows]
+
+
+def notice_text_of(store: Store, notice_id: str) -> str | None:
+    """The text of an issued notice, or None when no such notice is on file."""
+    rows = store.query("SELECT text FROM determination_notices WHERE notice_id = ?", [notice_id])
+    return str(rows[0][0]) if rows else None
 
 
 # ── submitting (decide per determination, append) ─────────────────────────────────────

@@ -33,6 +33,7 @@ from vitalfile.dates import age_on
 from vitalfile.db import open_store
 from vitalfile.disclosure.access import create_key
 from vitalfile.disclosure.corrections import pending_corrections
+from vitalfile.disclosure.deliveries import delivered_deaths
 from vitalfile.disclosure.extracts import extract_full, extract_update
 from vitalfile.disclosure.policy import FIELDS, add_agreement, add_recipient
 from vitalfile.disclosure.requests import RequestIn, submit_requests
@@ -43,6 +44,7 @@ from vitalfile.intake.reports import IngestResult, ingest_file
 from vitalfile.ledger.checkpoint import init_key, load_private_key, make_checkpoint
 from vitalfile.ledger.store import Store, utc_now_text
 from vitalfile.ledger.verify import verify_ledger
+from vitalfile.master.lookup import first_ssns, living_born_before, report_statuses
 from vitalfile.overview import charts, figures
 from vitalfile.sources.csv import REPORT_COLUMNS, ReportRow, read_reports, write_reports
 
@@ -160,13 +162,6 @@ def _adversarial(people: Path, out: Path, today: date) -> tuple[Path, list[str]]
     return out, [f"demo-adversarial/{rid}" for rid, *_ in lines]
 
 
-def _status_of_reports(store: Store, keys: list[str]) -> dict[str, tuple[str, str]]:
-    rows = store.reader().select_in(
-        "reports", ("report_key", "status", "reason"), "report_key", keys
-    )
-    return {str(k): (str(s), str(r or "")) for k, s, r in rows}
-
-
 def run_demo(
     workdir: Path, *, people: int = 100_000, seed: int = 1, console: Console
 ) -> DemoSummary:
@@ -215,7 +210,7 @@ def run_demo(
             )
             path, keys = _adversarial(data / "people.csv", workdir / "adversarial.csv", today)
             summary.add(ingest_file(store, path, source_kind="family", source_id="", linker=intake))
-            states = _status_of_reports(store, keys)
+            states = report_statuses(store, keys)
             labels = ("a child's lone report from a family", "a man's SSN on a report for MARY")
             for k, label in zip(keys, labels, strict=True):
                 status, reason = states[k]
@@ -256,12 +251,7 @@ def run_demo(
             )
         with step("a mistaken death retracted"):
             t0 = time.perf_counter()
-            row = store.query(
-                "SELECT p.ssn FROM deaths d JOIN persons p ON p.person_id = d.person_id "
-                "JOIN delivered x ON x.person_id = d.person_id AND x.recipient = 'bank' "
-                "WHERE d.status = 'current' AND d.proof = 'P' ORDER BY d.person_id LIMIT 1"
-            )
-            ssn = str(row[0][0])
+            ssn = delivered_deaths(store, "bank", proof="P", limit=1)[0]
             case_id = open_dispute(
                 store, ssn, evidence=["in-person identity check #D-1"], opened_by="demo-intake"
             )
@@ -285,11 +275,7 @@ def run_demo(
                 f"{summary.correction_seconds:.2f} s; still owed: {len(left)}"
             )
         with step("a determination kept apart"):
-            living = store.query(
-                "SELECT p.ssn, p.first_name, p.last_name, p.dob FROM persons p "
-                "LEFT JOIN deaths d ON d.person_id = p.person_id AND d.status = 'current' "
-                "WHERE d.person_id IS NULL AND p.dob < '1990-01-01' ORDER BY p.person_id LIMIT 1"
-            )[0]
+            living = living_born_before(store, "1990-01-01")[0]
             submit_determinations(
                 store,
                 [
@@ -334,10 +320,7 @@ def run_demo(
                 case_ref_pattern=r"CASE-\d{4}",
                 certifying_official="Chief A. Officer",
             )
-            ssns = [
-                str(s[0])
-                for s in store.query("SELECT ssn FROM persons ORDER BY person_id LIMIT 50")
-            ]
+            ssns = first_ssns(store, 50)
             res_q = submit_requests(
                 store,
                 [

@@ -42,6 +42,7 @@ from vitalfile.disclosure.access import (
 from vitalfile.disclosure.accounting import accounting
 from vitalfile.errors import NotFound, UsageError, VitalfileError
 from vitalfile.ledger.store import Store
+from vitalfile.master.lookup import ssn_of
 from vitalfile.master.projection import find_person_ids, load_people, status_of
 from vitalfile.overview import charts, figures
 from vitalfile.overview.timeline import history, marks, seq_as_of
@@ -72,13 +73,6 @@ NAV = (
     ("Dashboard", "/console/dashboard", ""),
 )
 SOURCE_KINDS = ("funeral_home", "family", "financial", "federal_agency", "state")
-
-
-def _person_ssn(store: Store, person_id: int) -> str:
-    rows = store.query("SELECT ssn FROM persons WHERE person_id = ?", [person_id])
-    if not rows:
-        raise NotFound("no such person")
-    return str(rows[0][0])
 
 
 def _lines(text: str) -> list[str]:
@@ -513,7 +507,7 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
         require(me, "disputes.open")
         cid = open_dispute(
             store,
-            _person_ssn(store, person_id),
+            ssn_of(store, person_id),
             evidence=_lines(evidence),
             reason=reason.strip() or "the person says they are alive",
             opened_by=me.name,
@@ -538,7 +532,7 @@ def mount_console(app: FastAPI, settings: ApiSettings) -> None:
         return page(request, "notice.html", notice=notice)
 
     def accounting_rows(store: Store, person_id: int, as_of: str) -> list[dict[str, Any]]:
-        rows = accounting(store, _person_ssn(store, person_id), upto_seq=seq_as_of(store, as_of))
+        rows = accounting(store, ssn_of(store, person_id), upto_seq=seq_as_of(store, as_of))
         return [r for r in rows if r["person_id"] == person_id]
 
     @router.get("/people/{person_id}/accounting", response_class=HTMLResponse)

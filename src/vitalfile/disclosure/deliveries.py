@@ -31,11 +31,14 @@ from vitalfile.ledger.table import Table
 from vitalfile.master.projection import PersonState, evolve_person
 
 __all__ = [
+    "DELIVERY_FIELDS",
     "DELIVERY_FROM",
     "DeliveredProjection",
     "DeliveriesProjection",
     "allowed_sql",
     "check_delivered",
+    "delivered_deaths",
+    "deliveries",
     "diff_sql",
     "holdings_sql",
     "last_delivery",
@@ -276,6 +279,48 @@ def last_delivery(store: Store, recipient: str = "") -> tuple[str, int] | None:
         [recipient],
     )
     return (str(rows[0][0]), int(rows[0][1])) if rows else None
+
+
+DELIVERY_FIELDS = (
+    "delivery_id", "recipient", "kind", "format", "records", "adds", "changes", "deletes",
+    "since_seq", "upto_seq", "sha256", "made_at",
+)  # fmt: skip
+
+
+def deliveries(
+    store: Store,
+    *,
+    recipient: str | None = None,
+    delivery_id: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Deliveries as `DELIVERY_FIELDS`, newest first: all, a recipient's, or one by id."""
+    where: list[str] = []
+    params: list[Any] = []
+    for col, val in (("recipient", recipient), ("delivery_id", delivery_id)):
+        if val is not None:
+            where.append(f"{col} = ?")
+            params.append(val)
+    sql = f"SELECT {', '.join(DELIVERY_FIELDS)} FROM deliveries"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY seq DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [dict(zip(DELIVERY_FIELDS, r, strict=True)) for r in store.query(sql, params)]
+
+
+def delivered_deaths(store: Store, recipient: str, *, proof: str, limit: int) -> list[str]:
+    """SSNs of the first people (by person id) whose current death at verification level
+    `proof` the recipient was delivered."""
+    rows = store.query(
+        "SELECT p.ssn FROM deaths d JOIN persons p ON p.person_id = d.person_id "
+        "JOIN delivered x ON x.person_id = d.person_id AND x.recipient = ? "
+        "WHERE d.status = 'current' AND d.proof = ? ORDER BY d.person_id LIMIT ?",
+        [recipient, proof, limit],
+    )
+    return [str(r[0]) for r in rows]
 
 
 def check_delivered(store: Store, delivery: dict[str, Any] | None, file: Path) -> None:

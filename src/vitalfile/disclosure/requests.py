@@ -59,7 +59,9 @@ __all__ = [
     "approve_request",
     "decide_request_case",
     "decide_requests",
+    "list_requests",
     "read_requests",
+    "request_outcome",
     "submit_requests",
 ]
 
@@ -306,6 +308,36 @@ def submit_requests(
     for o in outcomes:
         setattr(result, o.outcome, getattr(result, o.outcome) + 1)
     return result
+
+
+def request_outcome(store: Store, request_id: str) -> tuple[str, str, int | None] | None:
+    """(outcome, reason, person id) decided for a request already on file, else None."""
+    rows = store.query(
+        "SELECT outcome, reason, person_id FROM requests WHERE request_id = ?", [request_id]
+    )
+    if not rows:
+        return None
+    outcome, reason, pid = rows[0]
+    return str(outcome), str(reason), None if pid is None else int(pid)
+
+
+REQUEST_LISTING = (
+    "request_id", "agency", "basis", "case_ref", "person_id", "outcome", "reason", "at"
+)  # fmt: skip
+
+
+def list_requests(
+    store: Store, *, outcome: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Every request received, newest first (only those with `outcome` when given), as
+    `REQUEST_LISTING` fields."""
+    where, params = ("WHERE outcome = ?", [outcome]) if outcome else ("", [])
+    rows = store.query(
+        "SELECT request_id, agency, basis, case_ref, person_id, outcome, reason, at_time "
+        f"FROM requests {where} ORDER BY seq DESC LIMIT ?",
+        [*params, limit],
+    )
+    return [dict(zip(REQUEST_LISTING, r, strict=True)) for r in rows]
 
 
 def approve_request(

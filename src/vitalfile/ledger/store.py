@@ -361,6 +361,14 @@ class Store(abc.ABC):
         )
         return commit_from_row(rows[0]) if rows else None
 
+    def schema_ready(self) -> bool:
+        """Every ledger and projection table answers a query (else the query's error)."""
+        tables = ["ledger_commits", "ledger_events"]
+        tables += [t for p in self.projections for t in p.tables()]
+        for table in tables:
+            self.query(f"SELECT 1 FROM {table} WHERE 1 = 0")
+        return True
+
     def iter_events(
         self,
         *,

@@ -22,6 +22,9 @@ __all__ = [
     "deaths_by_source",
     "disclosures_by_recipient",
     "held_by_week",
+    "ingest_events_by_type",
+    "last_ingest",
+    "open_cases_by_kind",
     "queue",
     "queue_over_time",
     "reason_group",
@@ -205,3 +208,44 @@ def agreements(store: Store) -> list[dict[str, Any]]:
     )
     keys = ("agreement_id", "recipient", "tier", "purpose", "authority", "start", "end", "ended")
     return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def open_cases_by_kind(store: Store, *, due_before: date | None = None) -> list[tuple[str, int]]:
+    """(kind, count) of open cases, by kind; only those due before `due_before` if given."""
+    sql = "SELECT kind, count(*) FROM cases WHERE state = 'open'"
+    params: list[Any] = []
+    if due_before is not None:
+        sql += " AND due <> '' AND due < ?"
+        params.append(due_before.isoformat())
+    rows = store.query(sql + " GROUP BY kind ORDER BY kind", params)
+    return [(str(k), int(n)) for k, n in rows]
+
+
+def last_ingest(store: Store) -> tuple[int, str, str] | None:
+    """(commit number, note, committed at) of the last commit of an ingest of reports."""
+    rows = store.query(
+        "SELECT commit_no, note, committed_at FROM ledger_commits WHERE note LIKE 'ingest %' "
+        "ORDER BY commit_no DESC LIMIT 1"
+    )
+    return (int(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
+
+
+def ingest_events_by_type(store: Store, note: str, last: int) -> dict[str, int]:
+    """The events of the ingest whose last commit is `last` (every commit of its batch: those
+    with its note since the previous ingest of anything else), counted by type."""
+    before = store.query(
+        "SELECT max(commit_no) FROM ledger_commits WHERE note LIKE 'ingest %' "
+        "AND note <> ? AND commit_no < ?",
+        [note, last],
+    )
+    since = int(before[0][0]) if before and before[0][0] is not None else 0
+    return {
+        str(t): int(n)
+        for t, n in store.query(
+            "SELECT e.type, count(*) FROM ledger_events e JOIN ledger_commits c "
+            "ON e.commit_no = c.commit_no WHERE c.note = ? AND c.commit_no > ? "
+            "AND c.commit_no <= ? AND e.seq >= c.first_seq "
+            "AND e.seq < c.first_seq + c.n_events GROUP BY e.type",
+            [note, since, last],
+        )
+    }

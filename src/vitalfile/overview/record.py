@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitalfile.cases.determinations import list_determinations
+from vitalfile.cases.determinations import list_determinations, notice_text_of
 from vitalfile.disclosure.accounting import accounting, my_record
 from vitalfile.errors import NotFound
 from vitalfile.ledger.store import Store
@@ -25,13 +25,10 @@ def own_record(store: Store, person_id: int) -> dict[str, Any]:
     notices = []
     for d in list_determinations(store, person_id=person_id):
         if d.notice_id:
-            text = store.query(
-                "SELECT text FROM determination_notices WHERE notice_id = ?", [d.notice_id]
-            )
             notices.append(
                 {
                     "determination": d,
-                    "text": str(text[0][0]) if text else "",
+                    "text": notice_text_of(store, d.notice_id) or "",
                     "contestable": d.state == "notice_issued",
                 }
             )

@@ -31,6 +31,7 @@ from vitalfile.cases.determinations import (
     DeterminationState,
     get_determination,
     list_determinations,
+    notice_text_of,
     submit_determinations,
 )
 from vitalfile.cases.window import advance, contest, issue_notice, verify_match, write_notice
@@ -51,10 +52,7 @@ DetId = Annotated[str, PathParam(pattern=r"^DT-[0-9a-f]{16}$")]
 def determination_public(st: DeterminationState, store: Store | None = None) -> DeterminationPublic:
     text = None
     if store is not None and st.notice_id:
-        rows = store.query(
-            "SELECT text FROM determination_notices WHERE notice_id = ?", [st.notice_id]
-        )
-        text = str(rows[0][0]) if rows else None
+        text = notice_text_of(store, st.notice_id)
     return DeterminationPublic(
         determination_id=st.determination_id,
         kind=st.kind,

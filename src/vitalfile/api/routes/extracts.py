@@ -25,6 +25,7 @@ from vitalfile.api.errors import COMMON_RESPONSES
 from vitalfile.api.models import DeliveryPublic, ExtractCreate, KeeperExtractCreate
 from vitalfile.api.settings import ApiSettings
 from vitalfile.disclosure.access import Forbidden, Principal, may
+from vitalfile.disclosure.deliveries import deliveries
 from vitalfile.disclosure.extracts import extract
 from vitalfile.errors import NotFound
 from vitalfile.ledger.checkpoint import load_private_key
@@ -38,19 +39,13 @@ Keeper = Annotated[Principal, Depends(staff("extracts.keeper"))]
 KEEPER = ""  # the keeper's own deliveries are recorded for recipient ''
 _EXT = {"dmf": "txt", "csv": "csv", "parquet": "parquet"}
 _MEDIA = {"dmf": "text/plain", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
-_COLS = (
-    "delivery_id, recipient, kind, format, records, adds, changes, deletes, since_seq, "
-    "upto_seq, sha256, made_at"
-)
 
 
 def _folder(work_dir: Path, recipient: str) -> Path:
     return work_dir / "deliveries" / hashlib.sha256(recipient.encode()).hexdigest()[:16]
 
 
-def _public(row: tuple[Any, ...], work_dir: Path) -> DeliveryPublic:
-    names = [c.strip() for c in _COLS.split(",")]
-    d = dict(zip(names, row, strict=True))
+def _public(d: dict[str, Any], work_dir: Path) -> DeliveryPublic:
     folder = _folder(work_dir, str(d["recipient"]))
     path = folder / f"{d['delivery_id']}.{_EXT.get(str(d['format']), 'dat')}"
     cp_path = path.with_name(path.name + ".checkpoint.json")
@@ -81,20 +76,14 @@ def _make(
         authority=why.authority if why else "",
         delivery_id=delivery_id,
     )
-    rows = store.query(
-        f"SELECT {_COLS} FROM deliveries WHERE delivery_id = ?", [result.delivery_id]
-    )
-    return _public(rows[0], settings.work_dir)
+    return _public(deliveries(store, delivery_id=result.delivery_id)[0], settings.work_dir)
 
 
 def _file(store: Store, settings: ApiSettings, recipient: str, delivery_id: str) -> FileResponse:
-    rows = store.query(
-        "SELECT format FROM deliveries WHERE delivery_id = ? AND recipient = ?",
-        [delivery_id, recipient],
-    )
+    rows = deliveries(store, recipient=recipient, delivery_id=delivery_id)
     path = None
     if rows:
-        fmt = str(rows[0][0])
+        fmt = str(rows[0]["format"])
         path = _folder(settings.work_dir, recipient) / f"{delivery_id}.{_EXT[fmt]}"
     if path is None or not path.exists():
         raise NotFound("no such delivery file for this recipient", record_id=delivery_id)
@@ -142,12 +131,9 @@ def list_deliveries(
 ) -> list[DeliveryPublic]:
     """A recipient's own deliveries; every delivery for supervisors and auditors."""
     if principal.recipient:
-        rows = store.query(
-            f"SELECT {_COLS} FROM deliveries WHERE recipient = ? ORDER BY seq DESC LIMIT ?",
-            [principal.recipient, limit],
-        )
+        rows = deliveries(store, recipient=principal.recipient, limit=limit)
     elif may(principal, "deliveries.read"):
-        rows = store.query(f"SELECT {_COLS} FROM deliveries ORDER BY seq DESC LIMIT ?", [limit])
+        rows = deliveries(store, limit=limit)
     else:
         raise Forbidden(f"role {principal.role} may not do this (deliveries.read)")
     return [_public(r, settings.work_dir) for r in rows]

@@ -19,6 +19,7 @@ from vitalfile.disclosure.corrections import pending_corrections
 from vitalfile.disclosure.monitor import feed, register_monitor
 from vitalfile.disclosure.policy import gate_file
 from vitalfile.ledger.checkpoint import load_private_key
+from vitalfile.master.lookup import ssns_of
 
 __all__ = ["router"]
 
@@ -43,11 +44,7 @@ def corrections(
     else:
         raise Forbidden(f"role {principal.role} may not do this (corrections.read)")
     found = pending_corrections(store, who)
-    ssns: dict[int, str] = {}
-    ids = sorted({c.person_id for c in found})
-    if ids:
-        for pid, ssn in store.reader().select_in("persons", ("person_id", "ssn"), "person_id", ids):
-            ssns[int(pid)] = str(ssn)
+    ssns = ssns_of(store, [c.person_id for c in found])
     return [
         CorrectionPublic(
             recipient=c.recipient,

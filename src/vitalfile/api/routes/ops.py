@@ -26,7 +26,7 @@ from vitalfile.api.settings import ApiSettings
 from vitalfile.disclosure.access import Principal
 from vitalfile.ledger.backup import backup
 from vitalfile.ledger.checkpoint import Checkpoint, load_private_key, make_checkpoint
-from vitalfile.ledger.store import CommitInfo, Store, utc_now_text
+from vitalfile.ledger.store import CommitInfo, utc_now_text
 
 __all__ = ["READY_CHECKS", "readiness", "router"]
 
@@ -35,7 +35,6 @@ router = APIRouter(tags=["operations"])
 MetricsReader = Annotated[Principal, Depends(staff("metrics.read"))]
 BackupMaker = Annotated[Principal, Depends(staff("backups.make"))]
 READY_CHECKS = ("database", "schema", "journal", "signing_key")
-_LEDGER_TABLES = ("ledger_commits", "ledger_events")
 
 
 class HealthPublic(BaseModel):
@@ -62,13 +61,6 @@ async def healthz() -> HealthPublic:
     return HealthPublic(ok=True)
 
 
-def _schema_ok(store: Store) -> bool:
-    tables = [*_LEDGER_TABLES, *(t for p in store.projections for t in p.tables())]
-    for table in tables:
-        store.query(f"SELECT 1 FROM {table} WHERE 1 = 0")
-    return True
-
-
 def _writable(folder: os.PathLike[str] | str) -> bool:
     os.makedirs(folder, exist_ok=True)
     probe = os.path.join(folder, f".ready-{uuid.uuid4().hex}")
@@ -92,7 +84,7 @@ def readiness(state: Any) -> dict[str, bool]:
         with state.pool.borrow() as store:
             store.head()
             checks["database"] = True
-            checks["schema"] = _schema_ok(store)
+            checks["schema"] = store.schema_ready()
     except Exception as exc:
         failed("schema" if checks["database"] else "database", exc)
     try:

@@ -20,7 +20,13 @@ from vitalfile.api.models import (
     RequestPublic,
 )
 from vitalfile.disclosure.access import Principal
-from vitalfile.disclosure.requests import RequestIn, approve_request, submit_requests
+from vitalfile.disclosure.requests import (
+    RequestIn,
+    approve_request,
+    list_requests,
+    request_outcome,
+    submit_requests,
+)
 from vitalfile.ssn import parse as parse_ssn
 
 __all__ = ["router"]
@@ -42,15 +48,11 @@ def submit(body: RequestCreate, _: Submitter, store: StoreDep) -> RequestOutcome
     )
     res = submit_requests(store, [item])
     if not res.outcomes:  # the same request again: answer what was decided then
-        rows = store.query(
-            "SELECT outcome, reason, person_id FROM requests WHERE request_id = ?",
-            [item.request_id()],
-        )
-        outcome, reason, pid = rows[0] if rows else ("", "", None)
+        outcome, reason, pid = request_outcome(store, item.request_id()) or ("", "", None)
         return RequestOutcomePublic(
             request_id=item.request_id(),
-            outcome=str(outcome),
-            reason=str(reason),
+            outcome=outcome,
+            reason=reason,
             person_id=pid,
             duplicate=True,
         )
@@ -73,14 +75,7 @@ def requests(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> list[RequestPublic]:
     """Every request received (newest first), with its basis, reference and outcome."""
-    where, params = ("WHERE outcome = ?", [outcome]) if outcome else ("", [])
-    rows = store.query(
-        "SELECT request_id, agency, basis, case_ref, person_id, outcome, reason, at_time "
-        f"FROM requests {where} ORDER BY seq DESC LIMIT ?",
-        [*params, limit],
-    )
-    names = ("request_id", "agency", "basis", "case_ref", "person_id", "outcome", "reason", "at")
-    return [RequestPublic(**dict(zip(names, r, strict=True))) for r in rows]
+    return [RequestPublic(**r) for r in list_requests(store, outcome=outcome, limit=limit)]
 
 
 @router.post("/requests/{request_id}/approval", response_model=RequestOutcomePublic)
