@@ -24,8 +24,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from vitalfile import ssn as ssn_rules
 from vitalfile.dates import iso_now
 from vitalfile.errors import FileRejected, RecordError, UsageError
@@ -49,6 +47,7 @@ from vitalfile.intake.post import backing, decide_report, decide_withdrawal
 from vitalfile.intake.reports import IngestResult, _count
 from vitalfile.intake.screen import Finding, screen
 from vitalfile.ledger.store import Store, Tx, utc_now_text
+from vitalfile.ledger.table import Table
 from vitalfile.link.base import Linker, LinkResult
 from vitalfile.master.projection import (
     PersonState,
@@ -124,6 +123,24 @@ class VrdrIngestResult(IngestResult):
 
 
 # ── message ids taken in (idempotency by message id), replies queued ──────────────────────
+MESSAGES = Table(
+    "vrdr_messages", "message_id VARCHAR", "report_key VARCHAR", "kind VARCHAR", "seq BIGINT"
+)
+REPLIES = Table(
+    "vrdr_replies",
+    "seq BIGINT",
+    "reply_id VARCHAR",
+    "in_reply_to VARCHAR",
+    "kind VARCHAR",
+    "jurisdiction VARCHAR",
+    "record_id VARCHAR",
+    "cert_no VARCHAR",
+    "death_year INTEGER",
+    "queued_at VARCHAR",
+    "bundle VARCHAR",
+)
+
+
 class MessagesProjection:
     """Every VRDR message id taken in (with its report), and every reply queued for a state.
 
@@ -132,18 +149,10 @@ class MessagesProjection:
     name = "vrdr_messages"
 
     def ddl(self) -> list[str]:
-        return [
-            "CREATE TABLE IF NOT EXISTS vrdr_messages (message_id VARCHAR NOT NULL, "
-            "report_key VARCHAR NOT NULL, kind VARCHAR NOT NULL, seq BIGINT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS vrdr_replies (seq BIGINT NOT NULL, "
-            "reply_id VARCHAR NOT NULL, in_reply_to VARCHAR NOT NULL, kind VARCHAR NOT NULL, "
-            "jurisdiction VARCHAR NOT NULL, record_id VARCHAR NOT NULL, "
-            "cert_no VARCHAR NOT NULL, death_year INTEGER NOT NULL, queued_at VARCHAR NOT NULL, "
-            "bundle VARCHAR NOT NULL)",
-        ]
+        return [MESSAGES.ddl, REPLIES.ddl]
 
     def tables(self) -> list[str]:
-        return ["vrdr_messages", "vrdr_replies"]
+        return [MESSAGES.name, REPLIES.name]
 
     def handles(self, event_type: str) -> bool:
         return event_type in _MESSAGE_EVENTS
@@ -169,39 +178,14 @@ class MessagesProjection:
                 replies.append(e)
                 reply_seqs.append(seq)
         if rows:
-            cols = list(zip(*rows, strict=True))
-            tx.insert_arrow(
-                "vrdr_messages",
-                pa.table(
-                    {
-                        "message_id": pa.array(cols[0], pa.string()),
-                        "report_key": pa.array(cols[1], pa.string()),
-                        "kind": pa.array(cols[2], pa.string()),
-                        "seq": pa.array(cols[3], pa.int64()),
-                    }
-                ),
-            )
+            tx.insert_arrow(MESSAGES.name, MESSAGES.from_rows(rows))
         if replies:
-            tx.insert_arrow(
-                "vrdr_replies",
-                pa.table(
-                    {
-                        "seq": pa.array(reply_seqs, pa.int64()),
-                        "reply_id": pa.array([r.reply_id for r in replies], pa.string()),
-                        "in_reply_to": pa.array([r.in_reply_to for r in replies], pa.string()),
-                        "kind": pa.array([r.kind for r in replies], pa.string()),
-                        "jurisdiction": pa.array([r.jurisdiction for r in replies], pa.string()),
-                        "record_id": pa.array([r.record_id for r in replies], pa.string()),
-                        "cert_no": pa.array([r.cert_no for r in replies], pa.string()),
-                        "death_year": pa.array([r.death_year for r in replies], pa.int32()),
-                        "queued_at": pa.array([r.at for r in replies], pa.string()),
-                        "bundle": pa.array(
-                            [json.dumps(r.bundle, separators=(",", ":")) for r in replies],
-                            pa.string(),
-                        ),
-                    }
-                ),
-            )
+            rows_out = [
+                (seq, r.reply_id, r.in_reply_to, r.kind, r.jurisdiction, r.record_id,
+                 r.cert_no, r.death_year, r.at, json.dumps(r.bundle, separators=(",", ":")))
+                for seq, r in zip(reply_seqs, replies, strict=True)
+            ]  # fmt: skip
+            tx.insert_arrow(REPLIES.name, REPLIES.from_rows(rows_out))
 
 
 _MESSAGE_EVENTS = frozenset(
