@@ -39,6 +39,7 @@ from vitalfile.link.splink_linker import (
     candidate_people,
     compiled_model,
     name_frequencies,
+    ranking_sql,
     surname_frequencies,
 )
 from vitalfile.link.train import MODEL_VERSION, load_model
@@ -528,7 +529,9 @@ class SparkLinker:
         with stage("ranking"):
             pred = spark.table(predictions.physical_name)
             vetoes.createOrReplaceTempView("vitalfile_vetoes")
-            ranked = spark.sql(_ranking_sql(predictions.physical_name, set(pred.columns)))
+            ranked = spark.sql(
+                ranking_sql(predictions.physical_name, pred.columns, person_dob=True)
+            )
         with stage("writing output"):
             ranked.coalesce(1).write.mode("overwrite").parquet(str(files.out))
         with contextlib.suppress(Exception):
@@ -567,41 +570,6 @@ class SparkLinker:
         for cands in result:
             cands.sort(key=lambda c: (-c.match_weight, c.person_id))
         return result
-
-
-def _ranking_sql(predictions: str, columns: set[str]) -> str:
-    """Spark SQL picking each report's candidates (the same choice as on DuckDB)."""
-    names = [sp.name for sp in model_settings.COMPARISONS]
-    tf_cols = [f"mw_tf_adj_{nm}" for nm in names if f"tf_{nm}_l" in columns]
-    picked = ", ".join(
-        [f"gamma_{nm}" for nm in names]
-        + [f"round(mw_{nm}, 4) AS mw_{nm}" for nm in names]
-        + [f"round(coalesce({c}, 0), 4) AS {c}" for c in tf_cols]
-    )
-    ssn_exact = model_settings.gamma_of("ssn", "exact")
-    return f"""
-        WITH p AS (
-          SELECT *,
-            CASE WHEN source_dataset_l = 'reports' THEN unique_id_l ELSE unique_id_r END
-              AS report_idx,
-            CASE WHEN source_dataset_l = 'reports' THEN unique_id_r ELSE unique_id_l END
-              AS person_id,
-            CASE WHEN source_dataset_l = 'reports' THEN dob_r ELSE dob_l END AS person_dob
-          FROM {predictions}),
-        v AS (
-          SELECT p.*, (x.person_id IS NOT NULL) AS vetoed FROM p
-          LEFT JOIN vitalfile_vetoes x
-            ON x.report_idx = p.report_idx AND x.person_id = p.person_id),
-        r AS (
-          SELECT *, row_number() OVER (
-            PARTITION BY report_idx, vetoed ORDER BY match_weight DESC, person_id) AS rank
-          FROM v)
-        SELECT report_idx, person_id, person_dob, match_probability,
-          round(match_weight, 4) AS match_weight, {picked}
-        FROM r
-        WHERE rank <= 2 OR vetoed OR gamma_ssn = {ssn_exact}
-        ORDER BY report_idx, match_weight DESC, person_id
-    """
 
 
 def _empty_output() -> pa.Table:

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -38,6 +38,7 @@ __all__ = [
     "SplinkLinker",
     "compiled_model",
     "name_frequencies",
+    "ranking_sql",
     "surname_frequencies",
     "term_frequencies",
 ]
@@ -382,38 +383,31 @@ class SplinkLinker:
         return out
 
 
-def _ranked(
-    con: duckdb.DuckDBPyConnection,
-    prediction: predict_sql.Prediction,
-    vetoed: Sequence[tuple[int, int]],
-) -> pa.Table:
-    """Per report, the pairs `decide` needs: the best two, any vetoed person, any holder
-    of the report's exact SSN, with their levels and weights (best first)."""
+def ranking_sql(predictions: str, columns: Iterable[str], *, person_dob: bool = False) -> str:
+    """SQL picking, per report, the pairs `decide` needs from Splink's predictions: the best
+    two, any vetoed person (table `vitalfile_vetoes`), any holder of the report's exact SSN,
+    with their levels and weights (best first). The same on DuckDB and on Spark; with
+    `person_dob`, the person's birth date too (the Spark linker reads it back)."""
     names = [sp.name for sp in model_settings.COMPARISONS]
-    vet = pa.table(
-        {
-            "report_idx": pa.array([i for i, _ in vetoed], pa.int64()),
-            "person_id": pa.array([p for _, p in vetoed], pa.int64()),
-        }
-    )
-    con.register("vitalfile_vetoes", vet)
-    ssn_exact = model_settings.gamma_of("ssn", "exact")
-    tf_cols = [f"mw_tf_adj_{nm}" for nm in names if f"tf_{nm}_l" in prediction.columns]
+    present = set(columns)
+    tf_cols = [f"mw_tf_adj_{nm}" for nm in names if f"tf_{nm}_l" in present]
     picked = ", ".join(
         [f"gamma_{nm}" for nm in names]
         + [f"round(mw_{nm}, 4) AS mw_{nm}" for nm in names]
         + [f"round(coalesce({c}, 0), 4) AS {c}" for c in tf_cols]
     )
+    ssn_exact = model_settings.gamma_of("ssn", "exact")
+    dob_expr = ", CASE WHEN source_dataset_l = 'reports' THEN dob_r ELSE dob_l END AS person_dob"
+    dob_col = "person_dob, " if person_dob else ""
     # Which side is the report depends on Splink's ordering of the two inputs.
-    return con.sql(
-        f"""
+    return f"""
         WITH p AS (
           SELECT *,
             CASE WHEN source_dataset_l = 'reports' THEN unique_id_l ELSE unique_id_r END
               AS report_idx,
             CASE WHEN source_dataset_l = 'reports' THEN unique_id_r ELSE unique_id_l END
-              AS person_id
-          FROM {prediction.table}),
+              AS person_id{dob_expr if person_dob else ""}
+          FROM {predictions}),
         v AS (
           SELECT p.*, (x.person_id IS NOT NULL) AS vetoed FROM p
           LEFT JOIN vitalfile_vetoes x
@@ -422,13 +416,28 @@ def _ranked(
           SELECT *, row_number() OVER (
             PARTITION BY report_idx, vetoed ORDER BY match_weight DESC, person_id) AS rank
           FROM v)
-        SELECT report_idx, person_id, match_probability,
+        SELECT report_idx, person_id, {dob_col}match_probability,
           round(match_weight, 4) AS match_weight, {picked}
         FROM r
         WHERE rank <= 2 OR vetoed OR gamma_ssn = {ssn_exact}
         ORDER BY report_idx, match_weight DESC, person_id
-        """
-    ).to_arrow_table()
+    """
+
+
+def _ranked(
+    con: duckdb.DuckDBPyConnection,
+    prediction: predict_sql.Prediction,
+    vetoed: Sequence[tuple[int, int]],
+) -> pa.Table:
+    """`ranking_sql` over this batch's predictions, with its vetoes registered."""
+    vet = pa.table(
+        {
+            "report_idx": pa.array([i for i, _ in vetoed], pa.int64()),
+            "person_id": pa.array([p for _, p in vetoed], pa.int64()),
+        }
+    )
+    con.register("vitalfile_vetoes", vet)
+    return con.sql(ranking_sql(prediction.table, prediction.columns)).to_arrow_table()
 
 
 def _prior_weight(model: dict[str, Any]) -> float:
